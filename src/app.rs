@@ -1,0 +1,139 @@
+//! Wiring: config → store → engine → workers → HTTP server, and graceful shutdown.
+
+use crate::chat::Deliverer;
+use crate::chat::web::WebDeliverer;
+use crate::config::Config;
+use crate::engine::{Engine, Hub, SystemClock, outbound, outbox_worker};
+use crate::http::{AppState, router};
+use crate::render::Renderer;
+use crate::store::Store;
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A running warroom: its address, engine, and the means to stop it.
+pub struct App {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its use-cases (tests drive it directly too).
+    pub engine: Engine,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    workers: JoinHandle<()>,
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every app in the process).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Connects to the configured database and applies migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database.url, config.database.max_connections)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact(&config.database.url)))?;
+    store.migrate().await.context("cannot apply migrations")?;
+    Ok(store)
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl App {
+    /// Opens the store, starts the outbox workers and serves HTTP on `config.server.listen`.
+    pub async fn start(config: Config) -> anyhow::Result<App> {
+        let store = open_store(&config).await?;
+        let listener = tokio::net::TcpListener::bind(&config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        let addr = listener.local_addr()?;
+        let hub = Hub::default();
+        let destinations = vec![outbound::WEB.to_string()];
+        let engine = Engine::new(store.clone(), Arc::new(SystemClock), hub.clone(), destinations);
+        let deliverers: Vec<Arc<dyn Deliverer>> = vec![Arc::new(WebDeliverer::new(store.clone(), hub.clone()))];
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let workers = tokio::spawn(outbox_worker::run(
+            engine.clone(),
+            deliverers,
+            config.outbox.clone(),
+            shutdown_rx.clone(),
+        ));
+        let renderer = Arc::new(Renderer::new(config.templates.dir.clone().map(Into::into)));
+        let state = AppState { engine: engine.clone(), config: Arc::new(config), metrics: metrics_handle(), renderer };
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let mut stop = shutdown_rx;
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "warroom listening");
+        Ok(App { addr, engine, shutdown, server, workers })
+    }
+
+    /// Stops accepting requests, lets in-flight ones finish, stops the workers and closes the store.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.server.await??;
+        self.workers.await?;
+        self.engine.store().close().await;
+        Ok(())
+    }
+}
+
+/// Runs until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = App::start(config).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    app.stop().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact("sqlite://data/w.db"), "sqlite://data/w.db");
+    }
+}

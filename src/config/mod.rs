@@ -1,0 +1,8 @@
+//! Typed configuration: defaults, then a TOML file, then `WARROOM_<SECTION>__<KEY>` variables.
+
+mod load;
+mod sections;
+mod validate;
+
+pub use load::{ConfigError, Problem, load, load_for_check};
+pub use sections::*;

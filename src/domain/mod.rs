@@ -1,0 +1,15 @@
+//! The pure domain core: no I/O, no clock reads (time is passed in).
+
+pub mod action_item;
+pub mod command;
+pub mod escape;
+pub mod incident;
+pub mod role;
+pub mod severity;
+pub mod timeline;
+
+pub use action_item::ActionItem;
+pub use incident::{Incident, IncidentType, NewIncident, Status, TransitionError};
+pub use role::Role;
+pub use severity::Severity;
+pub use timeline::{EventKind, NewEvent, TimelineEvent};

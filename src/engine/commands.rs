@@ -1,0 +1,221 @@
+//! Executing a parsed chat command on behalf of a user, on any platform.
+
+use super::{Declare, Engine, EngineError, outbound, replies};
+use crate::domain::command::{self, ChangeCommand, Command, IncCommand, OncallCommand};
+use crate::domain::{EventKind, IncidentType, NewEvent, Severity, Status};
+use serde_json::json;
+
+/// Where a command was typed and by whom.
+#[derive(Debug, Clone)]
+pub struct CommandContext {
+    /// Who typed it (display name or platform user id).
+    pub actor: String,
+    /// The platform (`web`, `slack`, `discord`).
+    pub platform: String,
+    /// The incident whose room it was typed in, if any.
+    pub incident_id: Option<i64>,
+}
+
+/// Who sees an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Only the person who typed the command.
+    Ephemeral,
+    /// Everyone in the room.
+    InChannel,
+}
+
+/// The answer to a command.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Reply {
+    /// What to say.
+    pub text: String,
+    /// Who sees it.
+    pub visibility: Visibility,
+    /// The incident the command acted on or created.
+    pub incident_id: Option<i64>,
+    /// Whether the command did what was asked.
+    pub ok: bool,
+}
+
+impl Reply {
+    fn private(text: impl Into<String>, incident_id: Option<i64>, ok: bool) -> Reply {
+        Reply { text: text.into(), visibility: Visibility::Ephemeral, incident_id, ok }
+    }
+}
+
+impl Engine {
+    /// Parses and runs `text` (`/inc …`, `/oncall …`, `/change …`); refusals answer with usage, privately.
+    /// Commands typed in an incident room are recorded on its timeline with their result.
+    pub async fn run_command(&self, text: &str, ctx: &CommandContext) -> Result<Reply, EngineError> {
+        let reply = match command::parse(text) {
+            Ok(cmd) => match self.execute(cmd, ctx).await {
+                Ok(reply) => reply,
+                Err(EngineError::Store(e)) => return Err(EngineError::Store(e)),
+                Err(e) => Reply::private(format!("⚠️ {e}"), ctx.incident_id, false),
+            },
+            Err(e) => Reply::private(e.to_string(), ctx.incident_id, false),
+        };
+        if let Some(id) = ctx.incident_id {
+            self.record_command(id, text, &reply, ctx).await?;
+        }
+        Ok(reply)
+    }
+
+    async fn record_command(&self, id: i64, text: &str, reply: &Reply, ctx: &CommandContext) -> Result<(), EngineError> {
+        let event = |now| {
+            NewEvent::new(EventKind::Command, now, Some(&ctx.actor))
+                .text(text.trim().to_string())
+                .data(json!({"platform": ctx.platform, "ok": reply.ok, "result": reply.text}))
+        };
+        match self.apply(id, |_, now| Ok(vec![event(now)])).await {
+            Ok(_) | Err(EngineError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs a parsed command.
+    pub async fn execute(&self, cmd: Command, ctx: &CommandContext) -> Result<Reply, EngineError> {
+        match cmd {
+            Command::Inc(inc) => self.execute_inc(inc, ctx).await,
+            Command::Oncall(OncallCommand::Show { .. } | OncallCommand::Override { .. }) => Ok(Reply::private(
+                "On-call schedules are not configured on this warroom: no schedules, overrides or pages exist yet.",
+                ctx.incident_id,
+                false,
+            )),
+            Command::Change(ChangeCommand::Gate { .. } | ChangeCommand::Freeze { .. } | ChangeCommand::Approve { .. }) => {
+                Ok(Reply::private(
+                    "The change center is not enabled on this warroom: no changes, gates or freezes are recorded yet.",
+                    ctx.incident_id,
+                    false,
+                ))
+            }
+        }
+    }
+
+    fn room_incident(&self, ctx: &CommandContext, usage_topic: &str) -> Result<i64, EngineError> {
+        ctx.incident_id.ok_or_else(|| {
+            let usage = command::usage(usage_topic).unwrap_or_default();
+            EngineError::Conflict(format!(
+                "this command works inside an incident's war room; type it there.\nUsage: {usage}"
+            ))
+        })
+    }
+
+    async fn execute_inc(&self, cmd: IncCommand, ctx: &CommandContext) -> Result<Reply, EngineError> {
+        let actor = ctx.actor.as_str();
+        let in_room = |reply: String, id: i64| Reply {
+            text: reply,
+            visibility: Visibility::InChannel,
+            incident_id: Some(id),
+            ok: true,
+        };
+        match cmd {
+            IncCommand::Declare { severity, service, kind, title } => {
+                let req = Declare {
+                    title,
+                    severity: severity.unwrap_or(Severity::P2),
+                    kind: kind.unwrap_or(IncidentType::Outage),
+                    service,
+                };
+                let inc = self.declare(req, actor).await?;
+                Ok(in_room(replies::declared(&inc), inc.id))
+            }
+            IncCommand::Sev(sev) => {
+                let id = self.room_incident(ctx, "inc sev")?;
+                let a = self.set_severity(id, sev, actor).await?;
+                let text = if a.events.is_empty() {
+                    format!("Severity is already {sev}.")
+                } else {
+                    format!("Severity is now {sev}.")
+                };
+                Ok(in_room(text, id))
+            }
+            IncCommand::Status(to) => self.status_command(ctx, to).await,
+            IncCommand::Reopen => self.status_command(ctx, Status::Mitigating).await,
+            IncCommand::Role { role, user } => {
+                let id = self.room_incident(ctx, "inc role")?;
+                let user = if user.eq_ignore_ascii_case("me") { actor.to_string() } else { user };
+                self.assign_role(id, role, &user, actor).await?;
+                Ok(in_room(format!("{user} is now {role}."), id))
+            }
+            IncCommand::Roles => {
+                let id = self.room_incident(ctx, "inc roles")?;
+                let inc = self.store.incident(id).await?.ok_or(EngineError::NotFound(id))?;
+                Ok(in_room(replies::roles(&inc), id))
+            }
+            IncCommand::Update(text) => {
+                let id = self.room_incident(ctx, "inc update")?;
+                self.add_text(id, EventKind::StatusUpdate, &text, actor).await?;
+                Ok(Reply::private("Status update posted.", Some(id), true))
+            }
+            IncCommand::Note(text) => {
+                let id = self.room_incident(ctx, "inc note")?;
+                self.add_text(id, EventKind::Note, &text, actor).await?;
+                Ok(Reply::private("📌 Noted on the timeline.", Some(id), true))
+            }
+            IncCommand::Impact(text) => {
+                let id = self.room_incident(ctx, "inc impact")?;
+                self.add_text(id, EventKind::Impact, &text, actor).await?;
+                Ok(in_room(format!("Impact recorded: {text}"), id))
+            }
+            IncCommand::Action { text, owner } => {
+                let id = self.room_incident(ctx, "inc action")?;
+                let item = self.add_action_item(id, &text, owner.as_deref(), actor).await?;
+                Ok(Reply::private(format!("Action item #{} added.", item.id), Some(id), true))
+            }
+            IncCommand::Timeline { limit } => {
+                let id = self.room_incident(ctx, "inc timeline")?;
+                let events = self.store.timeline_tail(id, limit.unwrap_or(10) as i64).await?;
+                Ok(Reply::private(replies::timeline(&events), Some(id), true))
+            }
+            IncCommand::Help { topic } => {
+                let text = match topic.as_deref().and_then(|t| command::usage(&format!("inc {t}"))) {
+                    Some(usage) => format!("Usage: {usage}"),
+                    None => command::help_text(),
+                };
+                Ok(Reply::private(text, ctx.incident_id, true))
+            }
+            IncCommand::Postmortem => {
+                let id = self.room_incident(ctx, "inc postmortem")?;
+                Ok(Reply::private(
+                    format!("The postmortem draft is not generated on this warroom yet; the timeline is at /incidents/{id}."),
+                    Some(id),
+                    false,
+                ))
+            }
+            IncCommand::Changes | IncCommand::Rollback { .. } => Ok(Reply::private(
+                "The change center is not enabled on this warroom: no changes are recorded to list or roll back.",
+                ctx.incident_id,
+                false,
+            )),
+            IncCommand::Page { .. } | IncCommand::Ack => Ok(Reply::private(
+                "Paging is not configured on this warroom: no on-call schedules or page targets exist yet.",
+                ctx.incident_id,
+                false,
+            )),
+        }
+    }
+
+    async fn status_command(&self, ctx: &CommandContext, to: Status) -> Result<Reply, EngineError> {
+        let id = self.room_incident(ctx, "inc status")?;
+        let applied = self.set_status(id, to, &ctx.actor).await?;
+        let text = format!("Incident #{id} is now {}.", applied.incident.status);
+        Ok(Reply { text, visibility: Visibility::InChannel, incident_id: Some(id), ok: true })
+    }
+
+    /// Posts a command's in-channel answer into the room it was typed in.
+    pub async fn post_reply(&self, reply: &Reply, platform: &str) -> Result<(), EngineError> {
+        let (Some(id), Visibility::InChannel) = (reply.incident_id, reply.visibility) else {
+            return Ok(());
+        };
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let inc = tx.incident_for_update(id).await?.ok_or(EngineError::NotFound(id))?;
+        tx.enqueue(&outbound::post(&inc, platform, &reply.text, None), now).await?;
+        tx.commit().await?;
+        self.hub.notify(id);
+        Ok(())
+    }
+}

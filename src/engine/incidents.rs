@@ -1,0 +1,292 @@
+//! Incident use-cases: declare, status, severity, roles, updates, notes, impact, action items, messages.
+
+use super::{Engine, EngineError, outbound};
+use crate::domain::incident::validate_title;
+use crate::domain::{
+    ActionItem, EventKind, Incident, IncidentType, NewEvent, NewIncident, Role, Severity, Status, TimelineEvent,
+};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// What a declare needs.
+#[derive(Debug, Clone)]
+pub struct Declare {
+    /// One-line description.
+    pub title: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Incident type.
+    pub kind: IncidentType,
+    /// The affected service.
+    pub service: Option<String>,
+}
+
+/// A partial update: each present field is applied, all in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Patch {
+    /// New status.
+    pub status: Option<Status>,
+    /// New severity.
+    pub severity: Option<Severity>,
+    /// Roles to assign (`Some(user)`) or clear (`None`).
+    pub roles: BTreeMap<Role, Option<String>>,
+}
+
+/// Longest free text accepted for notes, updates and messages.
+pub const MAX_TEXT_LEN: usize = 4000;
+
+fn check_text(field: &str, text: &str) -> Result<String, EngineError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(EngineError::invalid(field, "must not be empty"));
+    }
+    let n = t.chars().count();
+    if n > MAX_TEXT_LEN {
+        return Err(EngineError::invalid(field, format!("is {n} characters long; at most {MAX_TEXT_LEN} are allowed")));
+    }
+    Ok(t.to_string())
+}
+
+fn check_user(field: &str, user: &str) -> Result<String, EngineError> {
+    let u = user.trim().trim_start_matches('@');
+    if u.is_empty() || u.len() > 100 || u.chars().any(char::is_control) {
+        return Err(EngineError::invalid(field, "must be a user name"));
+    }
+    Ok(u.to_string())
+}
+
+fn status_event(from: Status, to: Status, now: DateTime<Utc>, actor: &str) -> NewEvent {
+    NewEvent::new(EventKind::StatusChanged, now, Some(actor))
+        .text(format!("{actor} changed the status from {from} to {to}"))
+        .data(json!({"from": from, "to": to}))
+}
+
+fn role_event(role: Role, user: Option<&str>, previous: Option<&str>, now: DateTime<Utc>, actor: &str) -> NewEvent {
+    let text = match (user, previous) {
+        (Some(u), Some(p)) if u != p => format!("{actor} handed {role} over from {p} to {u}"),
+        (Some(u), _) if u == actor => format!("{actor} took the {role} role"),
+        (Some(u), _) => format!("{actor} made {u} {role}"),
+        (None, Some(p)) => format!("{actor} removed {p} as {role}"),
+        (None, None) => format!("{actor} cleared {role}"),
+    };
+    NewEvent::new(EventKind::RoleAssigned, now, Some(actor))
+        .text(text)
+        .data(json!({"role": role, "user": user, "previous": previous}))
+}
+
+/// The result of a change: the incident after it and the events it appended.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The incident after the change.
+    pub incident: Incident,
+    /// The events appended (none if the change was a retry of one already recorded).
+    pub events: Vec<TimelineEvent>,
+}
+
+impl Engine {
+    /// Declares an incident (status `declared`), with its first event and room posts.
+    pub async fn declare(&self, req: Declare, actor: &str) -> Result<Incident, EngineError> {
+        let title = validate_title(&req.title).map_err(|e| EngineError::invalid("title", e.to_string()))?;
+        let service = req.service.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let now = self.now();
+        let mut incident = Incident::open(
+            NewIncident {
+                title,
+                severity: req.severity,
+                kind: req.kind,
+                service,
+                status: Status::Declared,
+                declared_by: Some(actor.to_string()),
+                detected_at: now,
+            },
+            now,
+        );
+        let mut tx = self.store.begin().await?;
+        incident.id = tx.insert_incident(&incident).await?;
+        let service_text = incident.service.as_deref().map(|s| format!(" on {s}")).unwrap_or_default();
+        let event = NewEvent::new(EventKind::Declared, now, Some(actor))
+            .text(format!(
+                "{actor} declared {} {}{service_text}: {}",
+                incident.severity, incident.kind, incident.title
+            ))
+            .data(json!({"title": incident.title, "severity": incident.severity, "type": incident.kind,
+                "service": incident.service}));
+        let stored = tx.append(incident.id, &event, now).await?;
+        for entry in outbound::room_opened(&incident, &self.destinations) {
+            tx.enqueue(&entry, now).await?;
+        }
+        for entry in outbound::for_events(&incident, stored.as_slice(), &self.destinations) {
+            tx.enqueue(&entry, now).await?;
+        }
+        tx.commit().await?;
+        self.hub.notify(incident.id);
+        metrics::counter!("warroom_incidents_declared_total", "severity" => incident.severity.as_str()).increment(1);
+        tracing::info!(incident = incident.id, severity = %incident.severity, "incident declared");
+        Ok(incident)
+    }
+
+    /// Applies `change` to incident `id` under a row lock; events, state and outbox commit together.
+    pub async fn apply<F>(&self, id: i64, change: F) -> Result<Applied, EngineError>
+    where
+        F: FnOnce(&mut Incident, DateTime<Utc>) -> Result<Vec<NewEvent>, EngineError>,
+    {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut incident = tx.incident_for_update(id).await?.ok_or(EngineError::NotFound(id))?;
+        let events = change(&mut incident, now)?;
+        let mut stored = Vec::with_capacity(events.len());
+        for event in &events {
+            if let Some(e) = tx.append(id, event, now).await? {
+                stored.push(e);
+            }
+        }
+        if stored.is_empty() && !events.is_empty() {
+            // Every event was a retry of one already recorded: change nothing.
+            let current = tx.incident_for_update(id).await?.ok_or(EngineError::NotFound(id))?;
+            return Ok(Applied { incident: current, events: stored });
+        }
+        tx.save_incident(&incident).await?;
+        for entry in outbound::for_events(&incident, &stored, &self.destinations) {
+            tx.enqueue(&entry, now).await?;
+        }
+        tx.commit().await?;
+        self.hub.notify(id);
+        Ok(Applied { incident, events: stored })
+    }
+
+    /// Applies a partial update (status, severity, roles) as one change.
+    pub async fn patch(&self, id: i64, patch: Patch, actor: &str) -> Result<Applied, EngineError> {
+        let mut roles = Vec::new();
+        for (role, user) in patch.roles {
+            roles.push((role, user.map(|u| check_user(&format!("roles.{role}"), &u)).transpose()?));
+        }
+        self.apply(id, |inc, now| {
+            let mut events = Vec::new();
+            if let Some(sev) = patch.severity {
+                if let Some(prev) = inc.set_severity(sev, now) {
+                    events.push(
+                        NewEvent::new(EventKind::SeverityChanged, now, Some(actor))
+                            .text(format!("{actor} changed the severity from {prev} to {sev}"))
+                            .data(json!({"from": prev, "to": sev})),
+                    );
+                }
+            }
+            for (role, user) in roles {
+                let previous = match &user {
+                    Some(u) if inc.holder(role) == Some(u.as_str()) => continue,
+                    Some(u) => inc.assign_role(role, u, now),
+                    None => {
+                        inc.updated_at = now;
+                        inc.roles.remove(&role)
+                    }
+                };
+                if user.is_none() && previous.is_none() {
+                    continue;
+                }
+                events.push(role_event(role, user.as_deref(), previous.as_deref(), now, actor));
+            }
+            if let Some(to) = patch.status {
+                let from = inc.transition(to, now)?;
+                events.push(status_event(from, to, now, actor));
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    /// Moves an incident to another status.
+    pub async fn set_status(&self, id: i64, to: Status, actor: &str) -> Result<Applied, EngineError> {
+        self.patch(id, Patch { status: Some(to), ..Patch::default() }, actor).await
+    }
+
+    /// Changes the severity.
+    pub async fn set_severity(&self, id: i64, severity: Severity, actor: &str) -> Result<Applied, EngineError> {
+        self.patch(id, Patch { severity: Some(severity), ..Patch::default() }, actor).await
+    }
+
+    /// Gives a role to a user (a hand-off if somebody held it).
+    pub async fn assign_role(&self, id: i64, role: Role, user: &str, actor: &str) -> Result<Applied, EngineError> {
+        let mut roles = BTreeMap::new();
+        roles.insert(role, Some(user.to_string()));
+        self.patch(id, Patch { roles, ..Patch::default() }, actor).await
+    }
+
+    /// Appends a text event of `kind` (note, status update, impact).
+    pub async fn add_text(&self, id: i64, kind: EventKind, text: &str, actor: &str) -> Result<Applied, EngineError> {
+        let field = match kind {
+            EventKind::StatusUpdate => "update",
+            EventKind::Impact => "impact",
+            _ => "text",
+        };
+        let text = check_text(field, text)?;
+        self.apply(id, |inc, now| {
+            if kind == EventKind::Impact {
+                inc.impact = Some(text.clone());
+                inc.updated_at = now;
+            }
+            Ok(vec![NewEvent::new(kind, now, Some(actor)).text(text)])
+        })
+        .await
+    }
+
+    /// Adds an action item with an optional owner.
+    pub async fn add_action_item(
+        &self,
+        id: i64,
+        text: &str,
+        owner: Option<&str>,
+        actor: &str,
+    ) -> Result<ActionItem, EngineError> {
+        let text = check_text("action", text)?;
+        let owner = owner.map(|o| check_user("owner", o)).transpose()?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let incident = tx.incident_for_update(id).await?.ok_or(EngineError::NotFound(id))?;
+        let mut item = ActionItem {
+            id: 0,
+            incident_id: id,
+            text: text.clone(),
+            owner: owner.clone(),
+            status: "open".into(),
+            created_by: Some(actor.to_string()),
+            created_at: now,
+        };
+        item.id = tx.add_action_item(&item).await?;
+        let owner_text = owner.as_deref().map(|o| format!(" (owner: {o})")).unwrap_or_default();
+        let event = NewEvent::new(EventKind::ActionItem, now, Some(actor))
+            .text(format!("{text}{owner_text}"))
+            .data(json!({"action_item": item.id, "text": text, "owner": owner}));
+        let stored = tx.append(id, &event, now).await?;
+        for entry in outbound::for_events(&incident, stored.as_slice(), &self.destinations) {
+            tx.enqueue(&entry, now).await?;
+        }
+        tx.commit().await?;
+        self.hub.notify(id);
+        Ok(item)
+    }
+
+    /// Records a message said in the war room (idempotent on `source_key`); `None` if it was a retry.
+    pub async fn record_message(
+        &self,
+        id: i64,
+        platform: &str,
+        author: &str,
+        text: &str,
+        at: Option<DateTime<Utc>>,
+        source_key: Option<String>,
+    ) -> Result<Option<TimelineEvent>, EngineError> {
+        let text = check_text("text", text)?;
+        let author = check_user("author", author)?;
+        let applied = self
+            .apply(id, |_inc, now| {
+                let mut event = NewEvent::new(EventKind::ChatMessage, at.unwrap_or(now), Some(&author))
+                    .text(text)
+                    .data(json!({"platform": platform}));
+                event.source_key = source_key;
+                Ok(vec![event])
+            })
+            .await?;
+        Ok(applied.events.into_iter().next())
+    }
+}

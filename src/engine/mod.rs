@@ -1,0 +1,50 @@
+//! Use-cases: everything that changes an incident goes through here, through the store, in one transaction.
+
+mod clock;
+mod commands;
+mod errors;
+mod hub;
+mod incidents;
+pub mod outbound;
+pub mod outbox_worker;
+mod replies;
+
+pub use clock::{Clock, SystemClock};
+pub use commands::{CommandContext, Reply, Visibility};
+pub use errors::EngineError;
+pub use hub::Hub;
+pub use incidents::{Declare, Patch};
+
+use crate::store::Store;
+use std::sync::Arc;
+
+/// The application's use-cases over one store.
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    hub: Hub,
+    destinations: Arc<Vec<String>>,
+}
+
+impl Engine {
+    /// An engine that writes to `store` and delivers to `destinations` (`web` always among them).
+    pub fn new(store: Store, clock: Arc<dyn Clock>, hub: Hub, destinations: Vec<String>) -> Engine {
+        Engine { store, clock, hub, destinations: Arc::new(destinations) }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The live-update hub.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// The current time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}

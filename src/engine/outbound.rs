@@ -1,0 +1,148 @@
+//! Which outbound chat actions a change causes: written to the outbox in the change's transaction.
+
+use crate::domain::escape::defuse_broadcasts;
+use crate::domain::{EventKind, Incident, TimelineEvent};
+use crate::store::NewOutbox;
+use serde_json::json;
+
+/// The built-in web war room.
+pub const WEB: &str = "web";
+
+/// Entries of one incident on one platform are delivered in order under this key.
+pub fn channel_key(incident_id: i64, destination: &str) -> String {
+    format!("incident:{incident_id}:{destination}")
+}
+
+/// A message for the incident's room on `destination`.
+pub fn post(incident: &Incident, destination: &str, text: &str, key: Option<String>) -> NewOutbox {
+    NewOutbox {
+        destination: destination.to_string(),
+        action: "post".into(),
+        incident_id: Some(incident.id),
+        channel_key: channel_key(incident.id, destination),
+        payload: json!({"text": defuse_broadcasts(text), "incident": incident.id}),
+        idempotency_key: key,
+    }
+}
+
+/// Creating the incident's room on every platform that has rooms (the web room always exists).
+pub fn room_opened(incident: &Incident, destinations: &[String]) -> Vec<NewOutbox> {
+    destinations
+        .iter()
+        .filter(|d| d.as_str() != WEB)
+        .map(|d| NewOutbox {
+            destination: d.clone(),
+            action: "create_room".into(),
+            incident_id: Some(incident.id),
+            channel_key: channel_key(incident.id, d),
+            payload: json!({"incident": incident.id, "title": incident.title, "severity": incident.severity,
+                "service": incident.service}),
+            idempotency_key: Some(format!("{d}:create_room:{}", incident.id)),
+        })
+        .collect()
+}
+
+/// What the bot says in the room about an event, if it says anything.
+fn announcement(incident: &Incident, event: &TimelineEvent) -> Option<String> {
+    let text = event.text.as_deref().unwrap_or_default();
+    let actor = event.actor.as_deref().unwrap_or("warroom");
+    Some(match event.kind {
+        EventKind::Declared | EventKind::Detected => {
+            let mut s = format!(
+                "🚨 Incident #{} declared: {} — {} {}",
+                incident.id, incident.title, incident.severity, incident.kind
+            );
+            if let Some(svc) = &incident.service {
+                s.push_str(&format!(" on {svc}"));
+            }
+            if incident.holder(crate::domain::Role::Commander).is_none() {
+                s.push_str("\nNo commander yet: `/inc role commander @you` to take it.");
+            }
+            s
+        }
+        EventKind::StatusUpdate => format!("📣 Status update from {actor}: {text}"),
+        EventKind::StatusChanged | EventKind::SeverityChanged | EventKind::RoleAssigned => text.to_string(),
+        EventKind::ActionItem => format!("✅ Action item: {text}"),
+        EventKind::Impact => format!("Impact: {text}"),
+        _ => return None,
+    })
+}
+
+/// Whether `destination` gets a post for `kind`: the web room shows the timeline itself, so it
+/// only gets what is addressed to people (declare greeting and status updates).
+fn wants(destination: &str, kind: EventKind) -> bool {
+    if destination == WEB {
+        matches!(kind, EventKind::Declared | EventKind::Detected | EventKind::StatusUpdate)
+    } else {
+        true
+    }
+}
+
+/// Room posts for newly appended events, on every destination.
+pub fn for_events(incident: &Incident, events: &[TimelineEvent], destinations: &[String]) -> Vec<NewOutbox> {
+    let mut out = Vec::new();
+    for event in events {
+        let Some(text) = announcement(incident, event) else { continue };
+        for d in destinations.iter().filter(|d| wants(d, event.kind)) {
+            out.push(post(incident, d, &text, Some(format!("{d}:event:{}", event.id))));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{IncidentType, NewIncident, Severity, Status};
+    use chrono::Utc;
+
+    fn incident() -> Incident {
+        let mut i = Incident::open(
+            NewIncident {
+                title: "API down".into(),
+                severity: Severity::P1,
+                kind: IncidentType::Outage,
+                service: Some("api".into()),
+                status: Status::Declared,
+                declared_by: None,
+                detected_at: Utc::now(),
+            },
+            Utc::now(),
+        );
+        i.id = 7;
+        i
+    }
+
+    fn event(kind: EventKind, text: &str) -> TimelineEvent {
+        TimelineEvent {
+            id: 42,
+            incident_id: 7,
+            kind,
+            at: Utc::now(),
+            recorded_at: Utc::now(),
+            actor: Some("alice".into()),
+            text: Some(text.into()),
+            data: json!({}),
+        }
+    }
+
+    #[test]
+    fn status_updates_reach_every_room_once_and_are_defused() {
+        let dests = vec![WEB.to_string(), "slack".to_string()];
+        let out = for_events(&incident(), &[event(EventKind::StatusUpdate, "ping @here")], &dests);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].payload["text"], "📣 Status update from alice: ping @\u{200B}here");
+        assert_eq!(out[1].idempotency_key.as_deref(), Some("slack:event:42"));
+        assert_eq!(out[1].channel_key, "incident:7:slack");
+    }
+
+    #[test]
+    fn chat_messages_are_not_echoed_and_web_skips_what_its_timeline_shows() {
+        let dests = vec![WEB.to_string(), "slack".to_string()];
+        assert!(for_events(&incident(), &[event(EventKind::ChatMessage, "hi")], &dests).is_empty());
+        let out = for_events(&incident(), &[event(EventKind::StatusChanged, "x")], &dests);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].destination, "slack");
+        assert_eq!(room_opened(&incident(), &dests).len(), 1);
+    }
+}

@@ -1,0 +1,52 @@
+//! The HTTP surface: verify, parse, call the engine, map the result. No business rules here.
+
+mod api_incidents;
+mod auth;
+pub mod error;
+pub mod json;
+mod ops;
+mod web;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::render::Renderer;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use-cases.
+    pub engine: Engine,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Page and message templates.
+    pub renderer: Arc<Renderer>,
+}
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    let api = api_incidents::routes()
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_token));
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .nest("/api/v1", api)
+        .merge(web::routes())
+        .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn(ops::track_requests))
+        .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.config.server.request_timeout_secs),
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,84 @@
+//! Liveness, readiness, metrics, request accounting and the 404 fallback.
+
+use super::AppState;
+use super::error::ApiError;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::time::Instant;
+
+/// `GET /healthz`: the process is alive.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database answers and every migration is applied.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let store = state.engine.store();
+    match (store.ping().await, store.migrations_applied().await) {
+        (Ok(()), Ok(true)) => (StatusCode::OK, "ready").into_response(),
+        (Ok(()), _) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending").into_response(),
+        (Err(e), _) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text, with incident and outbox gauges read at scrape time.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let store = state.engine.store();
+    if let Ok(counts) = store.incident_counts_by_status().await {
+        for status in crate::domain::Status::ALL {
+            let n = counts.iter().find(|(s, _)| *s == status).map(|(_, n)| *n).unwrap_or(0);
+            metrics::gauge!("warroom_incidents", "status" => status.as_str()).set(n as f64);
+        }
+    }
+    if let Ok(depth) = store.outbox_depth().await {
+        metrics::gauge!("warroom_outbox_pending").set(depth as f64);
+    }
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Counts and times every request by route and status, inside a tracing span.
+pub async fn track_requests(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = route_label(req.uri().path());
+    let span = tracing::info_span!("http.request", %method, route = %route);
+    let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    let status = response.status().as_u16().to_string();
+    let elapsed = start.elapsed().as_secs_f64();
+    metrics::counter!("warroom_http_requests_total", "method" => method.to_string(), "route" => route.clone(),
+        "status" => status.clone())
+    .increment(1);
+    metrics::histogram!("warroom_http_request_duration_seconds", "route" => route).record(elapsed);
+    tracing::debug!(parent: &span, status = %status, elapsed_ms = elapsed * 1000.0, "request done");
+    response
+}
+
+/// Unknown paths.
+pub async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found(format!("no route for {} {}", req.method(), req.uri().path()))
+}
+
+/// The path with numeric segments folded to `{id}`, so metrics keep a small label set.
+fn route_label(path: &str) -> String {
+    path.split('/')
+        .map(|seg| if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numeric_segments_are_folded() {
+        assert_eq!(super::route_label("/api/v1/incidents/42/timeline"), "/api/v1/incidents/{id}/timeline");
+    }
+}

@@ -1,0 +1,260 @@
+//! The built-in web war room: board, room page, messages and commands, and the live stream.
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::{IncidentType, Severity, TimelineEvent};
+use crate::engine::{CommandContext, Declare};
+use crate::store::{IncidentFilter, RoomPost};
+use axum::extract::rejection::{FormRejection, PathRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::convert::Infallible;
+use std::time::Duration;
+
+const NAME_COOKIE: &str = "warroom_name";
+
+/// The web routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(board))
+        .route("/name", post(set_name))
+        .route("/incidents", post(declare))
+        .route("/incidents/{id}", get(room))
+        .route("/incidents/{id}/messages", post(say))
+        .route("/incidents/{id}/stream", get(stream))
+}
+
+/// One line of the room: a timeline event or a bot post.
+#[derive(Serialize)]
+struct RoomItem {
+    key: String,
+    id: i64,
+    kind: String,
+    at: String,
+    actor: Option<String>,
+    text: Option<String>,
+}
+
+impl From<&TimelineEvent> for RoomItem {
+    fn from(e: &TimelineEvent) -> RoomItem {
+        RoomItem {
+            key: format!("e{}", e.id),
+            id: e.id,
+            kind: e.kind.to_string(),
+            at: e.at.to_rfc3339(),
+            actor: e.actor.clone(),
+            text: e.text.clone(),
+        }
+    }
+}
+
+impl From<&RoomPost> for RoomItem {
+    fn from(p: &RoomPost) -> RoomItem {
+        RoomItem {
+            key: format!("p{}", p.id),
+            id: p.id,
+            kind: "bot".into(),
+            at: p.posted_at.to_rfc3339(),
+            actor: Some("warroom".into()),
+            text: Some(p.text.clone()),
+        }
+    }
+}
+
+/// The display name kept in the cookie, if valid.
+fn name_of(jar: &CookieJar) -> Option<String> {
+    jar.get(NAME_COOKIE).map(|c| c.value().to_string()).and_then(|n| valid_name(&n))
+}
+
+fn valid_name(raw: &str) -> Option<String> {
+    let n = raw.trim();
+    let ok = !n.is_empty() && n.chars().count() <= 40 && !n.chars().any(|c| c.is_control() || c == ';' || c == ',');
+    ok.then(|| n.to_string())
+}
+
+/// Refuses cross-site form posts: a present `Origin` must name this host.
+fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return Ok(()) };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let origin_host = origin.split("://").nth(1).unwrap_or_default();
+    if origin_host == host {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, "cross_origin", "cross-site requests are refused"))
+    }
+}
+
+fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> Response {
+    match state.renderer.render(template, ctx) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, template, "page rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed").into_response()
+        }
+    }
+}
+
+fn path_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+    let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    raw.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| ApiError::not_found(format!("no incident `{raw}`")))
+}
+
+async fn board(State(state): State<AppState>, jar: CookieJar) -> Result<Response, ApiError> {
+    let filter = IncidentFilter { limit: 200, ..IncidentFilter::default() };
+    let incidents = state.engine.store().incidents(&filter).await?;
+    let ctx = minijinja::context! { incidents => incidents, name => name_of(&jar) };
+    Ok(page(&state, "board.html", ctx))
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    name: String,
+    back: Option<String>,
+}
+
+async fn set_name(
+    headers: HeaderMap,
+    jar: CookieJar,
+    form: Result<Form<NameForm>, FormRejection>,
+) -> Result<(CookieJar, Redirect), ApiError> {
+    same_origin(&headers)?;
+    let Form(form) = form.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let name = valid_name(&form.name).ok_or_else(|| ApiError::bad_request("name: 1 to 40 characters, no ; or ,"))?;
+    let back = form.back.filter(|b| b.starts_with('/') && !b.starts_with("//")).unwrap_or_else(|| "/".into());
+    let cookie = Cookie::build((NAME_COOKIE, name)).path("/").http_only(true).same_site(SameSite::Lax).build();
+    Ok((jar.add(cookie), Redirect::to(&back)))
+}
+
+#[derive(Deserialize)]
+struct DeclareForm {
+    title: String,
+    severity: Severity,
+    #[serde(rename = "type")]
+    kind: Option<IncidentType>,
+    service: Option<String>,
+}
+
+async fn declare(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    form: Result<Form<DeclareForm>, FormRejection>,
+) -> Result<Redirect, ApiError> {
+    same_origin(&headers)?;
+    let Form(form) = form.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let actor = name_of(&jar).unwrap_or_else(|| "web".into());
+    let req = Declare { title: form.title, severity: form.severity, kind: form.kind.unwrap_or_default(), service: form.service };
+    let incident = state.engine.declare(req, &actor).await?;
+    Ok(Redirect::to(&format!("/incidents/{}", incident.id)))
+}
+
+async fn room(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = path_id(path)?;
+    let store = state.engine.store();
+    let incident = store.incident(id).await?.ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
+    let events = store.timeline_tail(id, 500).await?;
+    let posts = store.room_posts(id, "web", 0).await?;
+    let (items, last_event, last_post) = merge(&events, &posts);
+    let ctx = minijinja::context! {
+        incident => incident, items => items, name => name_of(&jar), last_event => last_event, last_post => last_post,
+    };
+    Ok(page(&state, "room.html", ctx))
+}
+
+/// Events and posts in time order, with the cursors after them.
+fn merge(events: &[TimelineEvent], posts: &[RoomPost]) -> (Vec<RoomItem>, i64, i64) {
+    let mut items: Vec<(chrono::DateTime<chrono::Utc>, RoomItem)> = events
+        .iter()
+        .map(|e| (e.recorded_at, RoomItem::from(e)))
+        .chain(posts.iter().map(|p| (p.posted_at, RoomItem::from(p))))
+        .collect();
+    items.sort_by_key(|(t, _)| *t);
+    let last_event = events.last().map(|e| e.id).unwrap_or(0);
+    let last_post = posts.last().map(|p| p.id).unwrap_or(0);
+    (items.into_iter().map(|(_, i)| i).collect(), last_event, last_post)
+}
+
+#[derive(Deserialize)]
+struct SayBody {
+    text: String,
+}
+
+async fn say(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<SayBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    same_origin(&headers)?;
+    let id = path_id(path)?;
+    let Json(body) = body.map_err(super::json::json_rejection)?;
+    let actor = name_of(&jar).ok_or_else(|| ApiError::unauthorized("set your name first (POST /name)"))?;
+    let text = body.text.trim();
+    if text.starts_with('/') {
+        let ctx = CommandContext { actor, platform: "web".into(), incident_id: Some(id) };
+        let reply = state.engine.run_command(text, &ctx).await?;
+        state.engine.post_reply(&reply, "web").await?;
+        return Ok(Json(json!({"ok": reply.ok, "reply": reply})).into_response());
+    }
+    let event = state.engine.record_message(id, "web", &actor, text, None, None).await?;
+    Ok((StatusCode::CREATED, Json(json!({"ok": true, "event": event}))).into_response())
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    after_event: Option<i64>,
+    after_post: Option<i64>,
+}
+
+async fn stream(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    Query(q): Query<StreamQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let id = path_id(path)?;
+    if state.engine.store().incident(id).await?.is_none() {
+        return Err(ApiError::not_found(format!("incident {id} not found")));
+    }
+    let engine = state.engine.clone();
+    let mut wake = engine.hub().subscribe();
+    let (mut after_event, mut after_post) = (q.after_event.unwrap_or(0), q.after_post.unwrap_or(0));
+    let stream = async_stream::stream! {
+        loop {
+            let store = engine.store();
+            let events = store.timeline(id, after_event, 500).await.unwrap_or_default();
+            let posts = store.room_posts(id, "web", after_post).await.unwrap_or_default();
+            if !events.is_empty() || !posts.is_empty() {
+                let (items, last_event, last_post) = merge(&events, &posts);
+                after_event = after_event.max(last_event);
+                after_post = after_post.max(last_post);
+                for item in items {
+                    yield Ok(Event::default().event("item").json_data(&item).unwrap_or_default());
+                }
+                if let Ok(Some(incident)) = store.incident(id).await {
+                    yield Ok(Event::default().event("incident").json_data(&incident).unwrap_or_default());
+                }
+            }
+            // Woken by this replica's commits; the timeout catches other replicas' writes.
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                while let Ok(changed) = wake.recv().await {
+                    if changed == id { break; }
+                }
+            }).await;
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

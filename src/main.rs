@@ -1,0 +1,92 @@
+//! The `warroom` command line.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use warroom::config;
+use warroom::telemetry::{self, LogFormat};
+
+/// warroom: incident war rooms, alerts and changes in one service.
+#[derive(Parser)]
+#[command(name = "warroom", version, about)]
+struct Cli {
+    /// Configuration file (default: config/warroom.toml if present).
+    #[arg(long, global = true, env = "WARROOM_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve {
+        /// Address to listen on (overrides server.listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Check a configuration file; lists every problem by key and exits non-zero if there is any.
+    CheckConfig {
+        /// The file to check (default: --config, else config/warroom.toml).
+        file: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { listen } => {
+            let mut config = config::load(cli.config.as_deref())?;
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            warroom::app::serve(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let config = config::load(cli.config.as_deref())?;
+            let store = warroom::app::open_store(&config).await.context("migrate")?;
+            store.close().await;
+            println!("migrations applied to {}", warroom::app::redact(&config.database.url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { file } => {
+            let path = file.or(cli.config);
+            let (_, problems) = config::load_for_check(path.as_deref());
+            if problems.is_empty() {
+                println!("configuration is valid");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &problems {
+                    println!("{p}");
+                }
+                eprintln!("{} problem(s) found", problems.len());
+                Ok(ExitCode::from(2))
+            }
+        }
+    }
+}

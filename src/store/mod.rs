@@ -1,0 +1,99 @@
+//! The one Store API over SQLite (embedded default) and PostgreSQL (scale-out).
+//!
+//! Both backends run the same runtime queries through sqlx's `Any` driver: timestamps are stored as
+//! epoch milliseconds (`BIGINT`) and structured data as JSON text, which both databases carry alike.
+//! Where the backends differ (connection set-up, migrations, row locking for claims) the code
+//! branches on [`Backend`]. No SQL lives outside this module.
+
+mod connect;
+mod incidents;
+mod outbox;
+mod rows;
+mod rooms;
+mod timeline;
+mod tx;
+
+pub use incidents::IncidentFilter;
+pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};
+pub use rooms::{ChatRoom, RoomPost};
+pub use tx::Tx;
+
+use sqlx::AnyPool;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file (one writer).
+    Sqlite,
+    /// PostgreSQL (several replicas may share it).
+    Postgres,
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL names no supported backend.
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    /// The database answered with an error or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored row holds a value this build cannot read.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Creating the SQLite file's folder failed.
+    #[error("cannot create the database folder: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached (as opposed to refusing a query).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
+            )
+        )
+    }
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// Pool for writes and transactions (one connection on SQLite).
+    write: AnyPool,
+    /// Pool for reads (the same pool on PostgreSQL).
+    read: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Opens a transaction: a state change, its timeline events and its outbox rows commit together.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(Tx::new(self.write.begin().await?, self.backend))
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Closes every connection (graceful shutdown).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
