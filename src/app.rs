@@ -42,7 +42,12 @@ fn metrics_handle() -> PrometheusHandle {
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.database.url, config.database.max_connections)
         .await
-        .with_context(|| format!("cannot open the database at {}", redact(&config.database.url)))?;
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                redact(&config.database.url)
+            )
+        })?;
     store.migrate().await.context("cannot apply migrations")?;
     Ok(store)
 }
@@ -69,8 +74,18 @@ impl App {
         let addr = listener.local_addr()?;
         let hub = Hub::default();
         let destinations = vec![outbound::WEB.to_string()];
-        let engine = Engine::new(store.clone(), Arc::new(SystemClock), hub.clone(), destinations);
-        let deliverers: Vec<Arc<dyn Deliverer>> = vec![Arc::new(WebDeliverer::new(store.clone(), hub.clone()))];
+        let config = Arc::new(config);
+        let catalog = Arc::new(crate::domain::Catalog::default());
+        let engine = Engine::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            hub.clone(),
+            destinations,
+            config.clone(),
+            catalog,
+        );
+        let deliverers: Vec<Arc<dyn Deliverer>> =
+            vec![Arc::new(WebDeliverer::new(store.clone(), hub.clone()))];
         let (shutdown, shutdown_rx) = watch::channel(false);
         let workers = tokio::spawn(outbox_worker::run(
             engine.clone(),
@@ -79,7 +94,12 @@ impl App {
             shutdown_rx.clone(),
         ));
         let renderer = Arc::new(Renderer::new(config.templates.dir.clone().map(Into::into)));
-        let state = AppState { engine: engine.clone(), config: Arc::new(config), metrics: metrics_handle(), renderer };
+        let state = AppState {
+            engine: engine.clone(),
+            config,
+            metrics: metrics_handle(),
+            renderer,
+        };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx;
         let server = tokio::spawn(async move {
@@ -90,7 +110,13 @@ impl App {
                 .await
         });
         tracing::info!(%addr, "warroom listening");
-        Ok(App { addr, engine, shutdown, server, workers })
+        Ok(App {
+            addr,
+            engine,
+            shutdown,
+            server,
+            workers,
+        })
     }
 
     /// Stops accepting requests, lets in-flight ones finish, stops the workers and closes the store.
@@ -133,7 +159,10 @@ async fn shutdown_signal() {
 mod tests {
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(super::redact("sqlite://data/w.db"), "sqlite://data/w.db");
     }
 }

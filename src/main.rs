@@ -71,7 +71,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = config::load(cli.config.as_deref())?;
             let store = warroom::app::open_store(&config).await.context("migrate")?;
             store.close().await;
-            println!("migrations applied to {}", warroom::app::redact(&config.database.url));
+            println!(
+                "migrations applied to {}",
+                warroom::app::redact(&config.database.url)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { file } => {

@@ -47,7 +47,10 @@ pub fn load_for_check(path: Option<&Path>) -> (Option<Config>, Vec<Problem>) {
     let mut problems = Vec::new();
     let file = match path {
         Some(p) if !p.exists() => {
-            problems.push(Problem { key: "--config".into(), message: format!("file {} does not exist", p.display()) });
+            problems.push(Problem {
+                key: "--config".into(),
+                message: format!("file {} does not exist", p.display()),
+            });
             None
         }
         Some(p) => Some(p.to_path_buf()),
@@ -60,13 +63,24 @@ pub fn load_for_check(path: Option<&Path>) -> (Option<Config>, Vec<Problem>) {
     if let Some(file) = &file {
         figment = figment.merge(Toml::file(file));
     }
-    figment = figment.merge(Env::prefixed("WARROOM_").split("__").ignore(&["test_postgres_url"]));
+    figment = figment.merge(
+        Env::prefixed("WARROOM_")
+            .split("__")
+            .ignore(&["test_postgres_url"]),
+    );
     let mut config: Config = match figment.extract() {
         Ok(c) => c,
         Err(errors) => {
             for e in errors {
-                let key = if e.path.is_empty() { "(file)".to_string() } else { e.path.join(".") };
-                problems.push(Problem { key, message: e.kind.to_string() });
+                let key = if e.path.is_empty() {
+                    "(file)".to_string()
+                } else {
+                    e.path.join(".")
+                };
+                problems.push(Problem {
+                    key,
+                    message: e.kind.to_string(),
+                });
             }
             return (None, problems);
         }
@@ -79,16 +93,25 @@ pub fn load_for_check(path: Option<&Path>) -> (Option<Config>, Vec<Problem>) {
 /// Keys in the file that no section knows (usually typos).
 fn unknown_keys(file: &Path) -> Vec<Problem> {
     let Ok(text) = std::fs::read_to_string(file) else {
-        return vec![Problem { key: "--config".into(), message: format!("cannot read {}", file.display()) }];
+        return vec![Problem {
+            key: "--config".into(),
+            message: format!("cannot read {}", file.display()),
+        }];
     };
     let mut unknown = Vec::new();
     let de = toml::Deserializer::new(&text);
     let parsed: Result<Config, _> = serde_ignored::deserialize(de, |path| {
-        unknown.push(Problem { key: path.to_string(), message: "unknown key".into() })
+        unknown.push(Problem {
+            key: path.to_string(),
+            message: "unknown key".into(),
+        })
     });
     match parsed {
         Ok(_) => unknown,
-        Err(e) => vec![Problem { key: "(file)".into(), message: e.message().to_string() }],
+        Err(e) => vec![Problem {
+            key: "(file)".into(),
+            message: e.message().to_string(),
+        }],
     }
 }
 
@@ -99,7 +122,10 @@ fn resolve_secret_files(config: &mut Config, problems: &mut Vec<Problem>) {
         ("slack.signing_secret", &mut config.slack.signing_secret),
         ("discord.bot_token", &mut config.discord.bot_token),
         ("discord.public_key", &mut config.discord.public_key),
-        ("ingest.alertmanager.token", &mut config.ingest.alertmanager.token),
+        (
+            "ingest.alertmanager.token",
+            &mut config.ingest.alertmanager.token,
+        ),
         ("ingest.grafana.token", &mut config.ingest.grafana.token),
         ("ingest.alerts.token", &mut config.ingest.alerts.token),
         ("ingest.changes.token", &mut config.ingest.changes.token),
@@ -110,7 +136,10 @@ fn resolve_secret_files(config: &mut Config, problems: &mut Vec<Problem>) {
         if let Some(path) = value.as_deref().and_then(|v| v.strip_prefix("file:")) {
             match std::fs::read_to_string(path) {
                 Ok(s) => **value = Some(s.trim().to_string()),
-                Err(e) => problems.push(Problem { key: key.to_string(), message: format!("cannot read {path}: {e}") }),
+                Err(e) => problems.push(Problem {
+                    key: key.to_string(),
+                    message: format!("cannot read {path}: {e}"),
+                }),
             }
         }
     }
@@ -118,7 +147,10 @@ fn resolve_secret_files(config: &mut Config, problems: &mut Vec<Problem>) {
         if let Some(path) = token.strip_prefix("file:") {
             match std::fs::read_to_string(path) {
                 Ok(s) => *token = s.trim().to_string(),
-                Err(e) => problems.push(Problem { key: format!("api.tokens[{i}]"), message: format!("cannot read {path}: {e}") }),
+                Err(e) => problems.push(Problem {
+                    key: format!("api.tokens[{i}]"),
+                    message: format!("cannot read {path}: {e}"),
+                }),
             }
         }
     }

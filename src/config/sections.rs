@@ -64,7 +64,10 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: "sqlite://data/warroom.db".into(), max_connections: 8 }
+        DatabaseConfig {
+            url: "sqlite://data/warroom.db".into(),
+            max_connections: 8,
+        }
     }
 }
 
@@ -187,7 +190,9 @@ pub struct CatalogConfig {
 
 impl Default for CatalogConfig {
     fn default() -> Self {
-        CatalogConfig { path: "config/services.toml".into() }
+        CatalogConfig {
+            path: "config/services.toml".into(),
+        }
     }
 }
 
@@ -215,7 +220,12 @@ pub struct OutboxConfig {
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        OutboxConfig { poll_interval_ms: 250, max_attempts: 12, initial_backoff_ms: 500, max_backoff_secs: 300 }
+        OutboxConfig {
+            poll_interval_ms: 250,
+            max_attempts: 12,
+            initial_backoff_ms: 500,
+            max_backoff_secs: 300,
+        }
     }
 }
 
@@ -228,7 +238,12 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
         Many(Vec<String>),
     }
     Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
         OneOrMany::Many(v) => v,
     })
 }

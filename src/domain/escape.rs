@@ -19,7 +19,8 @@ pub fn defuse_broadcasts(text: &str) -> String {
 }
 
 fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
-    text.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    text.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
 /// Shortens text to at most `max` characters, marking the cut with `…`.
@@ -38,9 +39,15 @@ mod tests {
 
     #[test]
     fn broadcasts_are_defused_and_other_mentions_kept() {
-        assert_eq!(defuse_broadcasts("hi @here and @Channel"), "hi @\u{200B}here and @\u{200B}Channel");
+        assert_eq!(
+            defuse_broadcasts("hi @here and @Channel"),
+            "hi @\u{200B}here and @\u{200B}Channel"
+        );
         assert_eq!(defuse_broadcasts("@everyone"), "@\u{200B}everyone");
-        assert_eq!(defuse_broadcasts("mail a@b.c, ping @alice"), "mail a@b.c, ping @alice");
+        assert_eq!(
+            defuse_broadcasts("mail a@b.c, ping @alice"),
+            "mail a@b.c, ping @alice"
+        );
         assert_eq!(defuse_broadcasts("trailing @"), "trailing @");
     }
 

@@ -131,7 +131,10 @@ impl Status {
 
     /// Whether the incident still needs people (not resolved, closed or cancelled).
     pub fn is_open(self) -> bool {
-        matches!(self, Status::Detected | Status::Declared | Status::Triaging | Status::Mitigating)
+        matches!(
+            self,
+            Status::Detected | Status::Declared | Status::Triaging | Status::Mitigating
+        )
     }
 
     /// Whether no further transition is possible.
@@ -185,10 +188,18 @@ impl fmt::Display for TransitionError {
         if self.from == self.to {
             write!(f, "the incident is already {}", self.from)?;
         } else {
-            write!(f, "cannot move an incident from {} to {}", self.from, self.to)?;
+            write!(
+                f,
+                "cannot move an incident from {} to {}",
+                self.from, self.to
+            )?;
         }
         if legal.is_empty() {
-            write!(f, "; {} is final, no further status changes are possible", self.from)
+            write!(
+                f,
+                "; {} is final, no further status changes are possible",
+                self.from
+            )
         } else {
             write!(f, "; legal next statuses: {}", legal.join(", "))
         }
@@ -310,7 +321,11 @@ impl Incident {
     }
 
     /// Moves to `to` at `now`, setting milestones; refuses illegal moves.
-    pub fn transition(&mut self, to: Status, now: DateTime<Utc>) -> Result<Status, TransitionError> {
+    pub fn transition(
+        &mut self,
+        to: Status,
+        now: DateTime<Utc>,
+    ) -> Result<Status, TransitionError> {
         let from = self.status;
         if !from.legal_next().contains(&to) {
             return Err(TransitionError { from, to });
@@ -495,7 +510,10 @@ mod tests {
     fn roles_hand_off_and_severity_changes_report_the_previous_value() {
         let mut inc = incident(Status::Declared);
         assert_eq!(inc.assign_role(Role::Commander, "alice", t(1)), None);
-        assert_eq!(inc.assign_role(Role::Commander, "bob", t(2)), Some("alice".into()));
+        assert_eq!(
+            inc.assign_role(Role::Commander, "bob", t(2)),
+            Some("alice".into())
+        );
         assert_eq!(inc.holder(Role::Commander), Some("bob"));
         assert_eq!(inc.set_severity(Severity::P1, t(3)), None);
         assert_eq!(inc.set_severity(Severity::P0, t(3)), Some(Severity::P1));
@@ -505,8 +523,14 @@ mod tests {
     fn titles_are_checked_and_slugs_are_channel_safe() {
         assert_eq!(validate_title("  x "), Ok("x".into()));
         assert_eq!(validate_title("   "), Err(TitleError::Empty));
-        assert_eq!(validate_title(&"a".repeat(201)), Err(TitleError::TooLong(201)));
-        assert_eq!(slugify("Checkout: 5xx errors!! (EU)", 40), "checkout-5xx-errors-eu");
+        assert_eq!(
+            validate_title(&"a".repeat(201)),
+            Err(TitleError::TooLong(201))
+        );
+        assert_eq!(
+            slugify("Checkout: 5xx errors!! (EU)", 40),
+            "checkout-5xx-errors-eu"
+        );
         assert_eq!(slugify("Ünïcode only ✓", 40), "n-code-only");
         assert_eq!(slugify("aaaa bbbb", 6), "aaaa-b");
     }

@@ -1,6 +1,7 @@
 //! The pure domain core: no I/O, no clock reads (time is passed in).
 
 pub mod action_item;
+pub mod catalog;
 pub mod command;
 pub mod escape;
 pub mod incident;
@@ -9,6 +10,7 @@ pub mod severity;
 pub mod timeline;
 
 pub use action_item::ActionItem;
+pub use catalog::{Catalog, Service};
 pub use incident::{Incident, IncidentType, NewIncident, Status, TransitionError};
 pub use role::Role;
 pub use severity::Severity;

@@ -83,6 +83,9 @@ mod tests {
         assert!(Severity::P1.at_least(Severity::P2));
         assert!(!Severity::P3.at_least(Severity::P2));
         let err = "P9".parse::<Severity>().unwrap_err();
-        assert_eq!(err.to_string(), "unknown severity `P9`: expected one of P0, P1, P2, P3");
+        assert_eq!(
+            err.to_string(),
+            "unknown severity `P9`: expected one of P0, P1, P2, P3"
+        );
     }
 }

@@ -254,7 +254,10 @@ mod tests {
     fn kind_names_round_trip_and_match_serde() {
         for k in EventKind::ALL {
             assert_eq!(k.as_str().parse::<EventKind>().unwrap(), k);
-            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
+            assert_eq!(
+                serde_json::to_value(k).unwrap(),
+                serde_json::json!(k.as_str())
+            );
         }
         assert!("bogus".parse::<EventKind>().is_err());
     }

@@ -41,14 +41,23 @@ pub struct Reply {
 
 impl Reply {
     fn private(text: impl Into<String>, incident_id: Option<i64>, ok: bool) -> Reply {
-        Reply { text: text.into(), visibility: Visibility::Ephemeral, incident_id, ok }
+        Reply {
+            text: text.into(),
+            visibility: Visibility::Ephemeral,
+            incident_id,
+            ok,
+        }
     }
 }
 
 impl Engine {
     /// Parses and runs `text` (`/inc …`, `/oncall …`, `/change …`); refusals answer with usage, privately.
     /// Commands typed in an incident room are recorded on its timeline with their result.
-    pub async fn run_command(&self, text: &str, ctx: &CommandContext) -> Result<Reply, EngineError> {
+    pub async fn run_command(
+        &self,
+        text: &str,
+        ctx: &CommandContext,
+    ) -> Result<Reply, EngineError> {
         let reply = match command::parse(text) {
             Ok(cmd) => match self.execute(cmd, ctx).await {
                 Ok(reply) => reply,
@@ -63,7 +72,13 @@ impl Engine {
         Ok(reply)
     }
 
-    async fn record_command(&self, id: i64, text: &str, reply: &Reply, ctx: &CommandContext) -> Result<(), EngineError> {
+    async fn record_command(
+        &self,
+        id: i64,
+        text: &str,
+        reply: &Reply,
+        ctx: &CommandContext,
+    ) -> Result<(), EngineError> {
         let event = |now| {
             NewEvent::new(EventKind::Command, now, Some(&ctx.actor))
                 .text(text.trim().to_string())
@@ -79,18 +94,22 @@ impl Engine {
     pub async fn execute(&self, cmd: Command, ctx: &CommandContext) -> Result<Reply, EngineError> {
         match cmd {
             Command::Inc(inc) => self.execute_inc(inc, ctx).await,
-            Command::Oncall(OncallCommand::Show { .. } | OncallCommand::Override { .. }) => Ok(Reply::private(
-                "On-call schedules are not configured on this warroom: no schedules, overrides or pages exist yet.",
-                ctx.incident_id,
-                false,
-            )),
-            Command::Change(ChangeCommand::Gate { .. } | ChangeCommand::Freeze { .. } | ChangeCommand::Approve { .. }) => {
+            Command::Oncall(OncallCommand::Show { .. } | OncallCommand::Override { .. }) => {
                 Ok(Reply::private(
-                    "The change center is not enabled on this warroom: no changes, gates or freezes are recorded yet.",
+                    "On-call schedules are not configured on this warroom: no schedules, overrides or pages exist yet.",
                     ctx.incident_id,
                     false,
                 ))
             }
+            Command::Change(
+                ChangeCommand::Gate { .. }
+                | ChangeCommand::Freeze { .. }
+                | ChangeCommand::Approve { .. },
+            ) => Ok(Reply::private(
+                "The change center is not enabled on this warroom: no changes, gates or freezes are recorded yet.",
+                ctx.incident_id,
+                false,
+            )),
         }
     }
 
@@ -103,7 +122,11 @@ impl Engine {
         })
     }
 
-    async fn execute_inc(&self, cmd: IncCommand, ctx: &CommandContext) -> Result<Reply, EngineError> {
+    async fn execute_inc(
+        &self,
+        cmd: IncCommand,
+        ctx: &CommandContext,
+    ) -> Result<Reply, EngineError> {
         let actor = ctx.actor.as_str();
         let in_room = |reply: String, id: i64| Reply {
             text: reply,
@@ -112,7 +135,12 @@ impl Engine {
             ok: true,
         };
         match cmd {
-            IncCommand::Declare { severity, service, kind, title } => {
+            IncCommand::Declare {
+                severity,
+                service,
+                kind,
+                title,
+            } => {
                 let req = Declare {
                     title,
                     severity: severity.unwrap_or(Severity::P2),
@@ -136,18 +164,27 @@ impl Engine {
             IncCommand::Reopen => self.status_command(ctx, Status::Mitigating).await,
             IncCommand::Role { role, user } => {
                 let id = self.room_incident(ctx, "inc role")?;
-                let user = if user.eq_ignore_ascii_case("me") { actor.to_string() } else { user };
+                let user = if user.eq_ignore_ascii_case("me") {
+                    actor.to_string()
+                } else {
+                    user
+                };
                 self.assign_role(id, role, &user, actor).await?;
                 Ok(in_room(format!("{user} is now {role}."), id))
             }
             IncCommand::Roles => {
                 let id = self.room_incident(ctx, "inc roles")?;
-                let inc = self.store.incident(id).await?.ok_or(EngineError::NotFound(id))?;
+                let inc = self
+                    .store
+                    .incident(id)
+                    .await?
+                    .ok_or(EngineError::NotFound(id))?;
                 Ok(in_room(replies::roles(&inc), id))
             }
             IncCommand::Update(text) => {
                 let id = self.room_incident(ctx, "inc update")?;
-                self.add_text(id, EventKind::StatusUpdate, &text, actor).await?;
+                self.add_text(id, EventKind::StatusUpdate, &text, actor)
+                    .await?;
                 Ok(Reply::private("Status update posted.", Some(id), true))
             }
             IncCommand::Note(text) => {
@@ -162,16 +199,25 @@ impl Engine {
             }
             IncCommand::Action { text, owner } => {
                 let id = self.room_incident(ctx, "inc action")?;
-                let item = self.add_action_item(id, &text, owner.as_deref(), actor).await?;
-                Ok(Reply::private(format!("Action item #{} added.", item.id), Some(id), true))
+                let item = self
+                    .add_action_item(id, &text, owner.as_deref(), actor)
+                    .await?;
+                Ok(Reply::private(
+                    format!("Action item #{} added.", item.id),
+                    Some(id),
+                    true,
+                ))
             }
             IncCommand::Timeline { limit } => {
                 let id = self.room_incident(ctx, "inc timeline")?;
-                let events = self.store.timeline_tail(id, limit.unwrap_or(10) as i64).await?;
+                let events = self
+                    .store
+                    .timeline_tail(id, limit.unwrap_or(10) as i64)
+                    .await?;
                 Ok(Reply::private(replies::timeline(&events), Some(id), true))
             }
             IncCommand::Help { topic } => {
-                let text = match topic.as_deref().and_then(|t| command::usage(&format!("inc {t}"))) {
+                let text = match topic.as_deref().and_then(command::usage) {
                     Some(usage) => format!("Usage: {usage}"),
                     None => command::help_text(),
                 };
@@ -180,7 +226,9 @@ impl Engine {
             IncCommand::Postmortem => {
                 let id = self.room_incident(ctx, "inc postmortem")?;
                 Ok(Reply::private(
-                    format!("The postmortem draft is not generated on this warroom yet; the timeline is at /incidents/{id}."),
+                    format!(
+                        "The postmortem draft is not generated on this warroom yet; the timeline is at /incidents/{id}."
+                    ),
                     Some(id),
                     false,
                 ))
@@ -202,7 +250,12 @@ impl Engine {
         let id = self.room_incident(ctx, "inc status")?;
         let applied = self.set_status(id, to, &ctx.actor).await?;
         let text = format!("Incident #{id} is now {}.", applied.incident.status);
-        Ok(Reply { text, visibility: Visibility::InChannel, incident_id: Some(id), ok: true })
+        Ok(Reply {
+            text,
+            visibility: Visibility::InChannel,
+            incident_id: Some(id),
+            ok: true,
+        })
     }
 
     /// Posts a command's in-channel answer into the room it was typed in.
@@ -212,8 +265,12 @@ impl Engine {
         };
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let inc = tx.incident_for_update(id).await?.ok_or(EngineError::NotFound(id))?;
-        tx.enqueue(&outbound::post(&inc, platform, &reply.text, None), now).await?;
+        let inc = tx
+            .incident_for_update(id)
+            .await?
+            .ok_or(EngineError::NotFound(id))?;
+        tx.enqueue(&outbound::post(&inc, platform, &reply.text, None), now)
+            .await?;
         tx.commit().await?;
         self.hub.notify(id);
         Ok(())

@@ -31,6 +31,9 @@ pub enum EngineError {
 impl EngineError {
     /// An invalid-field error.
     pub fn invalid(field: &str, message: impl Into<String>) -> EngineError {
-        EngineError::Invalid { field: field.to_string(), message: message.into() }
+        EngineError::Invalid {
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 }

@@ -13,7 +13,10 @@ pub struct Hub {
 
 impl Default for Hub {
     fn default() -> Self {
-        Hub { tx: broadcast::channel(1024).0, outbox: Arc::new(watch::channel(0).0) }
+        Hub {
+            tx: broadcast::channel(1024).0,
+            outbox: Arc::new(watch::channel(0).0),
+        }
     }
 }
 

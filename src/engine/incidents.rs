@@ -3,7 +3,8 @@
 use super::{Engine, EngineError, outbound};
 use crate::domain::incident::validate_title;
 use crate::domain::{
-    ActionItem, EventKind, Incident, IncidentType, NewEvent, NewIncident, Role, Severity, Status, TimelineEvent,
+    ActionItem, EventKind, Incident, IncidentType, NewEvent, NewIncident, Role, Severity, Status,
+    TimelineEvent,
 };
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -43,7 +44,10 @@ fn check_text(field: &str, text: &str) -> Result<String, EngineError> {
     }
     let n = t.chars().count();
     if n > MAX_TEXT_LEN {
-        return Err(EngineError::invalid(field, format!("is {n} characters long; at most {MAX_TEXT_LEN} are allowed")));
+        return Err(EngineError::invalid(
+            field,
+            format!("is {n} characters long; at most {MAX_TEXT_LEN} are allowed"),
+        ));
     }
     Ok(t.to_string())
 }
@@ -62,7 +66,13 @@ fn status_event(from: Status, to: Status, now: DateTime<Utc>, actor: &str) -> Ne
         .data(json!({"from": from, "to": to}))
 }
 
-fn role_event(role: Role, user: Option<&str>, previous: Option<&str>, now: DateTime<Utc>, actor: &str) -> NewEvent {
+fn role_event(
+    role: Role,
+    user: Option<&str>,
+    previous: Option<&str>,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> NewEvent {
     let text = match (user, previous) {
         (Some(u), Some(p)) if u != p => format!("{actor} handed {role} over from {p} to {u}"),
         (Some(u), _) if u == actor => format!("{actor} took the {role} role"),
@@ -87,8 +97,12 @@ pub struct Applied {
 impl Engine {
     /// Declares an incident (status `declared`), with its first event and room posts.
     pub async fn declare(&self, req: Declare, actor: &str) -> Result<Incident, EngineError> {
-        let title = validate_title(&req.title).map_err(|e| EngineError::invalid("title", e.to_string()))?;
-        let service = req.service.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let title =
+            validate_title(&req.title).map_err(|e| EngineError::invalid("title", e.to_string()))?;
+        let service = req
+            .service
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         let now = self.now();
         let mut incident = Incident::open(
             NewIncident {
@@ -104,7 +118,11 @@ impl Engine {
         );
         let mut tx = self.store.begin().await?;
         incident.id = tx.insert_incident(&incident).await?;
-        let service_text = incident.service.as_deref().map(|s| format!(" on {s}")).unwrap_or_default();
+        let service_text = incident
+            .service
+            .as_deref()
+            .map(|s| format!(" on {s}"))
+            .unwrap_or_default();
         let event = NewEvent::new(EventKind::Declared, now, Some(actor))
             .text(format!(
                 "{actor} declared {} {}{service_text}: {}",
@@ -133,7 +151,10 @@ impl Engine {
     {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let mut incident = tx.incident_for_update(id).await?.ok_or(EngineError::NotFound(id))?;
+        let mut incident = tx
+            .incident_for_update(id)
+            .await?
+            .ok_or(EngineError::NotFound(id))?;
         let events = change(&mut incident, now)?;
         let mut stored = Vec::with_capacity(events.len());
         for event in &events {
@@ -143,8 +164,14 @@ impl Engine {
         }
         if stored.is_empty() && !events.is_empty() {
             // Every event was a retry of one already recorded: change nothing.
-            let current = tx.incident_for_update(id).await?.ok_or(EngineError::NotFound(id))?;
-            return Ok(Applied { incident: current, events: stored });
+            let current = tx
+                .incident_for_update(id)
+                .await?
+                .ok_or(EngineError::NotFound(id))?;
+            return Ok(Applied {
+                incident: current,
+                events: stored,
+            });
         }
         tx.save_incident(&incident).await?;
         for entry in outbound::for_events(&incident, &stored, &self.destinations) {
@@ -152,14 +179,21 @@ impl Engine {
         }
         tx.commit().await?;
         self.hub.notify(id);
-        Ok(Applied { incident, events: stored })
+        Ok(Applied {
+            incident,
+            events: stored,
+        })
     }
 
     /// Applies a partial update (status, severity, roles) as one change.
     pub async fn patch(&self, id: i64, patch: Patch, actor: &str) -> Result<Applied, EngineError> {
         let mut roles = Vec::new();
         for (role, user) in patch.roles {
-            roles.push((role, user.map(|u| check_user(&format!("roles.{role}"), &u)).transpose()?));
+            roles.push((
+                role,
+                user.map(|u| check_user(&format!("roles.{role}"), &u))
+                    .transpose()?,
+            ));
         }
         self.apply(id, |inc, now| {
             let mut events = Vec::new();
@@ -184,7 +218,13 @@ impl Engine {
                 if user.is_none() && previous.is_none() {
                     continue;
                 }
-                events.push(role_event(role, user.as_deref(), previous.as_deref(), now, actor));
+                events.push(role_event(
+                    role,
+                    user.as_deref(),
+                    previous.as_deref(),
+                    now,
+                    actor,
+                ));
             }
             if let Some(to) = patch.status {
                 let from = inc.transition(to, now)?;
@@ -196,24 +236,70 @@ impl Engine {
     }
 
     /// Moves an incident to another status.
-    pub async fn set_status(&self, id: i64, to: Status, actor: &str) -> Result<Applied, EngineError> {
-        self.patch(id, Patch { status: Some(to), ..Patch::default() }, actor).await
+    pub async fn set_status(
+        &self,
+        id: i64,
+        to: Status,
+        actor: &str,
+    ) -> Result<Applied, EngineError> {
+        self.patch(
+            id,
+            Patch {
+                status: Some(to),
+                ..Patch::default()
+            },
+            actor,
+        )
+        .await
     }
 
     /// Changes the severity.
-    pub async fn set_severity(&self, id: i64, severity: Severity, actor: &str) -> Result<Applied, EngineError> {
-        self.patch(id, Patch { severity: Some(severity), ..Patch::default() }, actor).await
+    pub async fn set_severity(
+        &self,
+        id: i64,
+        severity: Severity,
+        actor: &str,
+    ) -> Result<Applied, EngineError> {
+        self.patch(
+            id,
+            Patch {
+                severity: Some(severity),
+                ..Patch::default()
+            },
+            actor,
+        )
+        .await
     }
 
     /// Gives a role to a user (a hand-off if somebody held it).
-    pub async fn assign_role(&self, id: i64, role: Role, user: &str, actor: &str) -> Result<Applied, EngineError> {
+    pub async fn assign_role(
+        &self,
+        id: i64,
+        role: Role,
+        user: &str,
+        actor: &str,
+    ) -> Result<Applied, EngineError> {
         let mut roles = BTreeMap::new();
         roles.insert(role, Some(user.to_string()));
-        self.patch(id, Patch { roles, ..Patch::default() }, actor).await
+        self.patch(
+            id,
+            Patch {
+                roles,
+                ..Patch::default()
+            },
+            actor,
+        )
+        .await
     }
 
     /// Appends a text event of `kind` (note, status update, impact).
-    pub async fn add_text(&self, id: i64, kind: EventKind, text: &str, actor: &str) -> Result<Applied, EngineError> {
+    pub async fn add_text(
+        &self,
+        id: i64,
+        kind: EventKind,
+        text: &str,
+        actor: &str,
+    ) -> Result<Applied, EngineError> {
         let field = match kind {
             EventKind::StatusUpdate => "update",
             EventKind::Impact => "impact",
@@ -242,7 +328,10 @@ impl Engine {
         let owner = owner.map(|o| check_user("owner", o)).transpose()?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let incident = tx.incident_for_update(id).await?.ok_or(EngineError::NotFound(id))?;
+        let incident = tx
+            .incident_for_update(id)
+            .await?
+            .ok_or(EngineError::NotFound(id))?;
         let mut item = ActionItem {
             id: 0,
             incident_id: id,
@@ -253,7 +342,10 @@ impl Engine {
             created_at: now,
         };
         item.id = tx.add_action_item(&item).await?;
-        let owner_text = owner.as_deref().map(|o| format!(" (owner: {o})")).unwrap_or_default();
+        let owner_text = owner
+            .as_deref()
+            .map(|o| format!(" (owner: {o})"))
+            .unwrap_or_default();
         let event = NewEvent::new(EventKind::ActionItem, now, Some(actor))
             .text(format!("{text}{owner_text}"))
             .data(json!({"action_item": item.id, "text": text, "owner": owner}));
@@ -280,9 +372,10 @@ impl Engine {
         let author = check_user("author", author)?;
         let applied = self
             .apply(id, |_inc, now| {
-                let mut event = NewEvent::new(EventKind::ChatMessage, at.unwrap_or(now), Some(&author))
-                    .text(text)
-                    .data(json!({"platform": platform}));
+                let mut event =
+                    NewEvent::new(EventKind::ChatMessage, at.unwrap_or(now), Some(&author))
+                        .text(text)
+                        .data(json!({"platform": platform}));
                 event.source_key = source_key;
                 Ok(vec![event])
             })

@@ -15,6 +15,8 @@ pub use errors::EngineError;
 pub use hub::Hub;
 pub use incidents::{Declare, Patch};
 
+use crate::config::Config;
+use crate::domain::Catalog;
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -25,12 +27,43 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     hub: Hub,
     destinations: Arc<Vec<String>>,
+    config: Arc<Config>,
+    catalog: Arc<Catalog>,
 }
 
 impl Engine {
     /// An engine that writes to `store` and delivers to `destinations` (`web` always among them).
-    pub fn new(store: Store, clock: Arc<dyn Clock>, hub: Hub, destinations: Vec<String>) -> Engine {
-        Engine { store, clock, hub, destinations: Arc::new(destinations) }
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        hub: Hub,
+        destinations: Vec<String>,
+        config: Arc<Config>,
+        catalog: Arc<Catalog>,
+    ) -> Engine {
+        Engine {
+            store,
+            clock,
+            hub,
+            destinations: Arc::new(destinations),
+            config,
+            catalog,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The service catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The platforms outbound messages go to.
+    pub fn destinations(&self) -> &[String] {
+        &self.destinations
     }
 
     /// The store.

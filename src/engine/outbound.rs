@@ -61,7 +61,9 @@ fn announcement(incident: &Incident, event: &TimelineEvent) -> Option<String> {
             s
         }
         EventKind::StatusUpdate => format!("📣 Status update from {actor}: {text}"),
-        EventKind::StatusChanged | EventKind::SeverityChanged | EventKind::RoleAssigned => text.to_string(),
+        EventKind::StatusChanged | EventKind::SeverityChanged | EventKind::RoleAssigned => {
+            text.to_string()
+        }
         EventKind::ActionItem => format!("✅ Action item: {text}"),
         EventKind::Impact => format!("Impact: {text}"),
         _ => return None,
@@ -72,19 +74,33 @@ fn announcement(incident: &Incident, event: &TimelineEvent) -> Option<String> {
 /// only gets what is addressed to people (declare greeting and status updates).
 fn wants(destination: &str, kind: EventKind) -> bool {
     if destination == WEB {
-        matches!(kind, EventKind::Declared | EventKind::Detected | EventKind::StatusUpdate)
+        matches!(
+            kind,
+            EventKind::Declared | EventKind::Detected | EventKind::StatusUpdate
+        )
     } else {
         true
     }
 }
 
 /// Room posts for newly appended events, on every destination.
-pub fn for_events(incident: &Incident, events: &[TimelineEvent], destinations: &[String]) -> Vec<NewOutbox> {
+pub fn for_events(
+    incident: &Incident,
+    events: &[TimelineEvent],
+    destinations: &[String],
+) -> Vec<NewOutbox> {
     let mut out = Vec::new();
     for event in events {
-        let Some(text) = announcement(incident, event) else { continue };
+        let Some(text) = announcement(incident, event) else {
+            continue;
+        };
         for d in destinations.iter().filter(|d| wants(d, event.kind)) {
-            out.push(post(incident, d, &text, Some(format!("{d}:event:{}", event.id))));
+            out.push(post(
+                incident,
+                d,
+                &text,
+                Some(format!("{d}:event:{}", event.id)),
+            ));
         }
     }
     out
@@ -129,9 +145,16 @@ mod tests {
     #[test]
     fn status_updates_reach_every_room_once_and_are_defused() {
         let dests = vec![WEB.to_string(), "slack".to_string()];
-        let out = for_events(&incident(), &[event(EventKind::StatusUpdate, "ping @here")], &dests);
+        let out = for_events(
+            &incident(),
+            &[event(EventKind::StatusUpdate, "ping @here")],
+            &dests,
+        );
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].payload["text"], "📣 Status update from alice: ping @\u{200B}here");
+        assert_eq!(
+            out[0].payload["text"],
+            "📣 Status update from alice: ping @\u{200B}here"
+        );
         assert_eq!(out[1].idempotency_key.as_deref(), Some("slack:event:42"));
         assert_eq!(out[1].channel_key, "incident:7:slack");
     }

@@ -65,13 +65,21 @@ pub async fn drain_once(
     config: &OutboxConfig,
 ) -> Result<usize, crate::store::StoreError> {
     let store = engine.store();
-    let batch =
-        store.claim_outbox(deliverer.destination(), engine.now(), chrono::Duration::seconds(LEASE_SECS), 32).await?;
+    let batch = store
+        .claim_outbox(
+            deliverer.destination(),
+            engine.now(),
+            chrono::Duration::seconds(LEASE_SECS),
+            32,
+        )
+        .await?;
     let n = batch.len();
     for entry in batch {
         let span = tracing::info_span!("outbox.deliver", id = entry.id, destination = %entry.destination,
             action = %entry.action, attempt = entry.attempts);
-        deliver_one(engine, deliverer, config, entry).instrument(span).await?;
+        deliver_one(engine, deliverer, config, entry)
+            .instrument(span)
+            .await?;
     }
     Ok(n)
 }
@@ -92,10 +100,13 @@ async fn deliver_one(
             metrics::counter!("warroom_outbox_delivered_total", "destination" => entry.destination.clone())
                 .increment(1);
         }
-        Err(DeliveryError::Retry { reason, after }) if entry.attempts < i64::from(config.max_attempts) => {
+        Err(DeliveryError::Retry { reason, after })
+            if entry.attempts < i64::from(config.max_attempts) =>
+        {
             let delay = after.unwrap_or_else(|| backoff(config, entry.attempts));
             tracing::info!(error = %reason, retry_in_ms = delay.as_millis() as u64, "delivery will be retried");
-            let next = engine.now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1));
+            let next = engine.now()
+                + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1));
             store.retry_outbox(entry.id, next, &reason).await?;
             metrics::counter!("warroom_outbox_retries_total", "destination" => entry.destination.clone()).increment(1);
         }
@@ -105,7 +116,10 @@ async fn deliver_one(
             store.fail_outbox(entry.id, &reason, engine.now()).await?;
             metrics::counter!("warroom_outbox_failed_total", "destination" => entry.destination.clone()).increment(1);
             if let Some(incident) = entry.incident_id {
-                let text = format!("could not {} on {}: {reason}", entry.action, entry.destination);
+                let text = format!(
+                    "could not {} on {}: {reason}",
+                    entry.action, entry.destination
+                );
                 let key = format!("delivery_failed:{}", entry.id);
                 let result = engine
                     .apply(incident, |_, now| {
@@ -130,7 +144,9 @@ async fn deliver_one(
 /// Exponential backoff with jitter: initial × 2^(attempt-1), capped.
 fn backoff(config: &OutboxConfig, attempt: i64) -> Duration {
     let exp = attempt.clamp(1, 20) as u32 - 1;
-    let base = config.initial_backoff_ms.saturating_mul(1u64 << exp.min(16));
+    let base = config
+        .initial_backoff_ms
+        .saturating_mul(1u64 << exp.min(16));
     let capped = base.min(config.max_backoff_secs * 1000);
     let jitter = rand::random_range(0..=capped / 4 + 1);
     Duration::from_millis(capped - capped / 8 + jitter)
@@ -142,7 +158,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let c = OutboxConfig { initial_backoff_ms: 100, max_backoff_secs: 2, ..OutboxConfig::default() };
+        let c = OutboxConfig {
+            initial_backoff_ms: 100,
+            max_backoff_secs: 2,
+            ..OutboxConfig::default()
+        };
         let first = backoff(&c, 1).as_millis();
         assert!((87..=126).contains(&first), "{first}");
         let fourth = backoff(&c, 4).as_millis();

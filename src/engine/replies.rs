@@ -4,7 +4,11 @@ use crate::domain::{Incident, Role, TimelineEvent};
 
 /// The answer to a declare.
 pub fn declared(inc: &Incident) -> String {
-    let service = inc.service.as_deref().map(|s| format!(" on {s}")).unwrap_or_default();
+    let service = inc
+        .service
+        .as_deref()
+        .map(|s| format!(" on {s}"))
+        .unwrap_or_default();
     format!(
         "Declared incident #{}: {} ({} {}{service}). War room: /incidents/{}",
         inc.id, inc.title, inc.severity, inc.kind, inc.id
@@ -15,7 +19,10 @@ pub fn declared(inc: &Incident) -> String {
 pub fn roles(inc: &Incident) -> String {
     let mut lines = vec![format!("Roles for incident #{}:", inc.id)];
     for role in Role::ALL {
-        lines.push(format!("• {role}: {}", inc.holder(role).unwrap_or("(unassigned)")));
+        lines.push(format!(
+            "• {role}: {}",
+            inc.holder(role).unwrap_or("(unassigned)")
+        ));
     }
     lines.join("\n")
 }

@@ -37,10 +37,9 @@ fn actor(headers: &HeaderMap) -> String {
 
 fn incident_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
     let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::bad_request(format!("incident id `{raw}` is not a positive number")))
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::bad_request(format!("incident id `{raw}` is not a positive number"))
+    })
 }
 
 fn parse_list<T: std::str::FromStr>(field: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError>
@@ -51,7 +50,10 @@ where
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<T>().map_err(|e| ApiError::bad_request(format!("{field}: {e}"))))
+        .map(|s| {
+            s.parse::<T>()
+                .map_err(|e| ApiError::bad_request(format!("{field}: {e}")))
+        })
         .collect()
 }
 
@@ -74,7 +76,10 @@ async fn list(
         if s == "open" {
             statuses.extend(Status::ALL.into_iter().filter(|s| s.is_open()));
         } else {
-            statuses.push(s.parse().map_err(|e| ApiError::bad_request(format!("status: {e}")))?);
+            statuses.push(
+                s.parse()
+                    .map_err(|e| ApiError::bad_request(format!("status: {e}")))?,
+            );
         }
     }
     let limit = q.limit.unwrap_or(50);
@@ -89,7 +94,9 @@ async fn list(
         limit,
     };
     let incidents = state.engine.store().incidents(&filter).await?;
-    let next = (incidents.len() as i64 == limit).then(|| incidents.last().map(|i| i.id)).flatten();
+    let next = (incidents.len() as i64 == limit)
+        .then(|| incidents.last().map(|i| i.id))
+        .flatten();
     Ok(Json(json!({"incidents": incidents, "next": next})))
 }
 
@@ -116,7 +123,11 @@ async fn create(
     };
     let incident = state.engine.declare(req, &actor(&headers)).await?;
     let location = format!("/api/v1/incidents/{}", incident.id);
-    Ok((StatusCode::CREATED, [(axum::http::header::LOCATION, location)], Json(incident)))
+    Ok((
+        StatusCode::CREATED,
+        [(axum::http::header::LOCATION, location)],
+        Json(incident),
+    ))
 }
 
 async fn show(
@@ -152,12 +163,23 @@ async fn update(
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = incident_id(path)?;
-    if body.status.is_none() && body.severity.is_none() && body.roles.as_ref().is_none_or(|r| r.is_empty()) {
-        return Err(ApiError::bad_request("nothing to change: give status, severity or roles"));
+    if body.status.is_none()
+        && body.severity.is_none()
+        && body.roles.as_ref().is_none_or(|r| r.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "nothing to change: give status, severity or roles",
+        ));
     }
-    let patch = Patch { status: body.status, severity: body.severity, roles: body.roles.unwrap_or_default() };
+    let patch = Patch {
+        status: body.status,
+        severity: body.severity,
+        roles: body.roles.unwrap_or_default(),
+    };
     let applied = state.engine.patch(id, patch, &actor(&headers)).await?;
-    Ok(Json(serde_json::to_value(&applied.incident).unwrap_or_default()))
+    Ok(Json(
+        serde_json::to_value(&applied.incident).unwrap_or_default(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -182,7 +204,9 @@ async fn timeline(
         return Err(ApiError::not_found(format!("incident {id} not found")));
     }
     let events: Vec<TimelineEvent> = store.timeline(id, q.after.unwrap_or(0), limit).await?;
-    let next = (events.len() as i64 == limit).then(|| events.last().map(|e| e.id)).flatten();
+    let next = (events.len() as i64 == limit)
+        .then(|| events.last().map(|e| e.id))
+        .flatten();
     Ok(Json(json!({"events": events, "next": next})))
 }
 
@@ -199,6 +223,9 @@ async fn add_note(
     ApiJson(body): ApiJson<NoteBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = incident_id(path)?;
-    let applied = state.engine.add_text(id, EventKind::Note, &body.text, &actor(&headers)).await?;
+    let applied = state
+        .engine
+        .add_text(id, EventKind::Note, &body.text, &actor(&headers))
+        .await?;
     Ok((StatusCode::CREATED, Json(json!(applied.events.first()))))
 }

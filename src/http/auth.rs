@@ -11,14 +11,19 @@ use subtle::ConstantTimeEq;
 
 /// The token of an `Authorization: Bearer …` header.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// Whether `given` equals one of `accepted`, compared in constant time.
 pub fn token_matches(given: &str, accepted: &[String]) -> bool {
-    accepted.iter().fold(false, |ok, t| ok | bool::from(t.as_bytes().ct_eq(given.as_bytes())))
+    accepted.iter().fold(false, |ok, t| {
+        ok | bool::from(t.as_bytes().ct_eq(given.as_bytes()))
+    })
 }
 
 /// `/api/v1` needs a configured bearer token; with none configured it is open to loopback clients only.
@@ -30,7 +35,9 @@ pub async fn require_api_token(
     let tokens = &state.config.api.tokens;
     if tokens.is_empty() {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>();
-        let loopback = peer.map(|ConnectInfo(addr)| addr.ip().is_loopback()).unwrap_or(true);
+        let loopback = peer
+            .map(|ConnectInfo(addr)| addr.ip().is_loopback())
+            .unwrap_or(true);
         if !loopback {
             return Err(ApiError::unauthorized(
                 "the API is open to loopback clients only until api.tokens is configured",
@@ -39,7 +46,9 @@ pub async fn require_api_token(
         return Ok(next.run(req).await);
     }
     match bearer(req.headers()) {
-        None => Err(ApiError::unauthorized("missing `Authorization: Bearer <token>` header")),
+        None => Err(ApiError::unauthorized(
+            "missing `Authorization: Bearer <token>` header",
+        )),
         Some(t) if token_matches(t, tokens) => Ok(next.run(req).await),
         Some(_) => Err(ApiError::unauthorized("invalid bearer token")),
     }

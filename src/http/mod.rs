@@ -33,8 +33,10 @@ pub struct AppState {
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    let api = api_incidents::routes()
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_token));
+    let api = api_incidents::routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_api_token,
+    ));
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

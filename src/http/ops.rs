@@ -31,7 +31,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let store = state.engine.store();
     if let Ok(counts) = store.incident_counts_by_status().await {
         for status in crate::domain::Status::ALL {
-            let n = counts.iter().find(|(s, _)| *s == status).map(|(_, n)| *n).unwrap_or(0);
+            let n = counts
+                .iter()
+                .find(|(s, _)| *s == status)
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
             metrics::gauge!("warroom_incidents", "status" => status.as_str()).set(n as f64);
         }
     }
@@ -39,7 +43,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         metrics::gauge!("warroom_outbox_pending").set(depth as f64);
     }
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         state.metrics.render(),
     )
         .into_response()
@@ -64,13 +71,23 @@ pub async fn track_requests(req: Request, next: Next) -> Response {
 
 /// Unknown paths.
 pub async fn not_found(req: Request) -> ApiError {
-    ApiError::not_found(format!("no route for {} {}", req.method(), req.uri().path()))
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.uri().path()
+    ))
 }
 
 /// The path with numeric segments folded to `{id}`, so metrics keep a small label set.
 fn route_label(path: &str) -> String {
     path.split('/')
-        .map(|seg| if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { seg })
+        .map(|seg| {
+            if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                seg
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -79,6 +96,9 @@ fn route_label(path: &str) -> String {
 mod tests {
     #[test]
     fn numeric_segments_are_folded() {
-        assert_eq!(super::route_label("/api/v1/incidents/42/timeline"), "/api/v1/incidents/{id}/timeline");
+        assert_eq!(
+            super::route_label("/api/v1/incidents/42/timeline"),
+            "/api/v1/incidents/{id}/timeline"
+        );
     }
 }

@@ -72,24 +72,37 @@ impl From<&RoomPost> for RoomItem {
 
 /// The display name kept in the cookie, if valid.
 fn name_of(jar: &CookieJar) -> Option<String> {
-    jar.get(NAME_COOKIE).map(|c| c.value().to_string()).and_then(|n| valid_name(&n))
+    jar.get(NAME_COOKIE)
+        .map(|c| c.value().to_string())
+        .and_then(|n| valid_name(&n))
 }
 
 fn valid_name(raw: &str) -> Option<String> {
     let n = raw.trim();
-    let ok = !n.is_empty() && n.chars().count() <= 40 && !n.chars().any(|c| c.is_control() || c == ';' || c == ',');
+    let ok = !n.is_empty()
+        && n.chars().count() <= 40
+        && !n.chars().any(|c| c.is_control() || c == ';' || c == ',');
     ok.then(|| n.to_string())
 }
 
 /// Refuses cross-site form posts: a present `Origin` must name this host.
 fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return Ok(()) };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
     let origin_host = origin.split("://").nth(1).unwrap_or_default();
     if origin_host == host {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, "cross_origin", "cross-site requests are refused"))
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            "cross-site requests are refused",
+        ))
     }
 }
 
@@ -105,11 +118,17 @@ fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> Response {
 
 fn path_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
     let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    raw.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| ApiError::not_found(format!("no incident `{raw}`")))
+    raw.parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| ApiError::not_found(format!("no incident `{raw}`")))
 }
 
 async fn board(State(state): State<AppState>, jar: CookieJar) -> Result<Response, ApiError> {
-    let filter = IncidentFilter { limit: 200, ..IncidentFilter::default() };
+    let filter = IncidentFilter {
+        limit: 200,
+        ..IncidentFilter::default()
+    };
     let incidents = state.engine.store().incidents(&filter).await?;
     let ctx = minijinja::context! { incidents => incidents, name => name_of(&jar) };
     Ok(page(&state, "board.html", ctx))
@@ -128,9 +147,17 @@ async fn set_name(
 ) -> Result<(CookieJar, Redirect), ApiError> {
     same_origin(&headers)?;
     let Form(form) = form.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let name = valid_name(&form.name).ok_or_else(|| ApiError::bad_request("name: 1 to 40 characters, no ; or ,"))?;
-    let back = form.back.filter(|b| b.starts_with('/') && !b.starts_with("//")).unwrap_or_else(|| "/".into());
-    let cookie = Cookie::build((NAME_COOKIE, name)).path("/").http_only(true).same_site(SameSite::Lax).build();
+    let name = valid_name(&form.name)
+        .ok_or_else(|| ApiError::bad_request("name: 1 to 40 characters, no ; or ,"))?;
+    let back = form
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let cookie = Cookie::build((NAME_COOKIE, name))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .build();
     Ok((jar.add(cookie), Redirect::to(&back)))
 }
 
@@ -152,7 +179,12 @@ async fn declare(
     same_origin(&headers)?;
     let Form(form) = form.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let actor = name_of(&jar).unwrap_or_else(|| "web".into());
-    let req = Declare { title: form.title, severity: form.severity, kind: form.kind.unwrap_or_default(), service: form.service };
+    let req = Declare {
+        title: form.title,
+        severity: form.severity,
+        kind: form.kind.unwrap_or_default(),
+        service: form.service,
+    };
     let incident = state.engine.declare(req, &actor).await?;
     Ok(Redirect::to(&format!("/incidents/{}", incident.id)))
 }
@@ -164,7 +196,10 @@ async fn room(
 ) -> Result<Response, ApiError> {
     let id = path_id(path)?;
     let store = state.engine.store();
-    let incident = store.incident(id).await?.ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
+    let incident = store
+        .incident(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
     let events = store.timeline_tail(id, 500).await?;
     let posts = store.room_posts(id, "web", 0).await?;
     let (items, last_event, last_post) = merge(&events, &posts);
@@ -184,7 +219,11 @@ fn merge(events: &[TimelineEvent], posts: &[RoomPost]) -> (Vec<RoomItem>, i64, i
     items.sort_by_key(|(t, _)| *t);
     let last_event = events.last().map(|e| e.id).unwrap_or(0);
     let last_post = posts.last().map(|p| p.id).unwrap_or(0);
-    (items.into_iter().map(|(_, i)| i).collect(), last_event, last_post)
+    (
+        items.into_iter().map(|(_, i)| i).collect(),
+        last_event,
+        last_post,
+    )
 }
 
 #[derive(Deserialize)]
@@ -202,16 +241,28 @@ async fn say(
     same_origin(&headers)?;
     let id = path_id(path)?;
     let Json(body) = body.map_err(super::json::json_rejection)?;
-    let actor = name_of(&jar).ok_or_else(|| ApiError::unauthorized("set your name first (POST /name)"))?;
+    let actor =
+        name_of(&jar).ok_or_else(|| ApiError::unauthorized("set your name first (POST /name)"))?;
     let text = body.text.trim();
     if text.starts_with('/') {
-        let ctx = CommandContext { actor, platform: "web".into(), incident_id: Some(id) };
+        let ctx = CommandContext {
+            actor,
+            platform: "web".into(),
+            incident_id: Some(id),
+        };
         let reply = state.engine.run_command(text, &ctx).await?;
         state.engine.post_reply(&reply, "web").await?;
         return Ok(Json(json!({"ok": reply.ok, "reply": reply})).into_response());
     }
-    let event = state.engine.record_message(id, "web", &actor, text, None, None).await?;
-    Ok((StatusCode::CREATED, Json(json!({"ok": true, "event": event}))).into_response())
+    let event = state
+        .engine
+        .record_message(id, "web", &actor, text, None, None)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"ok": true, "event": event})),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

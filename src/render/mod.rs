@@ -29,12 +29,18 @@ impl Renderer {
                 let path = dir.join(name);
                 if path.is_file() {
                     return std::fs::read_to_string(&path).map(Some).map_err(|e| {
-                        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "cannot read template")
-                            .with_source(e)
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            "cannot read template",
+                        )
+                        .with_source(e)
                     });
                 }
             }
-            Ok(EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, src)| src.to_string()))
+            Ok(EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, src)| src.to_string()))
         });
         env.add_filter("ago", ago);
         Renderer { env }
@@ -48,8 +54,12 @@ impl Renderer {
 
 /// `{{ t | ago }}`: how long ago an RFC 3339 time was, roughly (`5m`, `3h`, `2d`).
 fn ago(value: String) -> String {
-    let Ok(t) = chrono::DateTime::parse_from_rfc3339(&value) else { return value };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(&value) else {
+        return value;
+    };
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .max(0);
     match secs {
         0..60 => format!("{secs}s"),
         60..3600 => format!("{}m", secs / 60),
@@ -65,9 +75,18 @@ mod tests {
     #[test]
     fn html_is_escaped_and_overrides_win() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("board.html"), "custom {{ incidents | length }} {{ x }}").unwrap();
+        std::fs::write(
+            dir.path().join("board.html"),
+            "custom {{ incidents | length }} {{ x }}",
+        )
+        .unwrap();
         let r = Renderer::new(Some(dir.path().to_path_buf()));
-        let out = r.render("board.html", minijinja::context! { incidents => Vec::<i32>::new(), x => "<b>" }).unwrap();
+        let out = r
+            .render(
+                "board.html",
+                minijinja::context! { incidents => Vec::<i32>::new(), x => "<b>" },
+            )
+            .unwrap();
         assert_eq!(out, "custom 0 &lt;b&gt;");
     }
 }

@@ -22,7 +22,11 @@ impl Store {
                 let url = sqlite_url_creating_folder(url)?;
                 let write = sqlite_pool(1).connect(&url).await?;
                 let read = sqlite_pool(max_connections.max(2)).connect(&url).await?;
-                Ok(Store { write, read, backend })
+                Ok(Store {
+                    write,
+                    read,
+                    backend,
+                })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -30,7 +34,11 @@ impl Store {
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect(url)
                     .await?;
-                Ok(Store { write: pool.clone(), read: pool, backend })
+                Ok(Store {
+                    write: pool.clone(),
+                    read: pool,
+                    backend,
+                })
             }
         }
     }
@@ -72,7 +80,9 @@ pub fn backend_of(url: &str) -> StoreResult<Backend> {
 
 /// Adds `mode=rwc` so the file is created, and creates its folder.
 fn sqlite_url_creating_folder(url: &str) -> StoreResult<String> {
-    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         return Ok(url.to_string());

@@ -49,7 +49,10 @@ pub(super) fn incident_from_row(row: &AnyRow) -> StoreResult<Incident> {
 }
 
 /// Inserts a new incident and returns its id.
-pub(super) async fn insert<'c, E: Executor<'c, Database = Any>>(ex: E, inc: &Incident) -> StoreResult<i64> {
+pub(super) async fn insert<'c, E: Executor<'c, Database = Any>>(
+    ex: E,
+    inc: &Incident,
+) -> StoreResult<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO incidents (title, status, severity, kind, service, roles, impact, declared_by, \
          created_at, updated_at, detected_at, declared_at, acknowledged_at, mitigated_at, resolved_at, \
@@ -79,7 +82,10 @@ pub(super) async fn insert<'c, E: Executor<'c, Database = Any>>(ex: E, inc: &Inc
 }
 
 /// Writes every mutable field of an incident back.
-pub(super) async fn update<'c, E: Executor<'c, Database = Any>>(ex: E, inc: &Incident) -> StoreResult<()> {
+pub(super) async fn update<'c, E: Executor<'c, Database = Any>>(
+    ex: E,
+    inc: &Incident,
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE incidents SET title = $1, status = $2, severity = $3, kind = $4, service = $5, roles = $6, \
          impact = $7, updated_at = $8, declared_at = $9, acknowledged_at = $10, mitigated_at = $11, \
@@ -116,7 +122,10 @@ pub(super) async fn get<'c, E: Executor<'c, Database = Any>>(
     } else {
         format!("SELECT {COLUMNS} FROM incidents WHERE id = $1")
     };
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(ex).await?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
     row.as_ref().map(incident_from_row).transpose()
 }
 
@@ -171,7 +180,10 @@ impl Store {
         if let Some(before) = filter.before_id {
             query = query.bind(before);
         }
-        let rows = query.bind(filter.limit.clamp(1, 500)).fetch_all(&self.read).await?;
+        let rows = query
+            .bind(filter.limit.clamp(1, 500))
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(incident_from_row).collect()
     }
 

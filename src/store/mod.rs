@@ -8,8 +8,8 @@
 mod connect;
 mod incidents;
 mod outbox;
-mod rows;
 mod rooms;
+mod rows;
 mod timeline;
 mod tx;
 
@@ -55,7 +55,10 @@ impl StoreError {
         matches!(
             self,
             StoreError::Database(
-                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
             )
         )
     }

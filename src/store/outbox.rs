@@ -61,8 +61,7 @@ pub struct OutboxEntry {
     pub created_at: DateTime<Utc>,
 }
 
-const RETURNING: &str =
-    "id, destination, action, incident_id, channel_key, payload, attempts, last_error, result, created_at";
+const RETURNING: &str = "id, destination, action, incident_id, channel_key, payload, attempts, last_error, result, created_at";
 
 fn entry_from_row(row: &AnyRow) -> StoreResult<OutboxEntry> {
     let result: Option<String> = row.try_get("result")?;
@@ -130,13 +129,20 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.write)
             .await?;
-        let mut entries: Vec<OutboxEntry> = rows.iter().map(entry_from_row).collect::<StoreResult<_>>()?;
+        let mut entries: Vec<OutboxEntry> = rows
+            .iter()
+            .map(entry_from_row)
+            .collect::<StoreResult<_>>()?;
         entries.sort_by_key(|e| e.id);
         Ok(entries)
     }
 
     /// Records what a delivery attempt learned (platform ids) before it is marked done.
-    pub async fn record_outbox_result(&self, id: i64, result: &serde_json::Value) -> StoreResult<()> {
+    pub async fn record_outbox_result(
+        &self,
+        id: i64,
+        result: &serde_json::Value,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE outbox SET result = $1 WHERE id = $2")
             .bind(json_text(result))
             .bind(id)
@@ -147,16 +153,23 @@ impl Store {
 
     /// Marks an entry delivered.
     pub async fn complete_outbox(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE outbox SET status = 'done', done_at = $1, claimed_until = NULL WHERE id = $2")
-            .bind(ms(now))
-            .bind(id)
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET status = 'done', done_at = $1, claimed_until = NULL WHERE id = $2",
+        )
+        .bind(ms(now))
+        .bind(id)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 
     /// Releases an entry for another attempt at `next_attempt_at`.
-    pub async fn retry_outbox(&self, id: i64, next_attempt_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
+    pub async fn retry_outbox(
+        &self,
+        id: i64,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE outbox SET next_attempt_at = $1, last_error = $2, claimed_until = NULL WHERE id = $3",
         )
@@ -183,9 +196,11 @@ impl Store {
 
     /// How many entries wait for delivery.
     pub async fn outbox_depth(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
-            .fetch_one(&self.read)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+                .fetch_one(&self.read)
+                .await?,
+        )
     }
 
     /// The status of one entry.
@@ -202,7 +217,10 @@ impl Store {
     }
 
     /// Entries about one incident, oldest first (for tests and the admin view).
-    pub async fn outbox_for_incident(&self, incident_id: i64) -> StoreResult<Vec<(OutboxEntry, OutboxStatus)>> {
+    pub async fn outbox_for_incident(
+        &self,
+        incident_id: i64,
+    ) -> StoreResult<Vec<(OutboxEntry, OutboxStatus)>> {
         let rows = sqlx::query(
             "SELECT id, destination, action, incident_id, channel_key, payload, attempts, last_error, result, \
              created_at, status FROM outbox WHERE incident_id = $1 ORDER BY id",

@@ -87,7 +87,12 @@ impl Store {
     }
 
     /// The bot's posts into one incident's room on `platform`, after post id `after`.
-    pub async fn room_posts(&self, incident_id: i64, platform: &str, after: i64) -> StoreResult<Vec<RoomPost>> {
+    pub async fn room_posts(
+        &self,
+        incident_id: i64,
+        platform: &str,
+        after: i64,
+    ) -> StoreResult<Vec<RoomPost>> {
         let rows = sqlx::query(
             "SELECT id, incident_id, platform, text, posted_at FROM room_posts \
              WHERE incident_id = $1 AND platform = $2 AND id > $3 ORDER BY id LIMIT 500",
@@ -127,7 +132,11 @@ impl Store {
     }
 
     /// The room of an incident on a platform.
-    pub async fn chat_room(&self, incident_id: i64, platform: &str) -> StoreResult<Option<ChatRoom>> {
+    pub async fn chat_room(
+        &self,
+        incident_id: i64,
+        platform: &str,
+    ) -> StoreResult<Option<ChatRoom>> {
         let row = sqlx::query(
             "SELECT incident_id, platform, room_id, name FROM chat_rooms WHERE incident_id = $1 AND platform = $2",
         )
@@ -147,11 +156,17 @@ impl Store {
     }
 
     /// The incident whose room on `platform` is `room_id`.
-    pub async fn incident_of_room(&self, platform: &str, room_id: &str) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT incident_id FROM chat_rooms WHERE platform = $1 AND room_id = $2")
-            .bind(platform)
-            .bind(room_id)
-            .fetch_optional(&self.read)
-            .await?)
+    pub async fn incident_of_room(
+        &self,
+        platform: &str,
+        room_id: &str,
+    ) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT incident_id FROM chat_rooms WHERE platform = $1 AND room_id = $2",
+        )
+        .bind(platform)
+        .bind(room_id)
+        .fetch_optional(&self.read)
+        .await?)
     }
 }

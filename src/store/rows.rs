@@ -18,7 +18,8 @@ pub fn ms_opt(t: Option<DateTime<Utc>>) -> Option<i64> {
 
 /// A time from stored epoch milliseconds.
 pub fn time(v: i64) -> StoreResult<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(v).ok_or_else(|| StoreError::Corrupt(format!("time {v} out of range")))
+    DateTime::from_timestamp_millis(v)
+        .ok_or_else(|| StoreError::Corrupt(format!("time {v} out of range")))
 }
 
 /// Reads a required time column.
@@ -37,7 +38,8 @@ where
     T::Err: std::fmt::Display,
 {
     let raw: String = row.try_get(col)?;
-    raw.parse().map_err(|e: T::Err| StoreError::Corrupt(format!("{col}: {e}")))
+    raw.parse()
+        .map_err(|e: T::Err| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
 /// Reads a JSON text column.

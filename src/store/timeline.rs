@@ -75,7 +75,12 @@ pub(super) async fn add_action_item<'c, E: Executor<'c, Database = Any>>(
 
 impl Store {
     /// Events of one incident after event id `after`, oldest first, at most `limit`.
-    pub async fn timeline(&self, incident_id: i64, after: i64, limit: i64) -> StoreResult<Vec<TimelineEvent>> {
+    pub async fn timeline(
+        &self,
+        incident_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<TimelineEvent>> {
         let rows = sqlx::query(
             "SELECT id, incident_id, kind, at, recorded_at, actor, text, data FROM timeline_events \
              WHERE incident_id = $1 AND id > $2 ORDER BY id LIMIT $3",
@@ -89,7 +94,11 @@ impl Store {
     }
 
     /// The newest `limit` events of one incident, oldest first.
-    pub async fn timeline_tail(&self, incident_id: i64, limit: i64) -> StoreResult<Vec<TimelineEvent>> {
+    pub async fn timeline_tail(
+        &self,
+        incident_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<TimelineEvent>> {
         let rows = sqlx::query(
             "SELECT id, incident_id, kind, at, recorded_at, actor, text, data FROM timeline_events \
              WHERE incident_id = $1 ORDER BY id DESC LIMIT $2",
@@ -98,17 +107,22 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        let mut events: Vec<TimelineEvent> = rows.iter().map(event_from_row).collect::<StoreResult<_>>()?;
+        let mut events: Vec<TimelineEvent> = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<StoreResult<_>>()?;
         events.reverse();
         Ok(events)
     }
 
     /// How many events an incident's timeline holds.
     pub async fn timeline_len(&self, incident_id: i64) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM timeline_events WHERE incident_id = $1")
-            .bind(incident_id)
-            .fetch_one(&self.read)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM timeline_events WHERE incident_id = $1")
+                .bind(incident_id)
+                .fetch_one(&self.read)
+                .await?,
+        )
     }
 
     /// Action items of one incident, oldest first.

@@ -3,9 +3,9 @@
 use super::{Backend, NewOutbox, StoreResult, incidents, outbox, rooms, timeline};
 use crate::domain::{ActionItem, Incident, NewEvent, TimelineEvent};
 use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
 use sqlx::Transaction;
 use sqlx::any::Any;
-use sqlx::AnyConnection;
 
 /// An open transaction; dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
@@ -61,12 +61,21 @@ impl Tx {
     }
 
     /// Writes an outbox entry; `None` if its idempotency key exists.
-    pub async fn enqueue(&mut self, entry: &NewOutbox, now: DateTime<Utc>) -> StoreResult<Option<i64>> {
+    pub async fn enqueue(
+        &mut self,
+        entry: &NewOutbox,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
         outbox::enqueue(self.conn(), entry, now).await
     }
 
     /// Records an inbound natural key; false when seen before.
-    pub async fn claim_key(&mut self, scope: &str, key: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn claim_key(
+        &mut self,
+        scope: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         rooms::claim_key(self.conn(), scope, key, now).await
     }
 

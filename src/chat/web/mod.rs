@@ -25,7 +25,9 @@ impl Deliverer for WebDeliverer {
 
     async fn deliver(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
         let Some(incident) = entry.incident_id else {
-            return Err(DeliveryError::Permanent("web posts need an incident".into()));
+            return Err(DeliveryError::Permanent(
+                "web posts need an incident".into(),
+            ));
         };
         match entry.action.as_str() {
             "post" => {
@@ -33,11 +35,16 @@ impl Deliverer for WebDeliverer {
                 self.store
                     .record_room_post(incident, "web", None, text, entry.id, chrono::Utc::now())
                     .await
-                    .map_err(|e| DeliveryError::Retry { reason: e.to_string(), after: None })?;
+                    .map_err(|e| DeliveryError::Retry {
+                        reason: e.to_string(),
+                        after: None,
+                    })?;
                 self.hub.notify(incident);
                 Ok(Delivered::default())
             }
-            other => Err(DeliveryError::Permanent(format!("the web room cannot `{other}`"))),
+            other => Err(DeliveryError::Permanent(format!(
+                "the web room cannot `{other}`"
+            ))),
         }
     }
 }
