@@ -68,6 +68,16 @@ impl App {
     /// Opens the store, starts the outbox workers and serves HTTP on `config.server.listen`.
     pub async fn start(config: Config) -> anyhow::Result<App> {
         let store = open_store(&config).await?;
+        if store.backend() == crate::store::Backend::Sqlite {
+            // One process owns an embedded database: claims left by a crash are nobody's.
+            let freed = store.release_outbox_claims().await?;
+            if freed > 0 {
+                tracing::info!(
+                    entries = freed,
+                    "released outbox claims left by an earlier run"
+                );
+            }
+        }
         let listener = tokio::net::TcpListener::bind(&config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;

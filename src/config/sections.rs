@@ -216,6 +216,8 @@ pub struct OutboxConfig {
     pub initial_backoff_ms: u64,
     /// Longest retry delay, in seconds.
     pub max_backoff_secs: u64,
+    /// How long a claimed entry stays with its worker before another may take it (a crashed replica's work).
+    pub lease_secs: u64,
 }
 
 impl Default for OutboxConfig {
@@ -225,6 +227,7 @@ impl Default for OutboxConfig {
             max_attempts: 12,
             initial_backoff_ms: 500,
             max_backoff_secs: 300,
+            lease_secs: 30,
         }
     }
 }

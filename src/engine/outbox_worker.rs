@@ -10,9 +10,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-/// How long a claimed entry stays ours before another worker may take it.
-const LEASE_SECS: i64 = 60;
-
 /// Runs one delivery loop per adapter until `shutdown` turns true.
 pub async fn run(
     engine: Engine,
@@ -65,11 +62,12 @@ pub async fn drain_once(
     config: &OutboxConfig,
 ) -> Result<usize, crate::store::StoreError> {
     let store = engine.store();
+    let lease = i64::try_from(config.lease_secs).unwrap_or(30);
     let batch = store
         .claim_outbox(
             deliverer.destination(),
             engine.now(),
-            chrono::Duration::seconds(LEASE_SECS),
+            chrono::Duration::seconds(lease),
             32,
         )
         .await?;

@@ -137,6 +137,14 @@ impl Store {
         Ok(entries)
     }
 
+    /// Frees every claim: safe only when no other process delivers (the embedded SQLite at start-up).
+    pub async fn release_outbox_claims(&self) -> StoreResult<u64> {
+        let done = sqlx::query("UPDATE outbox SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL")
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Records what a delivery attempt learned (platform ids) before it is marked done.
     pub async fn record_outbox_result(
         &self,
