@@ -275,6 +275,41 @@ impl Change {
     }
 }
 
+/// A change as a source reports it (ingest formats, the API, the CLI, chat).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewChange {
+    /// Who reports it (`native`, `pagerduty`, `github`, `argocd`, `api`, `cli`).
+    pub source: String,
+    /// The source's own id; a second report with it updates the same change.
+    pub external_id: Option<String>,
+    /// What kind of change.
+    pub kind: Option<ChangeKind>,
+    /// The services it touches, first = main.
+    pub services: Vec<String>,
+    /// Environment.
+    pub environment: Option<String>,
+    /// One line about it.
+    pub summary: String,
+    /// Who made it.
+    pub author: Option<String>,
+    /// The version it ships.
+    pub version: Option<String>,
+    /// Links.
+    pub links: Vec<Link>,
+    /// The status the source reports; `None` = inferred from the times.
+    pub status: Option<ChangeStatus>,
+    /// When it started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The change it rolls back.
+    pub rollback_of: Option<i64>,
+    /// How to roll it back.
+    pub rollback_plan: Option<String>,
+    /// The inbound delivery's natural key (`scope`, `key`), for idempotent ingest.
+    pub delivery: Option<(String, String)>,
+}
+
 /// The chat name of change `id`.
 pub fn label(id: i64) -> String {
     format!("chg-{id}")

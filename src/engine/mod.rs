@@ -1,15 +1,21 @@
 //! Use-cases: everything that changes an incident goes through here, through the store, in one transaction.
 
+mod change_commands;
+mod changes;
 mod clock;
 mod commands;
+mod correlate;
 mod errors;
 mod hub;
 mod incidents;
+pub mod jobs;
 pub mod outbound;
 pub mod outbox_worker;
 mod replies;
+pub mod rollback;
 
 pub use clock::{Clock, SystemClock};
+pub use changes::{GateAnswer, GateOverride, Recorded};
 pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;
 pub use hub::Hub;

@@ -5,7 +5,10 @@
 //! Where the backends differ (connection set-up, migrations, row locking for claims) the code
 //! branches on [`Backend`]. No SQL lives outside this module.
 
+mod changes;
 mod connect;
+mod gates;
+mod jobs;
 mod incidents;
 mod outbox;
 mod rooms;
@@ -13,7 +16,9 @@ mod rows;
 mod timeline;
 mod tx;
 
+pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};
 pub use incidents::IncidentFilter;
+pub use jobs::Job;
 pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};
 pub use rooms::{ChatRoom, RoomPost};
 pub use tx::Tx;
