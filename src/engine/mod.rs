@@ -1,6 +1,7 @@
 //! Use-cases: everything that changes an incident goes through here, through the store, in one transaction.
 
 mod change_commands;
+mod change_report;
 mod changes;
 mod clock;
 mod commands;
