@@ -112,6 +112,8 @@ impl Engine {
             .incident_for_update(id)
             .await?
             .ok_or(EngineError::NotFound(id))?;
+        let keep: Vec<i64> = suspects.iter().map(|s| s.change_id).collect();
+        tx.unlink_stale(id, &keep).await?;
         let mut new = Vec::new();
         for s in &suspects {
             let Some(c) = candidates.iter().find(|c| c.id == s.change_id) else {

@@ -231,6 +231,24 @@ impl Tx {
         Ok(inserted.is_some())
     }
 
+    /// Removes links that are no longer suspects (the reference time moved), keeping confirmed ones.
+    pub async fn unlink_stale(&mut self, incident_id: i64, keep: &[i64]) -> StoreResult<()> {
+        let linked: Vec<i64> = sqlx::query_scalar(
+            "SELECT change_id FROM incident_changes WHERE incident_id = $1 AND confirmed = 0",
+        )
+        .bind(incident_id)
+        .fetch_all(self.conn())
+        .await?;
+        for change_id in linked.into_iter().filter(|c| !keep.contains(c)) {
+            sqlx::query("DELETE FROM incident_changes WHERE incident_id = $1 AND change_id = $2")
+                .bind(incident_id)
+                .bind(change_id)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Marks a change as the confirmed cause of an incident (linking it if needed).
     pub async fn confirm_change(
         &mut self,
