@@ -78,14 +78,28 @@ async fn post(url: &str, token: Option<&str>, body: Value) -> anyhow::Result<(u1
 }
 
 fn error_text(status: u16, body: &Value) -> String {
-    let msg = body["error"]["message"].as_str().unwrap_or("no error message");
+    let msg = body["error"]["message"]
+        .as_str()
+        .unwrap_or("no error message");
     format!("warroom answered {status}: {msg}")
 }
 
 /// Runs a `change` subcommand.
 pub async fn run(cmd: ChangeCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        ChangeCmd::Record { kind, services, summary, author, version, environment, status, id, links, url, token } => {
+        ChangeCmd::Record {
+            kind,
+            services,
+            summary,
+            author,
+            version,
+            environment,
+            status,
+            id,
+            links,
+            url,
+            token,
+        } => {
             let body = json!({"kind": kind, "services": services, "summary": summary, "author": author,
                 "version": version, "environment": environment, "status": status, "id": id, "links": links});
             let endpoint = format!("{}/hooks/changes", url.trim_end_matches('/'));
@@ -94,13 +108,27 @@ pub async fn run(cmd: ChangeCmd) -> anyhow::Result<ExitCode> {
                 anyhow::bail!(error_text(code, &resp));
             }
             let change = &resp["change"];
-            println!("chg-{} {} ({})", change["id"], change["status"].as_str().unwrap_or("?"),
-                resp["result"].as_str().unwrap_or("recorded"));
+            println!(
+                "chg-{} {} ({})",
+                change["id"],
+                change["status"].as_str().unwrap_or("?"),
+                resp["result"].as_str().unwrap_or("recorded")
+            );
             Ok(ExitCode::SUCCESS)
         }
-        ChangeCmd::Check { service, kind, url, token } => {
+        ChangeCmd::Check {
+            service,
+            kind,
+            url,
+            token,
+        } => {
             let endpoint = format!("{}/api/v1/changes/gate", url.trim_end_matches('/'));
-            let (code, resp) = post(&endpoint, token.as_deref(), json!({"service": service, "kind": kind})).await?;
+            let (code, resp) = post(
+                &endpoint,
+                token.as_deref(),
+                json!({"service": service, "kind": kind}),
+            )
+            .await?;
             if code != 200 {
                 anyhow::bail!(error_text(code, &resp));
             }

@@ -41,7 +41,7 @@ enum Command {
     /// Record changes and ask the change gate (talks to a running warroom over HTTP).
     Change {
         #[command(subcommand)]
-        cmd: change_cli::ChangeCmd,
+        cmd: Box<change_cli::ChangeCmd>,
     },
 }
 
@@ -84,7 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Change { cmd } => change_cli::run(cmd).await,
+        Command::Change { cmd } => change_cli::run(*cmd).await,
         Command::CheckConfig { file } => {
             let path = file.or(cli.config);
             let (_, problems) = config::load_for_check(path.as_deref());

@@ -28,7 +28,9 @@ impl WebhookDeliverer {
 /// `Retry-After` in seconds (the HTTP-date form is treated as "soon").
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    Some(Duration::from_secs(v.trim().parse::<u64>().unwrap_or(1).min(3600)))
+    Some(Duration::from_secs(
+        v.trim().parse::<u64>().unwrap_or(1).min(3600),
+    ))
 }
 
 #[async_trait::async_trait]
@@ -74,7 +76,13 @@ impl Deliverer for WebhookDeliverer {
         })?;
         let status = resp.status();
         let after = retry_after(resp.headers());
-        let body: String = resp.text().await.unwrap_or_default().chars().take(500).collect();
+        let body: String = resp
+            .text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(500)
+            .collect();
         if status.is_success() {
             return Ok(Delivered {
                 result: Some(serde_json::json!({"status": status.as_u16(), "body": body})),

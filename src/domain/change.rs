@@ -352,8 +352,14 @@ mod tests {
             assert_eq!(s.as_str().parse::<ChangeStatus>().unwrap(), s);
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
-        assert_eq!("Rolled_Back".parse::<ChangeStatus>(), Ok(ChangeStatus::RolledBack));
-        assert_eq!("feature-flag".parse::<ChangeKind>(), Ok(ChangeKind::Traffic));
+        assert_eq!(
+            "Rolled_Back".parse::<ChangeStatus>(),
+            Ok(ChangeStatus::RolledBack)
+        );
+        assert_eq!(
+            "feature-flag".parse::<ChangeKind>(),
+            Ok(ChangeKind::Traffic)
+        );
         assert!("party".parse::<ChangeKind>().is_err());
     }
 
@@ -371,7 +377,13 @@ mod tests {
             err.to_string(),
             "a change cannot go from done to executing; from done it may go to: rolled-back"
         );
-        assert!(RolledBack.check(Done).unwrap_err().to_string().ends_with("nothing (it is final)"));
+        assert!(
+            RolledBack
+                .check(Done)
+                .unwrap_err()
+                .to_string()
+                .ends_with("nothing (it is final)")
+        );
         assert!(!Approved.has_executed() && Executing.has_executed());
     }
 

@@ -133,7 +133,8 @@ pub fn score(
     if before > params.lookback {
         return None;
     }
-    let halves = before.num_milliseconds() as f64 / params.half_life.num_milliseconds().max(1) as f64;
+    let halves =
+        before.num_milliseconds() as f64 / params.half_life.num_milliseconds().max(1) as f64;
     let time = 0.5f64.powf(halves);
     let (topo, topo_text) = topology(subject, change, catalog);
     let (hist, hist_text) = history_factor(change, history);
@@ -156,9 +157,7 @@ pub fn rank(
 ) -> Vec<Suspect> {
     let mut scored: Vec<(i64, f64, Vec<String>)> = changes
         .iter()
-        .filter_map(|c| {
-            score(subject, c, catalog, history, params).map(|(s, e)| (c.id, s, e))
-        })
+        .filter_map(|c| score(subject, c, catalog, history, params).map(|(s, e)| (c.id, s, e)))
         .filter(|(_, s, _)| *s >= params.min_score)
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));

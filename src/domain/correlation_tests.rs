@@ -65,7 +65,13 @@ fn the_causal_change_ranks_first_with_its_evidence() {
         change(4, ChangeKind::Deploy, "web", 20),
         change(5, ChangeKind::Deploy, "checkout", -2),
     ];
-    let ranked = rank(&subject(), &changes, &catalog(), &History::new(), &Params::default());
+    let ranked = rank(
+        &subject(),
+        &changes,
+        &catalog(),
+        &History::new(),
+        &Params::default(),
+    );
     let order: Vec<i64> = ranked.iter().map(|s| s.change_id).collect();
     assert_eq!(order, [2, 3, 4, 1], "{ranked:#?}");
     assert_eq!(
@@ -80,7 +86,10 @@ fn the_causal_change_ranks_first_with_its_evidence() {
     assert_eq!(ranked[2].evidence[2], "web depends on checkout");
     assert_eq!(ranked[3].evidence[2], "unrelated to checkout");
     assert!(ranked[3].score < 0.1, "{}", ranked[3].score);
-    assert_eq!(ranked.iter().map(|s| s.rank).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(
+        ranked.iter().map(|s| s.rank).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
 }
 
 #[test]
@@ -92,7 +101,16 @@ fn changes_after_the_signal_too_old_or_not_executed_are_not_suspects() {
         change(6, ChangeKind::Deploy, "checkout", 60 * 25),
         planned,
     ];
-    assert!(rank(&subject(), &changes, &catalog(), &History::new(), &Params::default()).is_empty());
+    assert!(
+        rank(
+            &subject(),
+            &changes,
+            &catalog(),
+            &History::new(),
+            &Params::default()
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -109,7 +127,13 @@ fn history_of_a_kind_and_service_raises_its_risk() {
             caused: 3,
         },
     );
-    let ranked = rank(&subject(), &changes, &catalog(), &history, &Params::default());
+    let ranked = rank(
+        &subject(),
+        &changes,
+        &catalog(),
+        &history,
+        &Params::default(),
+    );
     assert_eq!(ranked[0].change_id, 1);
     assert!(ranked[0].score > ranked[1].score * 1.5);
     assert_eq!(
@@ -122,17 +146,46 @@ fn history_of_a_kind_and_service_raises_its_risk() {
 fn time_decays_by_half_life_and_spans_read_well() {
     let p = Params::default();
     let h = History::new();
-    let (near, _) = score(&subject(), &change(1, ChangeKind::Deploy, "checkout", 0), &catalog(), &h, &p).unwrap();
-    let (half, _) = score(&subject(), &change(1, ChangeKind::Deploy, "checkout", 30), &catalog(), &h, &p).unwrap();
+    let (near, _) = score(
+        &subject(),
+        &change(1, ChangeKind::Deploy, "checkout", 0),
+        &catalog(),
+        &h,
+        &p,
+    )
+    .unwrap();
+    let (half, _) = score(
+        &subject(),
+        &change(1, ChangeKind::Deploy, "checkout", 30),
+        &catalog(),
+        &h,
+        &p,
+    )
+    .unwrap();
     assert!((near - 1.0).abs() < 1e-9 && (half - 0.5).abs() < 1e-9);
     assert_eq!(span(Duration::seconds(20)), "under a minute");
     assert_eq!(span(Duration::minutes(125)), "2 h 5 min");
     let mut no_service = subject();
     no_service.service = None;
-    let (s, e) = score(&no_service, &change(1, ChangeKind::Deploy, "x", 0), &catalog(), &h, &p).unwrap();
+    let (s, e) = score(
+        &no_service,
+        &change(1, ChangeKind::Deploy, "x", 0),
+        &catalog(),
+        &h,
+        &p,
+    )
+    .unwrap();
     assert!((s - 0.5).abs() < 1e-9);
     assert_eq!(e[2], "the incident names no service");
-    let ranked = rank(&subject(), &[change(1, ChangeKind::Deploy, "checkout", 1)], &catalog(), &h,
-        &Params { max_suspects: 0, ..Params::default() });
+    let ranked = rank(
+        &subject(),
+        &[change(1, ChangeKind::Deploy, "checkout", 1)],
+        &catalog(),
+        &h,
+        &Params {
+            max_suspects: 0,
+            ..Params::default()
+        },
+    );
     assert!(ranked.is_empty());
 }

@@ -222,7 +222,10 @@ impl GateReason {
         let t = |d: &DateTime<Utc>| d.format("%Y-%m-%d %H:%M UTC").to_string();
         match self {
             GateReason::FreezeWindow { name, until, note } => {
-                let note = note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
+                let note = note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default();
                 format!("freeze window `{name}` is open until {}{note}", t(until))
             }
             GateReason::Freeze {
@@ -299,10 +302,10 @@ pub fn evaluate(input: &GateInput<'_>) -> Vec<GateReason> {
             });
         }
     }
-    if let Some(remaining) = input.budget_remaining {
-        if remaining <= input.budget_floor {
-            reasons.push(GateReason::ErrorBudget { remaining });
-        }
+    if let Some(remaining) = input.budget_remaining
+        && remaining <= input.budget_floor
+    {
+        reasons.push(GateReason::ErrorBudget { remaining });
     }
     reasons
 }

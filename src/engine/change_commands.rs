@@ -33,7 +33,8 @@ impl Engine {
                 let text = if gate.allowed {
                     format!("🟢 Changes to {service} may ship now.")
                 } else {
-                    let lines: Vec<String> = gate.reasons.iter().map(|r| format!("• {r}")).collect();
+                    let lines: Vec<String> =
+                        gate.reasons.iter().map(|r| format!("• {r}")).collect();
                     format!("🔴 Changes to {service} are blocked:\n{}", lines.join("\n"))
                 };
                 Ok(answer(text, ctx.incident_id, Visibility::Ephemeral))
@@ -48,7 +49,11 @@ impl Engine {
                     FreezeScope::Service(s) => s,
                 };
                 let f = self.freeze(&scope, duration, &reason, actor).await?;
-                let what = if f.scope == "all" { "all services".to_string() } else { f.scope.clone() };
+                let what = if f.scope == "all" {
+                    "all services".to_string()
+                } else {
+                    f.scope.clone()
+                };
                 let text = format!(
                     "🧊 {actor} froze changes to {what} until {} (freeze #{}): {}",
                     f.ends_at.format("%Y-%m-%d %H:%M UTC"),
@@ -85,14 +90,23 @@ impl Engine {
         }
         lines.push(format!("Changes linked to incident #{id}:"));
         for l in &linked {
-            let mark = if l.confirmed { "✅ confirmed cause" } else { "suspect" };
+            let mark = if l.confirmed {
+                "✅ confirmed cause"
+            } else {
+                "suspect"
+            };
             lines.push(format!(
                 "{}. {} [{}] {} — {} ({mark}, score {:.2}, {})",
                 l.rank,
                 label(l.change.id),
                 l.change.status,
                 l.change.headline(),
-                l.evidence.iter().skip(1).cloned().collect::<Vec<_>>().join(", "),
+                l.evidence
+                    .iter()
+                    .skip(1)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 l.score,
                 l.change.summary,
             ));

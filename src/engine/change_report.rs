@@ -87,10 +87,20 @@ impl Engine {
             let Some(c) = in_period.get(change) else {
                 continue;
             };
-            by_service.entry(&c.service).or_default().1.insert(*incident);
-            by_kind.entry(c.kind.as_str()).or_default().1.insert(*incident);
+            by_service
+                .entry(&c.service)
+                .or_default()
+                .1
+                .insert(*incident);
+            by_kind
+                .entry(c.kind.as_str())
+                .or_default()
+                .1
+                .insert(*incident);
             if let Some(t) = c.started_at {
-                *hours.entry((t.weekday().num_days_from_monday(), t.hour())).or_default() += 1;
+                *hours
+                    .entry((t.weekday().num_days_from_monday(), t.hour()))
+                    .or_default() += 1;
             }
         }
         let mut services: Vec<ServiceRisk> = by_service
@@ -108,10 +118,18 @@ impl Engine {
                 kind: k.to_string(),
                 changes: n,
                 incidents: inc.len(),
-                incident_rate: if n == 0 { 0.0 } else { inc.len() as f64 / n as f64 },
+                incident_rate: if n == 0 {
+                    0.0
+                } else {
+                    inc.len() as f64 / n as f64
+                },
             })
             .collect();
-        kinds.sort_by(|a, b| b.incident_rate.total_cmp(&a.incident_rate).then(a.kind.cmp(&b.kind)));
+        kinds.sort_by(|a, b| {
+            b.incident_rate
+                .total_cmp(&a.incident_rate)
+                .then(a.kind.cmp(&b.kind))
+        });
         const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
         let mut hours: Vec<HourRisk> = hours
             .into_iter()
@@ -121,7 +139,7 @@ impl Engine {
                 incidents: n,
             })
             .collect();
-        hours.sort_by(|a, b| b.incidents.cmp(&a.incidents));
+        hours.sort_by_key(|h| std::cmp::Reverse(h.incidents));
         hours.truncate(10);
         Ok(ChangeReport {
             days,

@@ -46,23 +46,33 @@ pub struct GateOverride {
 }
 
 fn allowed(list: &[String], user: &str) -> bool {
-    list.iter().any(|u| u.eq_ignore_ascii_case(user.trim_start_matches('@')))
+    list.iter()
+        .any(|u| u.eq_ignore_ascii_case(user.trim_start_matches('@')))
 }
 
 fn check_report(r: &NewChange) -> Result<(), EngineError> {
     if r.services.is_empty() {
-        return Err(EngineError::invalid("services", "at least one service is required"));
+        return Err(EngineError::invalid(
+            "services",
+            "at least one service is required",
+        ));
     }
     for s in &r.services {
         if s.trim().is_empty() || s.len() > 100 || s.chars().any(char::is_control) {
-            return Err(EngineError::invalid("services", format!("`{s}` is not a service name")));
+            return Err(EngineError::invalid(
+                "services",
+                format!("`{s}` is not a service name"),
+            ));
         }
     }
     if r.summary.trim().is_empty() {
         return Err(EngineError::invalid("summary", "must not be empty"));
     }
     if r.summary.chars().count() > 1000 {
-        return Err(EngineError::invalid("summary", "at most 1000 characters are allowed"));
+        return Err(EngineError::invalid(
+            "summary",
+            "at most 1000 characters are allowed",
+        ));
     }
     Ok(())
 }
@@ -78,10 +88,10 @@ impl Engine {
         check_report(&report)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        if let Some((scope, key)) = &report.delivery {
-            if !tx.claim_key(scope, key, now).await? {
-                return Ok(Recorded::Duplicate);
-            }
+        if let Some((scope, key)) = &report.delivery
+            && !tx.claim_key(scope, key, now).await?
+        {
+            return Ok(Recorded::Duplicate);
         }
         let known = match &report.external_id {
             Some(ext) => tx.change_by_external(&report.source, ext).await?,
@@ -124,16 +134,22 @@ impl Engine {
                     None if status.has_executed() => Some(now),
                     s => s,
                 };
-                let ended_at = report.ended_at.or(
-                    matches!(status, ChangeStatus::Done | ChangeStatus::Failed).then_some(now),
-                );
+                let ended_at =
+                    report
+                        .ended_at
+                        .or(matches!(status, ChangeStatus::Done | ChangeStatus::Failed)
+                            .then_some(now));
                 let mut c = Change {
                     id: 0,
                     source: report.source.clone(),
                     external_id: report.external_id,
                     kind: report.kind.unwrap_or(ChangeKind::Deploy),
                     service: report.services[0].trim().to_string(),
-                    services: report.services.iter().map(|s| s.trim().to_string()).collect(),
+                    services: report
+                        .services
+                        .iter()
+                        .map(|s| s.trim().to_string())
+                        .collect(),
                     environment: report.environment,
                     summary: report.summary.trim().to_string(),
                     author: report.author,
@@ -177,10 +193,9 @@ impl Engine {
     ) -> Result<Change, EngineError> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let mut c = tx
-            .change_for_update(id)
-            .await?
-            .ok_or_else(|| EngineError::invalid("change", format!("{} does not exist", label(id))))?;
+        let mut c = tx.change_for_update(id).await?.ok_or_else(|| {
+            EngineError::invalid("change", format!("{} does not exist", label(id)))
+        })?;
         let from = c.status;
         from.check(to)
             .map_err(|e| EngineError::Conflict(format!("{}: {e}", label(id))))?;
@@ -189,8 +204,10 @@ impl Engine {
         if to.has_executed() && c.started_at.is_none() {
             c.started_at = Some(now);
         }
-        if matches!(to, ChangeStatus::Done | ChangeStatus::Failed | ChangeStatus::RolledBack)
-            && c.ended_at.is_none()
+        if matches!(
+            to,
+            ChangeStatus::Done | ChangeStatus::Failed | ChangeStatus::RolledBack
+        ) && c.ended_at.is_none()
         {
             c.ended_at = Some(now);
         }
@@ -331,7 +348,11 @@ impl Engine {
             .filter(|d| *d > chrono::Duration::zero() && *d <= chrono::Duration::days(366))
             .ok_or_else(|| EngineError::invalid("duration", "must be between 1s and 366 days"))?;
         let now = self.now();
-        let scope = if scope.eq_ignore_ascii_case("all") { "all" } else { scope };
+        let scope = if scope.eq_ignore_ascii_case("all") {
+            "all"
+        } else {
+            scope
+        };
         Ok(self
             .store()
             .add_freeze(scope, reason.trim(), now, now + d, Some(actor))
@@ -346,7 +367,10 @@ impl Engine {
         actor: &str,
     ) -> Result<(), EngineError> {
         if !(0.0..=1.0).contains(&remaining) {
-            return Err(EngineError::invalid("remaining", "must be between 0.0 and 1.0"));
+            return Err(EngineError::invalid(
+                "remaining",
+                "must be between 0.0 and 1.0",
+            ));
         }
         if service.trim().is_empty() {
             return Err(EngineError::invalid("service", "must not be empty"));

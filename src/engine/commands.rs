@@ -105,7 +105,11 @@ impl Engine {
         }
     }
 
-    pub(super) fn room_incident(&self, ctx: &CommandContext, usage_topic: &str) -> Result<i64, EngineError> {
+    pub(super) fn room_incident(
+        &self,
+        ctx: &CommandContext,
+        usage_topic: &str,
+    ) -> Result<i64, EngineError> {
         ctx.incident_id.ok_or_else(|| {
             let usage = command::usage(usage_topic).unwrap_or_default();
             EngineError::Conflict(format!(
@@ -238,7 +242,10 @@ impl Engine {
             IncCommand::Rollback { change } => {
                 let id = self.room_incident(ctx, "inc rollback")?;
                 let rb = self.rollback(id, &change, actor).await?;
-                let text = format!("Rollback requested as {}; the result will be posted here.", rb.label());
+                let text = format!(
+                    "Rollback requested as {}; the result will be posted here.",
+                    rb.label()
+                );
                 Ok(Reply::private(text, Some(id), true))
             }
             IncCommand::Page { .. } | IncCommand::Ack => Ok(Reply::private(

@@ -60,7 +60,9 @@ fn suspects_text(incident_id: i64, suspects: &[(Suspect, Change)]) -> String {
             sus.score
         ));
     }
-    s.push_str("\n`/inc changes confirm <id>` names the cause; `/inc rollback <id>` rolls it back.");
+    s.push_str(
+        "\n`/inc changes confirm <id>` names the cause; `/inc rollback <id>` rolls it back.",
+    );
     s
 }
 
@@ -104,8 +106,13 @@ impl Engine {
             .store()
             .changes_started_between(subject.first_signal - params.lookback, subject.first_signal)
             .await?;
-        let suspects =
-            correlation::rank(&subject, &candidates, self.catalog(), &self.history().await?, &params);
+        let suspects = correlation::rank(
+            &subject,
+            &candidates,
+            self.catalog(),
+            &self.history().await?,
+            &params,
+        );
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let incident = tx
@@ -190,26 +197,28 @@ impl Engine {
         change: &str,
         actor: &str,
     ) -> Result<Change, EngineError> {
-        let change_id = parse_ref(change)
-            .ok_or_else(|| EngineError::invalid("change", format!("`{change}` is not a change id like chg-42")))?;
-        let c = self
-            .store()
-            .change(change_id)
-            .await?
-            .ok_or_else(|| EngineError::invalid("change", format!("{} does not exist", label(change_id))))?;
+        let change_id = parse_ref(change).ok_or_else(|| {
+            EngineError::invalid(
+                "change",
+                format!("`{change}` is not a change id like chg-42"),
+            )
+        })?;
+        let c = self.store().change(change_id).await?.ok_or_else(|| {
+            EngineError::invalid("change", format!("{} does not exist", label(change_id)))
+        })?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let incident = tx
             .incident_for_update(id)
             .await?
             .ok_or(EngineError::NotFound(id))?;
-        if let Some(commander) = incident.holder(Role::Commander) {
-            if !commander.eq_ignore_ascii_case(actor) {
-                drop(tx);
-                let reason = format!("only the commander ({commander}) can confirm the cause");
-                self.refuse(id, "confirm_change", &reason, actor).await?;
-                return Err(EngineError::Conflict(reason));
-            }
+        if let Some(commander) = incident.holder(Role::Commander)
+            && !commander.eq_ignore_ascii_case(actor)
+        {
+            drop(tx);
+            let reason = format!("only the commander ({commander}) can confirm the cause");
+            self.refuse(id, "confirm_change", &reason, actor).await?;
+            return Err(EngineError::Conflict(reason));
         }
         tx.confirm_change(id, c.id, now).await?;
         let event = NewEvent::new(EventKind::ChangeConfirmed, now, Some(actor))

@@ -34,7 +34,8 @@ pub async fn tick(engine: &Engine) -> Result<usize, crate::store::StoreError> {
         .claim_jobs(engine.now(), chrono::Duration::seconds(LEASE_SECS), 16)
         .await?;
     for job in &jobs {
-        let span = tracing::info_span!("job.run", id = job.id, kind = %job.kind, attempt = job.attempts);
+        let span =
+            tracing::info_span!("job.run", id = job.id, kind = %job.kind, attempt = job.attempts);
         if let Err(e) = engine.run_job(job).instrument(span).await {
             tracing::warn!(job = job.id, error = %e, "job failed");
             let backoff = chrono::Duration::seconds(1i64 << job.attempts.clamp(0, 8));

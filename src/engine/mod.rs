@@ -15,8 +15,8 @@ pub mod outbox_worker;
 mod replies;
 pub mod rollback;
 
-pub use clock::{Clock, SystemClock};
 pub use changes::{GateAnswer, GateOverride, Recorded};
+pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;
 pub use hub::Hub;

@@ -22,10 +22,7 @@ pub const WATCH: &str = "rollback_watch";
 pub const VERIFY: &str = "rollback_verify";
 
 /// The hook request, rendered from its template.
-fn render_hook(
-    hook: &crate::config::RollbackHook,
-    ctx: &Value,
-) -> Result<Value, EngineError> {
+fn render_hook(hook: &crate::config::RollbackHook, ctx: &Value) -> Result<Value, EngineError> {
     let env = minijinja::Environment::new();
     let render = |field: &str, t: &str| {
         env.render_str(t, ctx)
@@ -33,20 +30,33 @@ fn render_hook(
     };
     let url = render("url", &hook.url)?;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(EngineError::Conflict(format!("rollback hook url `{url}` is not http(s)")));
+        return Err(EngineError::Conflict(format!(
+            "rollback hook url `{url}` is not http(s)"
+        )));
     }
     let mut headers = BTreeMap::new();
     for (k, v) in &hook.headers {
         headers.insert(k.clone(), render(&format!("header {k}"), v)?);
     }
-    let body = hook.body.as_deref().map(|b| render("body", b)).transpose()?;
-    let method = hook.method.clone().unwrap_or_else(|| "POST".into()).to_ascii_uppercase();
+    let body = hook
+        .body
+        .as_deref()
+        .map(|b| render("body", b))
+        .transpose()?;
+    let method = hook
+        .method
+        .clone()
+        .unwrap_or_else(|| "POST".into())
+        .to_ascii_uppercase();
     Ok(json!({"method": method, "url": url, "headers": headers, "body": body}))
 }
 
 /// Whether the incident's alerts have all resolved (or the incident itself is resolved).
 fn alerts_resolved(incident: &Incident, events: &[TimelineEvent]) -> bool {
-    if matches!(incident.status, Status::Resolved | Status::Reviewing | Status::Closed) {
+    if matches!(
+        incident.status,
+        Status::Resolved | Status::Reviewing | Status::Closed
+    ) {
         return true;
     }
     let mut firing: BTreeMap<String, bool> = BTreeMap::new();
@@ -79,21 +89,35 @@ fn alerts_resolved(incident: &Incident, events: &[TimelineEvent]) -> bool {
 impl Engine {
     /// `/inc rollback <change>`: checks permission and the hook, records the rollback change and
     /// enqueues the hook call; returns the rollback change.
-    pub async fn rollback(&self, id: i64, change: &str, actor: &str) -> Result<Change, EngineError> {
+    pub async fn rollback(
+        &self,
+        id: i64,
+        change: &str,
+        actor: &str,
+    ) -> Result<Change, EngineError> {
         let cfg = &self.config().changes;
         if !cfg.rollbackers.is_empty()
-            && !cfg.rollbackers.iter().any(|u| u.eq_ignore_ascii_case(actor))
+            && !cfg
+                .rollbackers
+                .iter()
+                .any(|u| u.eq_ignore_ascii_case(actor))
         {
             let reason = format!("{actor} may not run rollbacks (changes.rollbackers)");
             self.refuse(id, "rollback", &reason, actor).await?;
             return Err(EngineError::Conflict(reason));
         }
         let change_id = parse_ref(change).ok_or_else(|| {
-            EngineError::invalid("change", format!("`{change}` is not a change id like chg-42"))
+            EngineError::invalid(
+                "change",
+                format!("`{change}` is not a change id like chg-42"),
+            )
         })?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let incident = tx.incident_for_update(id).await?.ok_or(EngineError::NotFound(id))?;
+        let incident = tx
+            .incident_for_update(id)
+            .await?
+            .ok_or(EngineError::NotFound(id))?;
         let mut original = tx.change_for_update(change_id).await?.ok_or_else(|| {
             EngineError::invalid("change", format!("{} does not exist", label(change_id)))
         })?;
@@ -108,11 +132,17 @@ impl Engine {
             )));
         };
         if original.status == ChangeStatus::RolledBack {
-            return Err(EngineError::Conflict(format!("{} is already rolled back", label(change_id))));
+            return Err(EngineError::Conflict(format!(
+                "{} is already rolled back",
+                label(change_id)
+            )));
         }
-        original.status.check(ChangeStatus::RolledBack).map_err(|e| {
-            EngineError::Conflict(format!("{} cannot be rolled back: {e}", label(change_id)))
-        })?;
+        original
+            .status
+            .check(ChangeStatus::RolledBack)
+            .map_err(|e| {
+                EngineError::Conflict(format!("{} cannot be rolled back: {e}", label(change_id)))
+            })?;
         let ctx = json!({"change": original, "incident": {"id": incident.id, "title": incident.title,
             "severity": incident.severity, "service": incident.service}, "actor": actor, "service": service});
         let request = render_hook(hook, &ctx)?;
@@ -128,17 +158,38 @@ impl Engine {
         rb.rollback_plan = None;
         (rb.started_at, rb.ended_at, rb.created_at, rb.updated_at) = (Some(now), None, now, now);
         rb.id = tx.insert_change(&rb).await?;
-        let note = format!("rollback of {} requested by {actor} in incident #{id}", label(change_id));
-        tx.append_change_event(rb.id, now, Some(actor), None, rb.status, &note, &json!({"incident": id}))
-            .await?;
+        let note = format!(
+            "rollback of {} requested by {actor} in incident #{id}",
+            label(change_id)
+        );
+        tx.append_change_event(
+            rb.id,
+            now,
+            Some(actor),
+            None,
+            rb.status,
+            &note,
+            &json!({"incident": id}),
+        )
+        .await?;
         let from = original.status;
         original.status = ChangeStatus::RolledBack;
         original.updated_at = now;
         tx.save_change(&original).await?;
-        let note = format!("rolled back by {actor} ({}) in incident #{id}", label(rb.id));
-        tx.append_change_event(change_id, now, Some(actor), Some(from), original.status, &note,
-            &json!({"incident": id, "rollback_change_id": rb.id}))
-            .await?;
+        let note = format!(
+            "rolled back by {actor} ({}) in incident #{id}",
+            label(rb.id)
+        );
+        tx.append_change_event(
+            change_id,
+            now,
+            Some(actor),
+            Some(from),
+            original.status,
+            &note,
+            &json!({"incident": id, "rollback_change_id": rb.id}),
+        )
+        .await?;
         let entry = NewOutbox {
             destination: WEBHOOK.into(),
             action: "http".into(),
@@ -148,16 +199,30 @@ impl Engine {
             idempotency_key: Some(format!("rollback:{id}:{change_id}")),
         };
         let outbox = tx.enqueue(&entry, now).await?.ok_or_else(|| {
-            EngineError::Conflict(format!("a rollback of {} was already requested", label(change_id)))
+            EngineError::Conflict(format!(
+                "a rollback of {} was already requested",
+                label(change_id)
+            ))
         })?;
         let text = format!(
             "⏪ {actor} requested a rollback of {} ({}); calling the rollback hook of {service}",
-            label(change_id), original.headline()
+            label(change_id),
+            original.headline()
         );
-        self.rollback_event(&mut tx, &incident, change_id, "requested", Some(rb.id), actor, &text, now)
-            .await?;
+        self.rollback_event(
+            &mut tx,
+            &incident,
+            change_id,
+            "requested",
+            Some(rb.id),
+            actor,
+            &text,
+            now,
+        )
+        .await?;
         let payload = json!({"incident": id, "change": change_id, "rollback_change": rb.id, "outbox": outbox});
-        tx.schedule_job(WATCH, &format!("{WATCH}:{outbox}"), &payload, now, now).await?;
+        tx.schedule_job(WATCH, &format!("{WATCH}:{outbox}"), &payload, now, now)
+            .await?;
         tx.commit().await?;
         self.hub().notify(id);
         tracing::info!(incident = id, change = change_id, "rollback requested");
@@ -183,7 +248,8 @@ impl Engine {
         if let Some(stored) = tx.append(incident.id, &event, now).await? {
             for d in self.destinations() {
                 let key = format!("{d}:event:{}", stored.id);
-                tx.enqueue(&outbound::post(incident, d, text, Some(key)), now).await?;
+                tx.enqueue(&outbound::post(incident, d, text, Some(key)), now)
+                    .await?;
             }
         }
         Ok(())
@@ -198,18 +264,18 @@ impl Engine {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
-        if let Some(mut c) = tx.change_for_update(id).await? {
-            if c.status.check(to).is_ok() {
-                let from = c.status;
-                c.status = to;
-                c.updated_at = now;
-                if matches!(to, ChangeStatus::Done | ChangeStatus::Failed) {
-                    c.ended_at = Some(now);
-                }
-                tx.save_change(&c).await?;
-                tx.append_change_event(id, now, Some("warroom"), Some(from), to, note, &json!({}))
-                    .await?;
+        if let Some(mut c) = tx.change_for_update(id).await?
+            && c.status.check(to).is_ok()
+        {
+            let from = c.status;
+            c.status = to;
+            c.updated_at = now;
+            if matches!(to, ChangeStatus::Done | ChangeStatus::Failed) {
+                c.ended_at = Some(now);
             }
+            tx.save_change(&c).await?;
+            tx.append_change_event(id, now, Some("warroom"), Some(from), to, note, &json!({}))
+                .await?;
         }
         Ok(())
     }
@@ -222,12 +288,16 @@ impl Engine {
         let now = self.now();
         let tick = Duration::milliseconds(self.config().changes.jobs_tick_ms as i64);
         let mut tx = self.store().begin().await?;
-        let incident = tx.incident_for_update(id).await?.ok_or(EngineError::NotFound(id))?;
+        let incident = tx
+            .incident_for_update(id)
+            .await?
+            .ok_or(EngineError::NotFound(id))?;
         match job.kind.as_str() {
             WATCH => {
                 let outbox = num("outbox");
                 let entries = self.store().outbox_for_incident(id).await?;
-                let Some((entry, status)) = entries.into_iter().find(|(e, _)| e.id == outbox) else {
+                let Some((entry, status)) = entries.into_iter().find(|(e, _)| e.id == outbox)
+                else {
                     tx.complete_job(job.id, now).await?;
                     tx.commit().await?;
                     return Ok(());
@@ -238,25 +308,58 @@ impl Engine {
                         let window = self.config().changes.verify_window_secs as i64;
                         let text = format!(
                             "✔️ The rollback hook for {} answered; watching whether the alerts resolve within {}",
-                            label(change), span(Duration::seconds(window))
+                            label(change),
+                            span(Duration::seconds(window))
                         );
-                        self.rollback_event(&mut tx, &incident, change, "executed", Some(rb), "warroom", &text, now)
-                            .await?;
-                        self.step_rollback_change(&mut tx, rb, ChangeStatus::Verifying, "rollback hook executed", now)
-                            .await?;
+                        self.rollback_event(
+                            &mut tx,
+                            &incident,
+                            change,
+                            "executed",
+                            Some(rb),
+                            "warroom",
+                            &text,
+                            now,
+                        )
+                        .await?;
+                        self.step_rollback_change(
+                            &mut tx,
+                            rb,
+                            ChangeStatus::Verifying,
+                            "rollback hook executed",
+                            now,
+                        )
+                        .await?;
                         let deadline = now + Duration::seconds(window);
                         let verify = json!({"incident": id, "change": change, "rollback_change": rb,
                             "executed_at": now.to_rfc3339(), "deadline": deadline.to_rfc3339()});
-                        tx.schedule_job(VERIFY, &format!("{VERIFY}:{outbox}"), &verify, now, now).await?;
+                        tx.schedule_job(VERIFY, &format!("{VERIFY}:{outbox}"), &verify, now, now)
+                            .await?;
                         tx.complete_job(job.id, now).await?;
                     }
                     OutboxStatus::Failed => {
                         let why = entry.last_error.unwrap_or_else(|| "unknown error".into());
-                        let text = format!("⚠️ The rollback hook for {} failed: {why}", label(change));
-                        self.rollback_event(&mut tx, &incident, change, "failed", Some(rb), "warroom", &text, now)
-                            .await?;
-                        self.step_rollback_change(&mut tx, rb, ChangeStatus::Failed, "rollback hook failed", now)
-                            .await?;
+                        let text =
+                            format!("⚠️ The rollback hook for {} failed: {why}", label(change));
+                        self.rollback_event(
+                            &mut tx,
+                            &incident,
+                            change,
+                            "failed",
+                            Some(rb),
+                            "warroom",
+                            &text,
+                            now,
+                        )
+                        .await?;
+                        self.step_rollback_change(
+                            &mut tx,
+                            rb,
+                            ChangeStatus::Failed,
+                            "rollback hook failed",
+                            now,
+                        )
+                        .await?;
                         tx.complete_job(job.id, now).await?;
                     }
                 }
@@ -272,24 +375,47 @@ impl Engine {
                 if alerts_resolved(&incident, &events) {
                     let text = format!(
                         "✅ Rollback of {} verified: the incident's alerts resolved within {} of the rollback",
-                        label(change), span(now - executed)
+                        label(change),
+                        span(now - executed)
                     );
-                    self.rollback_event(&mut tx, &incident, change, "verified", Some(rb), "warroom", &text, now)
+                    self.rollback_event(
+                        &mut tx,
+                        &incident,
+                        change,
+                        "verified",
+                        Some(rb),
+                        "warroom",
+                        &text,
+                        now,
+                    )
+                    .await?;
+                    self.step_rollback_change(&mut tx, rb, ChangeStatus::Done, "verified", now)
                         .await?;
-                    self.step_rollback_change(&mut tx, rb, ChangeStatus::Done, "verified", now).await?;
                     tx.complete_job(job.id, now).await?;
                 } else if now >= deadline {
                     let text = format!(
                         "❌ Rollback of {} not verified: the incident's alerts have not resolved {} after the rollback",
-                        label(change), span(now - executed)
+                        label(change),
+                        span(now - executed)
                     );
-                    self.rollback_event(&mut tx, &incident, change, "not_verified", Some(rb), "warroom", &text, now)
+                    self.rollback_event(
+                        &mut tx,
+                        &incident,
+                        change,
+                        "not_verified",
+                        Some(rb),
+                        "warroom",
+                        &text,
+                        now,
+                    )
+                    .await?;
+                    self.step_rollback_change(&mut tx, rb, ChangeStatus::Done, "not verified", now)
                         .await?;
-                    self.step_rollback_change(&mut tx, rb, ChangeStatus::Done, "not verified", now).await?;
                     tx.complete_job(job.id, now).await?;
                 } else {
                     let poll = ((deadline - executed) / 10).clamp(tick, Duration::seconds(30));
-                    tx.reschedule_job(job.id, (now + poll).min(deadline)).await?;
+                    tx.reschedule_job(job.id, (now + poll).min(deadline))
+                        .await?;
                 }
             }
             other => {
@@ -321,7 +447,10 @@ mod tests {
         assert_eq!(r["method"], "PUT");
         assert_eq!(r["headers"]["X-Ref"], "v2");
         assert_eq!(r["body"], r#"{"by": "bob", "incident": 7}"#);
-        let bad = crate::config::RollbackHook { url: "{{ nope }}".into(), ..hook };
+        let bad = crate::config::RollbackHook {
+            url: "{{ nope }}".into(),
+            ..hook
+        };
         assert!(render_hook(&bad, &ctx).is_err());
     }
 }

@@ -43,7 +43,8 @@ fn actor(headers: &HeaderMap) -> String {
 }
 
 fn change_id(raw: &str) -> Result<i64, ApiError> {
-    parse_ref(raw).ok_or_else(|| ApiError::bad_request(format!("change id `{raw}` is not like chg-42 or 42")))
+    parse_ref(raw)
+        .ok_or_else(|| ApiError::bad_request(format!("change id `{raw}` is not like chg-42 or 42")))
 }
 
 fn bad_field(e: EngineError) -> ApiError {
@@ -71,9 +72,16 @@ async fn list(
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let status = q
         .status
-        .map(|s| s.parse::<ChangeStatus>().map_err(|e| ApiError::bad_request(format!("status: {e}"))))
+        .map(|s| {
+            s.parse::<ChangeStatus>()
+                .map_err(|e| ApiError::bad_request(format!("status: {e}")))
+        })
         .transpose()?;
-    let filter = ChangeFilter { service: q.service, status, limit: q.limit.unwrap_or(50) };
+    let filter = ChangeFilter {
+        service: q.service,
+        status,
+        limit: q.limit.unwrap_or(50),
+    };
     let changes = state.engine.store().changes(&filter).await?;
     Ok(Json(json!({ "changes": changes })))
 }
@@ -86,16 +94,29 @@ async fn create(
     let report = native::parse(&body, "api")
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", e.to_string()))?;
     let who = actor(&headers);
-    match state.engine.record_change(report, &who).await.map_err(bad_field)? {
+    match state
+        .engine
+        .record_change(report, &who)
+        .await
+        .map_err(bad_field)?
+    {
         Recorded::Created(c) => Ok((StatusCode::CREATED, Json(json!(c))).into_response()),
         Recorded::Updated(c) | Recorded::Unchanged(c) => Ok(Json(json!(c)).into_response()),
         Recorded::Duplicate => Ok(Json(json!({"result": "duplicate"})).into_response()),
     }
 }
 
-async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = change_id(&raw)?;
-    let change = state.engine.store().change(id).await?.ok_or_else(|| ApiError::not_found(format!("change {raw} not found")))?;
+    let change = state
+        .engine
+        .store()
+        .change(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("change {raw} not found")))?;
     let history = state.engine.store().change_events(id).await?;
     Ok(Json(json!({"change": change, "history": history})))
 }
@@ -127,7 +148,11 @@ async fn approve(
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let c = state.engine.approve_change(change_id(&raw)?, &actor(&headers)).await.map_err(bad_field)?;
+    let c = state
+        .engine
+        .approve_change(change_id(&raw)?, &actor(&headers))
+        .await
+        .map_err(bad_field)?;
     Ok(Json(json!(c)))
 }
 
@@ -147,22 +172,41 @@ struct GateBody {
     override_: Option<OverrideBody>,
 }
 
-async fn gate(State(state): State<AppState>, ApiJson(body): ApiJson<GateBody>) -> Result<Json<Value>, ApiError> {
+async fn gate(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<GateBody>,
+) -> Result<Json<Value>, ApiError> {
     let kind = body
         .kind
-        .map(|k| k.parse::<ChangeKind>().map_err(|e| ApiError::bad_request(format!("kind: {e}"))))
+        .map(|k| {
+            k.parse::<ChangeKind>()
+                .map_err(|e| ApiError::bad_request(format!("kind: {e}")))
+        })
         .transpose()?;
-    let o = body.override_.map(|o| GateOverride { by: o.by, reason: o.reason });
-    if o.as_ref().is_some_and(|o| o.by.trim().is_empty() || o.reason.trim().is_empty()) {
-        return Err(ApiError::bad_request("override: `by` and `reason` are both required"));
+    let o = body.override_.map(|o| GateOverride {
+        by: o.by,
+        reason: o.reason,
+    });
+    if o.as_ref()
+        .is_some_and(|o| o.by.trim().is_empty() || o.reason.trim().is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "override: `by` and `reason` are both required",
+        ));
     }
-    let answer = state.engine.gate(&body.service, kind, o).await.map_err(bad_field)?;
+    let answer = state
+        .engine
+        .gate(&body.service, kind, o)
+        .await
+        .map_err(bad_field)?;
     Ok(Json(json!(answer)))
 }
 
 async fn freezes(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let now = state.engine.now();
-    Ok(Json(json!({"freezes": state.engine.store().active_freezes(now).await?})))
+    Ok(Json(
+        json!({"freezes": state.engine.store().active_freezes(now).await?}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -178,9 +222,17 @@ async fn add_freeze(
     headers: HeaderMap,
     ApiJson(body): ApiJson<FreezeBody>,
 ) -> Result<Response, ApiError> {
-    let d = humantime::parse_duration(&body.duration)
-        .map_err(|_| ApiError::bad_request(format!("duration: `{}` is not like 30m, 2h, 1d", body.duration)))?;
-    let f = state.engine.freeze(&body.scope, d, &body.reason, &actor(&headers)).await.map_err(bad_field)?;
+    let d = humantime::parse_duration(&body.duration).map_err(|_| {
+        ApiError::bad_request(format!(
+            "duration: `{}` is not like 30m, 2h, 1d",
+            body.duration
+        ))
+    })?;
+    let f = state
+        .engine
+        .freeze(&body.scope, d, &body.reason, &actor(&headers))
+        .await
+        .map_err(bad_field)?;
     Ok((StatusCode::CREATED, Json(json!(f))).into_response())
 }
 
@@ -196,7 +248,11 @@ async fn budget(
     headers: HeaderMap,
     ApiJson(body): ApiJson<BudgetBody>,
 ) -> Result<Json<Value>, ApiError> {
-    state.engine.set_error_budget(&name, body.remaining, &actor(&headers)).await.map_err(bad_field)?;
+    state
+        .engine
+        .set_error_budget(&name, body.remaining, &actor(&headers))
+        .await
+        .map_err(bad_field)?;
     Ok(Json(json!({"service": name, "remaining": body.remaining})))
 }
 
@@ -206,13 +262,26 @@ fn incident_id(raw: &str) -> Result<i64, ApiError> {
     })
 }
 
-async fn linked(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn linked(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = incident_id(&raw)?;
-    state.engine.store().incident(id).await?.ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
-    Ok(Json(json!({"changes": state.engine.linked_changes(id).await?})))
+    state
+        .engine
+        .store()
+        .incident(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
+    Ok(Json(
+        json!({"changes": state.engine.linked_changes(id).await?}),
+    ))
 }
 
-async fn correlate(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn correlate(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = incident_id(&raw)?;
     Ok(Json(json!({"suspects": state.engine.correlate(id).await?})))
 }

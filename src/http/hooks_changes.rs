@@ -38,7 +38,9 @@ fn authenticate(
             "{source} ingest accepts loopback clients only until ingest.{source}.token is configured"
         ))),
         Some(t) => match bearer(headers) {
-            None => Err(ApiError::unauthorized("missing `Authorization: Bearer <token>` header")),
+            None => Err(ApiError::unauthorized(
+                "missing `Authorization: Bearer <token>` header",
+            )),
             Some(given) if token_matches(given, std::slice::from_ref(t)) => Ok(()),
             Some(_) => Err(ApiError::unauthorized("invalid bearer token")),
         },
@@ -52,9 +54,17 @@ fn field_error(e: changes::FieldError) -> ApiError {
 /// Records a report and maps the outcome: 201 created, 200 updated/unchanged/duplicate.
 async fn record(state: &AppState, report: NewChange, actor: &str) -> Result<Response, ApiError> {
     match state.engine.record_change(report, actor).await {
-        Ok(Recorded::Created(c)) => Ok((StatusCode::CREATED, Json(json!({"result": "created", "change": c}))).into_response()),
-        Ok(Recorded::Updated(c)) => Ok(Json(json!({"result": "updated", "change": c})).into_response()),
-        Ok(Recorded::Unchanged(c)) => Ok(Json(json!({"result": "unchanged", "change": c})).into_response()),
+        Ok(Recorded::Created(c)) => Ok((
+            StatusCode::CREATED,
+            Json(json!({"result": "created", "change": c})),
+        )
+            .into_response()),
+        Ok(Recorded::Updated(c)) => {
+            Ok(Json(json!({"result": "updated", "change": c})).into_response())
+        }
+        Ok(Recorded::Unchanged(c)) => {
+            Ok(Json(json!({"result": "unchanged", "change": c})).into_response())
+        }
         Ok(Recorded::Duplicate) => Ok(Json(json!({"result": "duplicate"})).into_response()),
         Err(EngineError::Invalid { field, message }) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -71,7 +81,12 @@ async fn native(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authenticate(state.config.ingest.changes.token.as_ref(), "changes", &headers, peer)?;
+    authenticate(
+        state.config.ingest.changes.token.as_ref(),
+        "changes",
+        &headers,
+        peer,
+    )?;
     let report = changes::parse(&body, "native").map_err(field_error)?;
     let actor = report.author.clone().unwrap_or_else(|| "native".into());
     record(&state, report, &actor).await
@@ -80,7 +95,9 @@ async fn native(
 async fn pagerduty(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let event = pagerduty_change::parse(&body).map_err(field_error)?;
     let keys = &state.config.ingest.pagerduty.routing_keys;
-    let known = keys.keys().find(|k| token_matches(&event.routing_key, std::slice::from_ref(*k)));
+    let known = keys
+        .keys()
+        .find(|k| token_matches(&event.routing_key, std::slice::from_ref(*k)));
     let Some(service) = known.and_then(|k| keys.get(k)) else {
         return Err(ApiError::unauthorized(
             "routing_key is not configured in ingest.pagerduty.routing_keys",
@@ -105,10 +122,19 @@ async fn github_hook(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    match state.config.ingest.github.secret.as_deref().filter(|s| !s.is_empty()) {
+    match state
+        .config
+        .ingest
+        .github
+        .secret
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
         Some(secret) => {
             if !github::signature_valid(secret, &body, header("x-hub-signature-256")) {
-                return Err(ApiError::unauthorized("X-Hub-Signature-256 is missing or does not match"));
+                return Err(ApiError::unauthorized(
+                    "X-Hub-Signature-256 is missing or does not match",
+                ));
             }
         }
         None if peer.ip().is_loopback() => {}
@@ -125,13 +151,15 @@ async fn github_hook(
         .ok_or_else(|| ApiError::bad_request("X-GitHub-Delivery header is required"))?
         .to_string();
     match github::parse(event, &body).map_err(field_error)? {
-        github::Delivery::Ignored(what) => {
-            Ok((StatusCode::ACCEPTED, Json(json!({"result": "ignored", "reason": what}))).into_response())
-        }
+        github::Delivery::Ignored(what) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"result": "ignored", "reason": what})),
+        )
+            .into_response()),
         github::Delivery::Change(mut report) => {
             report.delivery = Some(("github".into(), delivery));
             let actor = report.author.clone().unwrap_or_else(|| "github".into());
-            record(&state, report, &actor).await
+            record(&state, *report, &actor).await
         }
     }
 }
@@ -142,14 +170,21 @@ async fn argocd_hook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authenticate(state.config.ingest.argocd.token.as_ref(), "argocd", &headers, peer)?;
+    authenticate(
+        state.config.ingest.argocd.token.as_ref(),
+        "argocd",
+        &headers,
+        peer,
+    )?;
     match argocd::parse(&body).map_err(field_error)? {
-        argocd::Notification::Ignored(what) => {
-            Ok((StatusCode::ACCEPTED, Json(json!({"result": "ignored", "reason": what}))).into_response())
-        }
+        argocd::Notification::Ignored(what) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"result": "ignored", "reason": what})),
+        )
+            .into_response()),
         argocd::Notification::Change(report) => {
             let actor = report.author.clone().unwrap_or_else(|| "argocd".into());
-            record(&state, report, &actor).await
+            record(&state, *report, &actor).await
         }
     }
 }

@@ -3,8 +3,8 @@
 mod api_changes;
 mod api_incidents;
 mod auth;
-mod hooks_changes;
 pub mod error;
+mod hooks_changes;
 pub mod json;
 mod ops;
 mod web;
@@ -35,10 +35,12 @@ pub struct AppState {
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    let api = api_incidents::routes().merge(api_changes::routes()).route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_api_token,
-    ));
+    let api = api_incidents::routes()
+        .merge(api_changes::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_token,
+        ));
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

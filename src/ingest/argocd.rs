@@ -10,7 +10,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notification {
     /// A sync to record or move on.
-    Change(NewChange),
+    Change(Box<NewChange>),
     /// A phase warroom does not act on (`Terminating`).
     Ignored(String),
 }
@@ -36,7 +36,12 @@ pub fn parse(body: &[u8]) -> Result<Notification, FieldError> {
             Some("on-sync-running") => "Running".into(),
             Some("on-sync-succeeded") => "Succeeded".into(),
             Some("on-sync-failed") => "Failed".into(),
-            _ => return Err(bad("phase", "is required (Running, Succeeded, Failed or Error)")),
+            _ => {
+                return Err(bad(
+                    "phase",
+                    "is required (Running, Succeeded, Failed or Error)",
+                ));
+            }
         },
     };
     let status = match phase.as_str() {
@@ -54,16 +59,24 @@ pub fn parse(body: &[u8]) -> Result<Notification, FieldError> {
         (None, Some(r)) => r.clone(),
         (None, None) => return Err(bad("started_at", "is required when revision is absent")),
     };
-    let short = revision.as_deref().map(|r| r.chars().take(12).collect::<String>());
+    let short = revision
+        .as_deref()
+        .map(|r| r.chars().take(12).collect::<String>());
     let summary = match opt_str(&v, "message")? {
         Some(m) => format!("Argo CD sync of {app}: {m}"),
-        None => format!("Argo CD sync of {app} to {}", short.clone().unwrap_or_else(|| "?".into())),
+        None => format!(
+            "Argo CD sync of {app} to {}",
+            short.clone().unwrap_or_else(|| "?".into())
+        ),
     };
     let mut links = Vec::new();
     if let Some(u) = opt_str(&v, "url")?.filter(|u| u.starts_with("http")) {
-        links.push(Link { href: u, text: Some("Argo CD application".into()) });
+        links.push(Link {
+            href: u,
+            text: Some("Argo CD application".into()),
+        });
     }
-    Ok(Notification::Change(NewChange {
+    Ok(Notification::Change(Box::new(NewChange {
         source: "argocd".into(),
         external_id: Some(format!("{app}:{key}")),
         kind: Some(ChangeKind::Deploy),
@@ -77,5 +90,5 @@ pub fn parse(body: &[u8]) -> Result<Notification, FieldError> {
         started_at: started,
         ended_at: finished,
         ..NewChange::default()
-    }))
+    })))
 }

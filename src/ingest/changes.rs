@@ -85,7 +85,10 @@ pub fn links(v: &Value, path: &str) -> Result<Vec<Link>, FieldError> {
             let (href, text) = match l {
                 Value::String(s) => (s.clone(), None),
                 Value::Object(o) => (
-                    o.get("href").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    o.get("href")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                     o.get("text").and_then(Value::as_str).map(str::to_string),
                 ),
                 _ => return Err(bad(&field, "must be a URL or {\"href\", \"text\"}")),
@@ -102,7 +105,10 @@ pub fn links(v: &Value, path: &str) -> Result<Vec<Link>, FieldError> {
 pub fn parse(body: &[u8], source: &str) -> Result<NewChange, FieldError> {
     let v = json(body)?;
     let kind = opt_str(&v, "kind")?
-        .map(|k| k.parse().map_err(|e: crate::domain::change::UnknownKind| bad("kind", e.to_string())))
+        .map(|k| {
+            k.parse()
+                .map_err(|e: crate::domain::change::UnknownKind| bad("kind", e.to_string()))
+        })
         .transpose()?;
     let services = match (v.get("services"), opt_str(&v, "service")?) {
         (Some(Value::Array(list)), _) => list
@@ -121,12 +127,26 @@ pub fn parse(body: &[u8], source: &str) -> Result<NewChange, FieldError> {
         return Err(bad("services", "must name at least one service"));
     }
     let status = opt_str(&v, "status")?
-        .map(|s| s.parse().map_err(|e: crate::domain::change::UnknownChangeStatus| bad("status", e.to_string())))
+        .map(|s| {
+            s.parse()
+                .map_err(|e: crate::domain::change::UnknownChangeStatus| {
+                    bad("status", e.to_string())
+                })
+        })
         .transpose()?;
     let rollback_of = match v.pointer("/rollback/of") {
         None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => Some(n.as_i64().filter(|n| *n > 0).ok_or_else(|| bad("rollback.of", "must be a change id"))?),
-        Some(Value::String(s)) => Some(parse_ref(s).ok_or_else(|| bad("rollback.of", format!("`{s}` is not a change id like chg-42")))?),
+        Some(Value::Number(n)) => Some(
+            n.as_i64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("rollback.of", "must be a change id"))?,
+        ),
+        Some(Value::String(s)) => Some(parse_ref(s).ok_or_else(|| {
+            bad(
+                "rollback.of",
+                format!("`{s}` is not a change id like chg-42"),
+            )
+        })?),
         Some(_) => return Err(bad("rollback.of", "must be a change id")),
     };
     Ok(NewChange {
@@ -167,7 +187,10 @@ mod tests {
         assert_eq!(c.links.len(), 2);
         assert_eq!(c.rollback_of, Some(12));
         assert_eq!(c.external_id.as_deref(), Some("run-1"));
-        assert_eq!(c.started_at.unwrap().to_rfc3339(), "2026-11-20T13:54:00+00:00");
+        assert_eq!(
+            c.started_at.unwrap().to_rfc3339(),
+            "2026-11-20T13:54:00+00:00"
+        );
     }
 
     #[test]
@@ -177,11 +200,23 @@ mod tests {
             (b"[]", "body"),
             (br#"{"summary": "x"}"#, "services"),
             (br#"{"service": "a"}"#, "summary"),
-            (br#"{"service": "a", "summary": "x", "kind": "party"}"#, "kind"),
+            (
+                br#"{"service": "a", "summary": "x", "kind": "party"}"#,
+                "kind",
+            ),
             (br#"{"services": ["a", ""], "summary": "x"}"#, "services[1]"),
-            (br#"{"service": "a", "summary": "x", "started_at": "yesterday"}"#, "started_at"),
-            (br#"{"service": "a", "summary": "x", "links": [{"href": "ftp://x"}]}"#, "links[0].href"),
-            (br#"{"service": "a", "summary": "x", "status": "shipped"}"#, "status"),
+            (
+                br#"{"service": "a", "summary": "x", "started_at": "yesterday"}"#,
+                "started_at",
+            ),
+            (
+                br#"{"service": "a", "summary": "x", "links": [{"href": "ftp://x"}]}"#,
+                "links[0].href",
+            ),
+            (
+                br#"{"service": "a", "summary": "x", "status": "shipped"}"#,
+                "status",
+            ),
         ];
         for (body, field) in cases {
             let err = parse(body, "native").unwrap_err();

@@ -29,7 +29,7 @@ pub fn signature_valid(secret: &str, body: &[u8], header: Option<&str>) -> bool 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     /// A change to record or move on.
-    Change(NewChange),
+    Change(Box<NewChange>),
     /// `ping` or an event/state warroom does not act on.
     Ignored(String),
 }
@@ -47,7 +47,10 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Delivery, FieldError> {
                 "failure" | "error" => ChangeStatus::Failed,
                 "inactive" => return Ok(Delivery::Ignored(format!("deployment state `{state}`"))),
                 other => {
-                    return Err(bad("deployment_status.state", format!("unknown state `{other}`")));
+                    return Err(bad(
+                        "deployment_status.state",
+                        format!("unknown state `{other}`"),
+                    ));
                 }
             }
         }
@@ -67,8 +70,13 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Delivery, FieldError> {
     let version = opt_str(&v, "deployment.ref")?;
     let sha = opt_str(&v, "deployment.sha")?;
     let summary = opt_str(&v, "deployment.description")?.unwrap_or_else(|| {
-        let what = version.clone().or(sha.clone()).unwrap_or_else(|| "?".into());
-        let env = environment.clone().unwrap_or_else(|| "an environment".into());
+        let what = version
+            .clone()
+            .or(sha.clone())
+            .unwrap_or_else(|| "?".into());
+        let env = environment
+            .clone()
+            .unwrap_or_else(|| "an environment".into());
         format!("Deploy {repo}@{what} to {env}")
     });
     let kind = match opt_str(&v, "deployment.task")?.as_deref() {
@@ -77,17 +85,23 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Delivery, FieldError> {
     };
     let mut links = Vec::new();
     if let Some(u) = opt_str(&v, "repository.html_url")? {
-        links.push(Link { href: format!("{u}/deployments"), text: Some("GitHub deployments".into()) });
+        links.push(Link {
+            href: format!("{u}/deployments"),
+            text: Some("GitHub deployments".into()),
+        });
     }
     if let Some(u) = opt_str(&v, "deployment_status.target_url")? {
-        links.push(Link { href: u, text: Some("deployment log".into()) });
+        links.push(Link {
+            href: u,
+            text: Some("deployment log".into()),
+        });
     }
     let ended = if matches!(status, ChangeStatus::Done | ChangeStatus::Failed) {
         opt_time(&v, "deployment_status.created_at")?
     } else {
         None
     };
-    Ok(Delivery::Change(NewChange {
+    Ok(Delivery::Change(Box::new(NewChange {
         source: "github".into(),
         external_id: Some(format!("{repo}/deployments/{id}")),
         kind: Some(kind),
@@ -101,5 +115,5 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Delivery, FieldError> {
         started_at: opt_time(&v, "deployment.created_at")?,
         ended_at: ended,
         ..NewChange::default()
-    }))
+    })))
 }

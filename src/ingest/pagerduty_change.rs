@@ -34,11 +34,17 @@ pub fn parse(body: &[u8]) -> Result<ChangeEvent, FieldError> {
     }
     let summary = req_str(&v, "payload.summary")?;
     if summary.chars().count() > 1024 {
-        return Err(bad("payload.summary", "at most 1024 characters are allowed"));
+        return Err(bad(
+            "payload.summary",
+            "at most 1024 characters are allowed",
+        ));
     }
     let at = match opt_str(&v, "payload.timestamp")? {
         Some(s) => Some(timestamp(&s).ok_or_else(|| {
-            bad("payload.timestamp", format!("`{s}` is not an ISO 8601 time"))
+            bad(
+                "payload.timestamp",
+                format!("`{s}` is not an ISO 8601 time"),
+            )
         })?),
         None => None,
     };
@@ -90,9 +96,18 @@ mod tests {
     fn the_documented_example_parses() {
         let e = parse(EXAMPLE.as_bytes()).unwrap();
         assert_eq!(e.routing_key, "R015CNCGLUE3PEXNNGVJBXGZ0QTKCTKO");
-        assert_eq!(e.change.summary, "Build Success: Increase snapshot create timeout to 30 seconds");
-        assert_eq!(e.change.started_at.unwrap().to_rfc3339(), "2020-07-17T08:42:58.315+00:00");
-        assert_eq!(e.change.links[0].text.as_deref(), Some("View more details in Acme!"));
+        assert_eq!(
+            e.change.summary,
+            "Build Success: Increase snapshot create timeout to 30 seconds"
+        );
+        assert_eq!(
+            e.change.started_at.unwrap().to_rfc3339(),
+            "2020-07-17T08:42:58.315+00:00"
+        );
+        assert_eq!(
+            e.change.links[0].text.as_deref(),
+            Some("View more details in Acme!")
+        );
         assert_eq!(e.change.status, Some(ChangeStatus::Done));
     }
 
@@ -102,7 +117,10 @@ mod tests {
             (r#"{"payload": {"summary": "x"}}"#, "routing_key"),
             (r#"{"routing_key": "k"}"#, "payload"),
             (r#"{"routing_key": "k", "payload": {}}"#, "payload.summary"),
-            (r#"{"routing_key": "k", "payload": {"summary": "x", "timestamp": "noon"}}"#, "payload.timestamp"),
+            (
+                r#"{"routing_key": "k", "payload": {"summary": "x", "timestamp": "noon"}}"#,
+                "payload.timestamp",
+            ),
         ] {
             assert_eq!(parse(body.as_bytes()).unwrap_err().field, field, "{body}");
         }

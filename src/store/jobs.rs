@@ -44,11 +44,13 @@ impl Tx {
 
     /// Marks a job done, in the transaction that did its work.
     pub async fn complete_job(&mut self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET status = 'done', done_at = $1, claimed_until = NULL WHERE id = $2")
-            .bind(ms(now))
-            .bind(id)
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE jobs SET status = 'done', done_at = $1, claimed_until = NULL WHERE id = $2",
+        )
+        .bind(ms(now))
+        .bind(id)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -122,11 +124,11 @@ impl Store {
 
     /// Jobs not yet done, by kind (for tests and operators).
     pub async fn pending_jobs(&self, kind: &str) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'pending'",
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'pending'")
+                .bind(kind)
+                .fetch_one(&self.read)
+                .await?,
         )
-        .bind(kind)
-        .fetch_one(&self.read)
-        .await?)
     }
 }

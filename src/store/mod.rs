@@ -8,8 +8,8 @@
 mod changes;
 mod connect;
 mod gates;
-mod jobs;
 mod incidents;
+mod jobs;
 mod outbox;
 mod rooms;
 mod rows;
