@@ -179,6 +179,37 @@ mod tests {
     }
 
     #[test]
+    fn change_center_problems_are_named_by_their_key() {
+        let mut c = Config::default();
+        c.changes.budget_floor = 2.0;
+        c.changes.freeze_windows = vec![crate::config::FreezeWindowConfig {
+            name: "weekend".into(),
+            cron: "0 18 * * 5".into(),
+            duration: "62h".into(),
+            timezone: Some("Europe/Nowhere".into()),
+            kinds: vec!["party".into()],
+            ..Default::default()
+        }];
+        c.changes.rollback.insert(
+            "checkout".into(),
+            crate::config::RollbackHook {
+                url: "ftp://x".into(),
+                ..Default::default()
+            },
+        );
+        let keys: Vec<String> = validate(&c).into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "changes.budget_floor",
+                "changes.freeze_windows[0]",
+                "changes.freeze_windows[0].kinds",
+                "changes.rollback.checkout.url"
+            ]
+        );
+    }
+
+    #[test]
     fn every_problem_is_named_by_its_key() {
         let mut c = Config::default();
         c.server.listen = "nowhere".into();

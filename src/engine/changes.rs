@@ -86,6 +86,16 @@ impl Engine {
         actor: &str,
     ) -> Result<Recorded, EngineError> {
         check_report(&report)?;
+        match self.record_once(report.clone(), actor).await {
+            // Two first reports of one external id raced: the loser now finds the winner's row.
+            Err(EngineError::Store(e)) if e.is_unique_violation() => {
+                self.record_once(report, actor).await
+            }
+            other => other,
+        }
+    }
+
+    async fn record_once(&self, report: NewChange, actor: &str) -> Result<Recorded, EngineError> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         if let Some((scope, key)) = &report.delivery
@@ -177,7 +187,7 @@ impl Engine {
                 .increment(1);
             tracing::info!(change = c.id, service = %c.service, status = %c.status, "change recorded");
             if c.status.has_executed() {
-                self.correlate_open_incidents().await;
+                self.correlate_open_incidents(c).await;
             }
         }
         Ok(recorded)
@@ -217,7 +227,7 @@ impl Engine {
             .await?;
         tx.commit().await?;
         if to == ChangeStatus::Executing {
-            self.correlate_open_incidents().await;
+            self.correlate_open_incidents(&c).await;
         }
         Ok(c)
     }

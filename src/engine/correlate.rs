@@ -160,8 +160,13 @@ impl Engine {
         Ok(suspects)
     }
 
-    /// Re-correlates every open incident (a change reported late may explain one); failures are logged.
-    pub(super) async fn correlate_open_incidents(&self) {
+    /// Re-correlates the open incidents that `change` may explain (detected within the lookback after
+    /// it started: a change reported late); failures are logged.
+    pub(super) async fn correlate_open_incidents(&self, change: &Change) {
+        let Some(started) = change.started_at else {
+            return;
+        };
+        let lookback = self.correlation_params().lookback;
         let open: Vec<_> = crate::domain::Status::ALL
             .into_iter()
             .filter(|s| s.is_open())
@@ -178,7 +183,8 @@ impl Engine {
                 return;
             }
         };
-        for inc in incidents {
+        let explainable = |i: &Incident| i.detected_at >= started && i.detected_at - started <= lookback;
+        for inc in incidents.into_iter().filter(explainable) {
             if let Err(e) = self.correlate(inc.id).await {
                 tracing::warn!(incident = inc.id, error = %e, "correlation failed");
             }

@@ -79,6 +79,13 @@ pub struct ChangeFilter {
     pub limit: i64,
 }
 
+impl super::StoreError {
+    /// Whether a unique index refused the write (two writers raced on one natural key).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, super::StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+    }
+}
+
 impl Tx {
     /// Inserts a change (its `id` is ignored) and returns its id.
     pub async fn insert_change(&mut self, c: &Change) -> StoreResult<i64> {
