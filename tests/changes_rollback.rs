@@ -314,3 +314,50 @@ both_backends!(
     not_verified,
     unresolved_alerts_are_reported_not_verified_after_a_restart
 );
+
+async fn a_refused_hook_is_reported_failed(backend: Backend) {
+    let (base, tool) = deploy_tool().await;
+    let app = TestApp::spawn_with(backend, |c| {
+        let mut h = hook(&base);
+        h.headers
+            .insert("Authorization".into(), "Bearer wrong".into());
+        c.changes.rollback.insert("cart".into(), h);
+        c.changes.jobs_tick_ms = 50;
+    })
+    .await;
+    let (change, id) = setup(&app, "cart").await;
+    let ctx = CommandContext {
+        actor: "bob".into(),
+        platform: "web".into(),
+        incident_id: Some(id),
+    };
+    let reply = app
+        .engine()
+        .run_command(&format!("/inc rollback chg-{change}"), &ctx)
+        .await
+        .unwrap();
+    assert!(reply.ok, "{reply:?}");
+    wait_phase(&app, id, "failed").await;
+    assert_eq!(phases(&app, id).await, ["requested", "failed"]);
+    assert!(tool.lock().unwrap().performed.is_empty());
+    let (_, tl) = app
+        .get_json(&format!("/api/v1/incidents/{id}/timeline?limit=200"))
+        .await;
+    let failed = tl["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "rollback" && e["data"]["phase"] == "failed")
+        .unwrap();
+    assert!(
+        failed["text"]
+            .as_str()
+            .unwrap()
+            .contains("401 Unauthorized"),
+        "{failed}"
+    );
+    let rb = failed["data"]["rollback_change_id"].as_i64().unwrap();
+    let (_, c) = app.get_json(&format!("/api/v1/changes/{rb}")).await;
+    assert_eq!(c["change"]["status"], "failed");
+}
+both_backends!(failed, a_refused_hook_is_reported_failed);

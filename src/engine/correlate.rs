@@ -183,7 +183,8 @@ impl Engine {
                 return;
             }
         };
-        let explainable = |i: &Incident| i.detected_at >= started && i.detected_at - started <= lookback;
+        let explainable =
+            |i: &Incident| i.detected_at >= started && i.detected_at - started <= lookback;
         for inc in incidents.into_iter().filter(explainable) {
             if let Err(e) = self.correlate(inc.id).await {
                 tracing::warn!(incident = inc.id, error = %e, "correlation failed");
