@@ -114,7 +114,8 @@ impl FreezeWindow {
 
     fn covers(&self, service: &str, kind: Option<ChangeKind>) -> bool {
         let service_ok = self.services.is_empty() || self.services.iter().any(|s| s == service);
-        let kind_ok = self.kinds.is_empty() || kind.is_some_and(|k| self.kinds.contains(&k));
+        // A gate asked without a kind is answered conservatively: kind-scoped windows apply.
+        let kind_ok = self.kinds.is_empty() || kind.is_none_or(|k| self.kinds.contains(&k));
         service_ok && kind_ok
     }
 }

@@ -99,7 +99,7 @@ impl Engine {
             .incident(id)
             .await?
             .ok_or(EngineError::NotFound(id))?;
-        let events = self.store().timeline(id, 0, 100_000).await?;
+        let events = self.store().alert_events(id).await?;
         let subject = subject(&incident, &events);
         let params = self.correlation_params();
         let candidates = self

@@ -23,7 +23,13 @@ pub const VERIFY: &str = "rollback_verify";
 
 /// The hook request, rendered from its template.
 fn render_hook(hook: &crate::config::RollbackHook, ctx: &Value) -> Result<Value, EngineError> {
-    let env = minijinja::Environment::new();
+    let mut env = minijinja::Environment::new();
+    // `{{ change.summary | tojson }}` puts free text into a JSON body safely.
+    env.add_filter("tojson", |v: minijinja::Value| {
+        serde_json::to_string(&v).map_err(|e| {
+            minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+        })
+    });
     let render = |field: &str, t: &str| {
         env.render_str(t, ctx)
             .map_err(|e| EngineError::Conflict(format!("rollback hook {field} template: {e}")))
@@ -371,7 +377,7 @@ impl Engine {
                         .map_or(now, |t| t.with_timezone(&Utc))
                 };
                 let (executed, deadline) = (time("executed_at"), time("deadline"));
-                let events = self.store().timeline(id, 0, 100_000).await?;
+                let events = self.store().alert_events(id).await?;
                 if alerts_resolved(&incident, &events) {
                     let text = format!(
                         "✅ Rollback of {} verified: the incident's alerts resolved within {} of the rollback",
@@ -439,14 +445,18 @@ mod tests {
             url: "https://deploy.example/rollback/{{ change.service }}".into(),
             method: Some("put".into()),
             headers: [("X-Ref".to_string(), "{{ change.version }}".to_string())].into(),
-            body: Some(r#"{"by": "{{ actor }}", "incident": {{ incident.id }}}"#.into()),
+            body: Some(r#"{"by": "{{ actor }}", "incident": {{ incident.id }}, "why": {{ change.summary | tojson }}}"#.into()),
         };
-        let ctx = json!({"change": {"service": "checkout", "version": "v2"}, "incident": {"id": 7}, "actor": "bob"});
+        let ctx = json!({"change": {"service": "checkout", "version": "v2", "summary": "say \"hi\""},
+            "incident": {"id": 7}, "actor": "bob"});
         let r = render_hook(&hook, &ctx).unwrap();
         assert_eq!(r["url"], "https://deploy.example/rollback/checkout");
         assert_eq!(r["method"], "PUT");
         assert_eq!(r["headers"]["X-Ref"], "v2");
-        assert_eq!(r["body"], r#"{"by": "bob", "incident": 7}"#);
+        assert_eq!(
+            r["body"],
+            r#"{"by": "bob", "incident": 7, "why": "say \"hi\""}"#
+        );
         let bad = crate::config::RollbackHook {
             url: "{{ nope }}".into(),
             ..hook

@@ -2,6 +2,7 @@
 
 use super::rows::{get_json, get_parsed, get_time, get_time_opt, json_text, ms, ms_opt};
 use super::{Backend, Store, StoreResult, Tx};
+use crate::domain::TimelineEvent;
 use crate::domain::change::{Change, ChangeStatus};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -371,6 +372,19 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// An incident's alert events (`alert_firing`, `alert_resolved`, `alerts_resolved`), oldest first:
+    /// what correlation and rollback verification read, without the rest of a long timeline.
+    pub async fn alert_events(&self, incident_id: i64) -> StoreResult<Vec<TimelineEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, incident_id, kind, at, recorded_at, actor, text, data FROM timeline_events \
+             WHERE incident_id = $1 AND kind IN ('alert_firing', 'alert_resolved', 'alerts_resolved') ORDER BY id",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(super::timeline::event_from_row).collect()
     }
 
     /// Every (incident, change, rank, confirmed) link, for history and reports.
