@@ -354,3 +354,23 @@ async fn argocd_notifications_follow_the_sync(backend: Backend) {
     );
 }
 both_backends!(argocd, argocd_notifications_follow_the_sync);
+
+async fn racing_first_reports_of_one_change_make_one_change(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for n in 0..8 {
+        let id = format!("race-{n}");
+        let start =
+            json!({"service": "checkout", "summary": "Deploy", "id": id, "status": "executing"});
+        let done = json!({"service": "checkout", "summary": "Deploy", "id": id, "status": "done"});
+        let (a, b) = tokio::join!(
+            app.post_json("/hooks/changes", start),
+            app.post_json("/hooks/changes", done)
+        );
+        assert!(a.0 < 300 && b.0 < 300, "{a:?} {b:?}");
+    }
+    let (_, list) = app.get_json("/api/v1/changes?limit=100").await;
+    let changes = list["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 8, "{list}");
+    assert!(changes.iter().all(|c| c["status"] == "done"), "{list}");
+}
+both_backends!(race, racing_first_reports_of_one_change_make_one_change);
