@@ -85,7 +85,7 @@ impl App {
         let hub = Hub::default();
         let destinations = vec![outbound::WEB.to_string()];
         let config = Arc::new(config);
-        let catalog = Arc::new(crate::domain::Catalog::default());
+        let catalog = Arc::new(crate::config::load_catalog(&config.catalog.path)?);
         let engine = Engine::new(
             store.clone(),
             Arc::new(SystemClock),
@@ -94,13 +94,20 @@ impl App {
             config.clone(),
             catalog,
         );
-        let deliverers: Vec<Arc<dyn Deliverer>> =
+        let mut deliverers: Vec<Arc<dyn Deliverer>> =
             vec![Arc::new(WebDeliverer::new(store.clone(), hub.clone()))];
+        deliverers.push(Arc::new(crate::chat::webhook::WebhookDeliverer::new(
+            std::time::Duration::from_secs(config.changes.webhook_timeout_secs),
+        )));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let workers = tokio::spawn(outbox_worker::run(
+        let outbox_workers = tokio::spawn(outbox_worker::run(
             engine.clone(),
             deliverers,
             config.outbox.clone(),
+            shutdown_rx.clone(),
+        ));
+        let jobs = tokio::spawn(crate::engine::jobs::run(
+            engine.clone(),
             shutdown_rx.clone(),
         ));
         let renderer = Arc::new(Renderer::new(config.templates.dir.clone().map(Into::into)));
@@ -111,6 +118,9 @@ impl App {
             renderer,
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let workers = tokio::spawn(async move {
+            let _ = tokio::join!(outbox_workers, jobs);
+        });
         let mut stop = shutdown_rx;
         let server = tokio::spawn(async move {
             axum::serve(listener, app)

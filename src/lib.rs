@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod http;
+pub mod ingest;
 pub mod render;
 pub mod store;
 pub mod telemetry;

@@ -1,5 +1,7 @@
 //! The `warroom` command line.
 
+mod change_cli;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,6 +37,11 @@ enum Command {
     CheckConfig {
         /// The file to check (default: --config, else config/warroom.toml).
         file: Option<PathBuf>,
+    },
+    /// Record changes and ask the change gate (talks to a running warroom over HTTP).
+    Change {
+        #[command(subcommand)]
+        cmd: Box<change_cli::ChangeCmd>,
     },
 }
 
@@ -77,6 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Change { cmd } => change_cli::run(*cmd).await,
         Command::CheckConfig { file } => {
             let path = file.or(cli.config);
             let (_, problems) = config::load_for_check(path.as_deref());

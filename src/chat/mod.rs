@@ -1,6 +1,7 @@
 //! The Chat port: how the outbox worker hands outbound actions to a platform adapter.
 
 pub mod web;
+pub mod webhook;
 
 use crate::store::OutboxEntry;
 use std::time::Duration;

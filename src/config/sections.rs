@@ -25,6 +25,8 @@ pub struct Config {
     pub templates: TemplatesConfig,
     /// Outbox delivery.
     pub outbox: OutboxConfig,
+    /// The change center: gates, freezes, approvals, correlation, rollback hooks.
+    pub changes: ChangesConfig,
 }
 
 /// `[server]`
@@ -230,6 +232,96 @@ impl Default for OutboxConfig {
             lease_secs: 30,
         }
     }
+}
+
+/// `[changes]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChangesConfig {
+    /// Open incidents at or above this severity (on the service or a dependency) close the gate.
+    pub gate_severity: crate::domain::Severity,
+    /// An error budget at or below this (0.0–1.0) closes the gate.
+    pub budget_floor: f64,
+    /// Who may `/change approve`; empty = anyone.
+    #[serde(deserialize_with = "string_or_list")]
+    pub approvers: Vec<String>,
+    /// Who may override a closed gate; empty = nobody.
+    #[serde(deserialize_with = "string_or_list")]
+    pub overriders: Vec<String>,
+    /// Who may run `/inc rollback`; empty = anyone in the war room.
+    #[serde(deserialize_with = "string_or_list")]
+    pub rollbackers: Vec<String>,
+    /// Recurring freeze windows.
+    pub freeze_windows: Vec<FreezeWindowConfig>,
+    /// How far back before an incident's first signal changes are suspects, in minutes.
+    pub lookback_mins: u64,
+    /// After this many minutes a change's time score has halved.
+    pub half_life_mins: u64,
+    /// At most this many suspects are linked per incident.
+    pub max_suspects: usize,
+    /// Rollback hooks by service.
+    pub rollback: BTreeMap<String, RollbackHook>,
+    /// How long after a rollback the incident's alerts must have resolved, in seconds.
+    pub verify_window_secs: u64,
+    /// How often the job tick looks for due jobs, in milliseconds.
+    pub jobs_tick_ms: u64,
+    /// Timeout of one rollback-hook request, in seconds.
+    pub webhook_timeout_secs: u64,
+}
+
+impl Default for ChangesConfig {
+    fn default() -> Self {
+        ChangesConfig {
+            gate_severity: crate::domain::Severity::P1,
+            budget_floor: 0.0,
+            approvers: Vec::new(),
+            overriders: Vec::new(),
+            rollbackers: Vec::new(),
+            freeze_windows: Vec::new(),
+            lookback_mins: 24 * 60,
+            half_life_mins: 30,
+            max_suspects: 5,
+            rollback: BTreeMap::new(),
+            verify_window_secs: 600,
+            jobs_tick_ms: 1000,
+            webhook_timeout_secs: 10,
+        }
+    }
+}
+
+/// `[[changes.freeze_windows]]`: a cron start (5-field, Sunday = 0), a duration and a time zone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FreezeWindowConfig {
+    /// Its name.
+    pub name: String,
+    /// When it opens (`0 18 * * 5` = Friday 18:00).
+    pub cron: String,
+    /// How long it stays open (`62h`).
+    pub duration: String,
+    /// IANA time zone of the cron expression (default UTC).
+    pub timezone: Option<String>,
+    /// Services it covers; empty = all.
+    pub services: Vec<String>,
+    /// Change kinds it covers; empty = all.
+    pub kinds: Vec<String>,
+    /// Why it exists (shown in the gate's answer).
+    pub reason: Option<String>,
+}
+
+/// `[changes.rollback.<service>]`: an HTTP request template (minijinja placeholders `{{ change.* }}`,
+/// `{{ incident.* }}`, `{{ actor }}`) that rolls the service back.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RollbackHook {
+    /// URL template.
+    pub url: String,
+    /// HTTP method (default POST).
+    pub method: Option<String>,
+    /// Header templates.
+    pub headers: BTreeMap<String, String>,
+    /// Body template.
+    pub body: Option<String>,
 }
 
 /// Accepts `["a", "b"]` or `"a,b"` (handy in environment variables).

@@ -126,7 +126,46 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     if config.outbox.poll_interval_ms == 0 {
         bad("outbox.poll_interval_ms", "must be greater than 0".into());
     }
+    changes(config, &mut bad);
     p
+}
+
+fn changes(config: &Config, bad: &mut impl FnMut(&str, String)) {
+    let c = &config.changes;
+    if !(0.0..=1.0).contains(&c.budget_floor) {
+        bad("changes.budget_floor", "must be between 0.0 and 1.0".into());
+    }
+    for (key, v) in [
+        ("changes.lookback_mins", c.lookback_mins),
+        ("changes.half_life_mins", c.half_life_mins),
+        ("changes.verify_window_secs", c.verify_window_secs),
+        ("changes.jobs_tick_ms", c.jobs_tick_ms),
+        ("changes.webhook_timeout_secs", c.webhook_timeout_secs),
+    ] {
+        if v == 0 {
+            bad(key, "must be greater than 0".into());
+        }
+    }
+    for (i, w) in c.freeze_windows.iter().enumerate() {
+        let tz = w.timezone.as_deref().unwrap_or("UTC");
+        if let Err(e) = crate::domain::gate::FreezeWindow::parse(&w.name, &w.cron, &w.duration, tz)
+        {
+            bad(&format!("changes.freeze_windows[{i}]"), e.to_string());
+        }
+        for k in &w.kinds {
+            if let Err(e) = k.parse::<crate::domain::change::ChangeKind>() {
+                bad(&format!("changes.freeze_windows[{i}].kinds"), e.to_string());
+            }
+        }
+    }
+    for (service, hook) in &c.rollback {
+        if !is_http_url(&hook.url) && !hook.url.contains("{{") {
+            bad(
+                &format!("changes.rollback.{service}.url"),
+                format!("`{}` is not an http(s) URL", hook.url),
+            );
+        }
+    }
 }
 
 fn is_http_url(url: &str) -> bool {
@@ -140,6 +179,37 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         assert_eq!(validate(&Config::default()), vec![]);
+    }
+
+    #[test]
+    fn change_center_problems_are_named_by_their_key() {
+        let mut c = Config::default();
+        c.changes.budget_floor = 2.0;
+        c.changes.freeze_windows = vec![crate::config::FreezeWindowConfig {
+            name: "weekend".into(),
+            cron: "0 18 * * 5".into(),
+            duration: "62h".into(),
+            timezone: Some("Europe/Nowhere".into()),
+            kinds: vec!["party".into()],
+            ..Default::default()
+        }];
+        c.changes.rollback.insert(
+            "checkout".into(),
+            crate::config::RollbackHook {
+                url: "ftp://x".into(),
+                ..Default::default()
+            },
+        );
+        let keys: Vec<String> = validate(&c).into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "changes.budget_floor",
+                "changes.freeze_windows[0]",
+                "changes.freeze_windows[0].kinds",
+                "changes.rollback.checkout.url"
+            ]
+        );
     }
 
     #[test]

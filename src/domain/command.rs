@@ -66,6 +66,11 @@ pub enum IncCommand {
     },
     /// `/inc changes`.
     Changes,
+    /// `/inc changes confirm <change-id>`: the commander names the cause.
+    ConfirmChange {
+        /// The id of the change confirmed as the cause.
+        change: String,
+    },
     /// `/inc rollback <change-id>`.
     Rollback {
         /// The id of the change to roll back.
@@ -186,7 +191,7 @@ inc update | /inc update <text> | post a status update (broadcast)
 inc note | /inc note <text> | add a note to the timeline
 inc impact | /inc impact <text> | state the impact
 inc action | /inc action <text> [@owner] | record a follow-up action
-inc changes | /inc changes | list recent changes to the service
+inc changes | /inc changes [confirm <change-id>] | list the suspect changes, or confirm one as the cause
 inc rollback | /inc rollback <change-id> | ask for a change to be rolled back
 inc page | /inc page <@user|team:NAME|service:NAME|NAME> | page someone
 inc ack | /inc ack | acknowledge a page
@@ -419,7 +424,7 @@ fn parse_inc(rest: &str) -> Result<IncCommand, CommandError> {
         "note" => cx.text(args, "note text").map(IncCommand::Note),
         "impact" => cx.text(args, "impact text").map(IncCommand::Impact),
         "action" => action(&cx, args),
-        "changes" => none(IncCommand::Changes),
+        "changes" => changes(&cx, args),
         "rollback" => word("change id").map(|change| IncCommand::Rollback { change }),
         "page" => page(&cx, cx.one(args, "page target")?),
         "ack" => none(IncCommand::Ack),
@@ -438,6 +443,17 @@ fn parse_inc(rest: &str) -> Result<IncCommand, CommandError> {
             cx.done(args)?;
             cx.parse(shortcut).map(IncCommand::Status)
         }
+    }
+}
+
+fn changes(cx: &Ctx, args: &str) -> Result<IncCommand, CommandError> {
+    match next_word(args) {
+        None => Ok(IncCommand::Changes),
+        Some((w, rest)) if w.eq_ignore_ascii_case("confirm") => {
+            let change = cx.one(rest, "change id")?.to_string();
+            Ok(IncCommand::ConfirmChange { change })
+        }
+        Some(_) => cx.done(args).map(|()| IncCommand::Changes),
     }
 }
 

@@ -64,6 +64,7 @@ fn every_command_form_parses() {
         ("/inc action Fix retries  <@U1|bob>", act("Fix retries", Some("U1"))),
         ("/inc action Ask @bob about it", act("Ask @bob about it", None)),
         ("/inc rollback chg-42", inc(I::Rollback { change: s("chg-42") })),
+        ("/inc changes Confirm chg-42", inc(I::ConfirmChange { change: s("chg-42") })),
         ("/inc page @alice", page(User(s("alice")))), ("/inc page <@!42>", page(User(s("42")))),
         ("/inc page team:payments", page(Team(s("payments")))),
         ("/inc page Service:checkout", page(PageTarget::Service(s("checkout")))),
@@ -126,6 +127,9 @@ const ERRORS: &str = "\
 /inc impact | missing impact text | inc impact
 /inc action | missing action text | inc action
 /inc action @bob | missing action text | inc action
+/inc changes all | unexpected extra argument `all` for `/inc changes` | inc changes
+/inc changes confirm | missing change id | inc changes
+/inc changes confirm a b | unexpected extra argument `b` for `/inc changes` | inc changes
 /inc rollback | missing change id | inc rollback
 /inc rollback a b | unexpected extra argument `b` for `/inc rollback` | inc rollback
 /inc page | missing page target | inc page

@@ -15,3 +15,6 @@ pub use incident::{Incident, IncidentType, NewIncident, Status, TransitionError}
 pub use role::Role;
 pub use severity::Severity;
 pub use timeline::{EventKind, NewEvent, TimelineEvent};
+pub mod change;
+pub mod correlation;
+pub mod gate;

@@ -1,7 +1,7 @@
 //! Executing a parsed chat command on behalf of a user, on any platform.
 
 use super::{Declare, Engine, EngineError, outbound, replies};
-use crate::domain::command::{self, ChangeCommand, Command, IncCommand, OncallCommand};
+use crate::domain::command::{self, Command, IncCommand, OncallCommand};
 use crate::domain::{EventKind, IncidentType, NewEvent, Severity, Status};
 use serde_json::json;
 
@@ -101,19 +101,15 @@ impl Engine {
                     false,
                 ))
             }
-            Command::Change(
-                ChangeCommand::Gate { .. }
-                | ChangeCommand::Freeze { .. }
-                | ChangeCommand::Approve { .. },
-            ) => Ok(Reply::private(
-                "The change center is not enabled on this warroom: no changes, gates or freezes are recorded yet.",
-                ctx.incident_id,
-                false,
-            )),
+            Command::Change(change) => self.execute_change(change, ctx).await,
         }
     }
 
-    fn room_incident(&self, ctx: &CommandContext, usage_topic: &str) -> Result<i64, EngineError> {
+    pub(super) fn room_incident(
+        &self,
+        ctx: &CommandContext,
+        usage_topic: &str,
+    ) -> Result<i64, EngineError> {
         ctx.incident_id.ok_or_else(|| {
             let usage = command::usage(usage_topic).unwrap_or_default();
             EngineError::Conflict(format!(
@@ -233,11 +229,25 @@ impl Engine {
                     false,
                 ))
             }
-            IncCommand::Changes | IncCommand::Rollback { .. } => Ok(Reply::private(
-                "The change center is not enabled on this warroom: no changes are recorded to list or roll back.",
-                ctx.incident_id,
-                false,
-            )),
+            IncCommand::Changes => {
+                let id = self.room_incident(ctx, "inc changes")?;
+                self.list_changes_command(id).await
+            }
+            IncCommand::ConfirmChange { change } => {
+                let id = self.room_incident(ctx, "inc changes")?;
+                let c = self.confirm_change(id, &change, actor).await?;
+                let text = format!("{} is confirmed as the cause.", c.label());
+                Ok(in_room(text, id))
+            }
+            IncCommand::Rollback { change } => {
+                let id = self.room_incident(ctx, "inc rollback")?;
+                let rb = self.rollback(id, &change, actor).await?;
+                let text = format!(
+                    "Rollback requested as {}; the result will be posted here.",
+                    rb.label()
+                );
+                Ok(Reply::private(text, Some(id), true))
+            }
             IncCommand::Page { .. } | IncCommand::Ack => Ok(Reply::private(
                 "Paging is not configured on this warroom: no on-call schedules or page targets exist yet.",
                 ctx.incident_id,

@@ -141,6 +141,9 @@ impl Engine {
         self.hub.notify(incident.id);
         metrics::counter!("warroom_incidents_declared_total", "severity" => incident.severity.as_str()).increment(1);
         tracing::info!(incident = incident.id, severity = %incident.severity, "incident declared");
+        if let Err(e) = self.correlate(incident.id).await {
+            tracing::warn!(incident = incident.id, error = %e, "correlation after declare failed");
+        }
         Ok(incident)
     }
 

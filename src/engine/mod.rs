@@ -1,14 +1,21 @@
 //! Use-cases: everything that changes an incident goes through here, through the store, in one transaction.
 
+mod change_commands;
+mod change_report;
+mod changes;
 mod clock;
 mod commands;
+mod correlate;
 mod errors;
 mod hub;
 mod incidents;
+pub mod jobs;
 pub mod outbound;
 pub mod outbox_worker;
 mod replies;
+pub mod rollback;
 
+pub use changes::{GateAnswer, GateOverride, Recorded};
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;

@@ -1,8 +1,10 @@
 //! The HTTP surface: verify, parse, call the engine, map the result. No business rules here.
 
+mod api_changes;
 mod api_incidents;
 mod auth;
 pub mod error;
+mod hooks_changes;
 pub mod json;
 mod ops;
 mod web;
@@ -33,16 +35,19 @@ pub struct AppState {
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    let api = api_incidents::routes().route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_api_token,
-    ));
+    let api = api_incidents::routes()
+        .merge(api_changes::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_token,
+        ));
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api)
         .merge(web::routes())
+        .merge(hooks_changes::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))

@@ -5,15 +5,20 @@
 //! Where the backends differ (connection set-up, migrations, row locking for claims) the code
 //! branches on [`Backend`]. No SQL lives outside this module.
 
+mod changes;
 mod connect;
+mod gates;
 mod incidents;
+mod jobs;
 mod outbox;
 mod rooms;
 mod rows;
 mod timeline;
 mod tx;
 
+pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};
 pub use incidents::IncidentFilter;
+pub use jobs::Job;
 pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};
 pub use rooms::{ChatRoom, RoomPost};
 pub use tx::Tx;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{Any, AnyRow};
 use sqlx::{Executor, Row};
 
-fn event_from_row(row: &AnyRow) -> StoreResult<TimelineEvent> {
+pub(super) fn event_from_row(row: &AnyRow) -> StoreResult<TimelineEvent> {
     Ok(TimelineEvent {
         id: row.try_get("id")?,
         incident_id: row.try_get("incident_id")?,

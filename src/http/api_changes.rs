@@ -1,0 +1,304 @@
+//! `/api/v1/changes…`, the gate, freezes, error budgets and the change risk report.
+
+use super::AppState;
+use super::error::ApiError;
+use super::json::ApiJson;
+use crate::domain::change::{ChangeKind, ChangeStatus, parse_ref};
+use crate::engine::{EngineError, GateOverride, Recorded};
+use crate::ingest::changes as native;
+use crate::store::ChangeFilter;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The routes under `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/changes", get(list).post(create))
+        .route("/changes/gate", post(gate))
+        .route("/changes/freezes", get(freezes).post(add_freeze))
+        .route("/changes/{id}", get(show).patch(update))
+        .route("/changes/{id}/approve", post(approve))
+        .route("/services/{name}/error-budget", put(budget))
+        .route("/incidents/{id}/changes", get(linked))
+        .route("/incidents/{id}/correlate", post(correlate))
+        .route("/reports/changes", get(report))
+}
+
+/// Who the API caller is: `X-Warroom-User`, else `api`.
+fn actor(headers: &HeaderMap) -> String {
+    headers
+        .get("x-warroom-user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 100)
+        .unwrap_or("api")
+        .to_string()
+}
+
+fn change_id(raw: &str) -> Result<i64, ApiError> {
+    parse_ref(raw)
+        .ok_or_else(|| ApiError::bad_request(format!("change id `{raw}` is not like chg-42 or 42")))
+}
+
+fn bad_field(e: EngineError) -> ApiError {
+    match e {
+        EngineError::Invalid { field, message } => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            format!("{field}: {message}"),
+        ),
+        e => e.into(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    service: Option<String>,
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let status = q
+        .status
+        .map(|s| {
+            s.parse::<ChangeStatus>()
+                .map_err(|e| ApiError::bad_request(format!("status: {e}")))
+        })
+        .transpose()?;
+    let filter = ChangeFilter {
+        service: q.service,
+        status,
+        limit: q.limit.unwrap_or(50),
+    };
+    let changes = state.engine.store().changes(&filter).await?;
+    Ok(Json(json!({ "changes": changes })))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let report = native::parse(&body, "api")
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", e.to_string()))?;
+    let who = actor(&headers);
+    match state
+        .engine
+        .record_change(report, &who)
+        .await
+        .map_err(bad_field)?
+    {
+        Recorded::Created(c) => Ok((StatusCode::CREATED, Json(json!(c))).into_response()),
+        Recorded::Updated(c) | Recorded::Unchanged(c) => Ok(Json(json!(c)).into_response()),
+        Recorded::Duplicate => Ok(Json(json!({"result": "duplicate"})).into_response()),
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = change_id(&raw)?;
+    let change = state
+        .engine
+        .store()
+        .change(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("change {raw} not found")))?;
+    let history = state.engine.store().change_events(id).await?;
+    Ok(Json(json!({"change": change, "history": history})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: ChangeStatus,
+    note: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<StatusBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = change_id(&raw)?;
+    let c = state
+        .engine
+        .set_change_status(id, body.status, &actor(&headers), body.note.as_deref())
+        .await
+        .map_err(bad_field)?;
+    Ok(Json(json!(c)))
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let c = state
+        .engine
+        .approve_change(change_id(&raw)?, &actor(&headers))
+        .await
+        .map_err(bad_field)?;
+    Ok(Json(json!(c)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideBody {
+    by: String,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateBody {
+    service: String,
+    kind: Option<String>,
+    #[serde(rename = "override")]
+    override_: Option<OverrideBody>,
+}
+
+async fn gate(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<GateBody>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = body
+        .kind
+        .map(|k| {
+            k.parse::<ChangeKind>()
+                .map_err(|e| ApiError::bad_request(format!("kind: {e}")))
+        })
+        .transpose()?;
+    let o = body.override_.map(|o| GateOverride {
+        by: o.by,
+        reason: o.reason,
+    });
+    if o.as_ref()
+        .is_some_and(|o| o.by.trim().is_empty() || o.reason.trim().is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "override: `by` and `reason` are both required",
+        ));
+    }
+    let answer = state
+        .engine
+        .gate(&body.service, kind, o)
+        .await
+        .map_err(bad_field)?;
+    Ok(Json(json!(answer)))
+}
+
+async fn freezes(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let now = state.engine.now();
+    Ok(Json(
+        json!({"freezes": state.engine.store().active_freezes(now).await?}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FreezeBody {
+    scope: String,
+    duration: String,
+    reason: String,
+}
+
+async fn add_freeze(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<FreezeBody>,
+) -> Result<Response, ApiError> {
+    let d = humantime::parse_duration(&body.duration).map_err(|_| {
+        ApiError::bad_request(format!(
+            "duration: `{}` is not like 30m, 2h, 1d",
+            body.duration
+        ))
+    })?;
+    let f = state
+        .engine
+        .freeze(&body.scope, d, &body.reason, &actor(&headers))
+        .await
+        .map_err(bad_field)?;
+    Ok((StatusCode::CREATED, Json(json!(f))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetBody {
+    remaining: f64,
+}
+
+async fn budget(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<BudgetBody>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .engine
+        .set_error_budget(&name, body.remaining, &actor(&headers))
+        .await
+        .map_err(bad_field)?;
+    Ok(Json(json!({"service": name, "remaining": body.remaining})))
+}
+
+fn incident_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::bad_request(format!("incident id `{raw}` is not a positive number"))
+    })
+}
+
+async fn linked(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&raw)?;
+    state
+        .engine
+        .store()
+        .incident(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
+    Ok(Json(
+        json!({"changes": state.engine.linked_changes(id).await?}),
+    ))
+}
+
+async fn correlate(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&raw)?;
+    Ok(Json(json!({"suspects": state.engine.correlate(id).await?})))
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    days: Option<i64>,
+}
+
+async fn report(
+    State(state): State<AppState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let days = q.days.unwrap_or(90);
+    if !(1..=3650).contains(&days) {
+        return Err(ApiError::bad_request("days: must be between 1 and 3650"));
+    }
+    Ok(Json(json!(state.engine.change_report(days).await?)))
+}
