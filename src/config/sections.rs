@@ -25,6 +25,8 @@ pub struct Config {
     pub templates: TemplatesConfig,
     /// Outbox delivery.
     pub outbox: OutboxConfig,
+    /// Postmortem drafts.
+    pub postmortem: PostmortemConfig,
 }
 
 /// `[server]`
@@ -225,6 +227,34 @@ impl Default for OutboxConfig {
             max_attempts: 12,
             initial_backoff_ms: 500,
             max_backoff_secs: 300,
+        }
+    }
+}
+
+/// `[postmortem]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PostmortemConfig {
+    /// IANA time zone the draft shows local times in (`Europe/Berlin`).
+    pub time_zone: String,
+    /// A silence in the room longer than this many minutes becomes a review question.
+    pub silent_gap_minutes: i64,
+    /// An alert that fired this many minutes before the declare becomes a review question.
+    pub early_alert_minutes: i64,
+    /// At most this many key events are listed in a draft.
+    pub max_key_events: usize,
+    /// Timeline events read per page while building a draft.
+    pub page_size: i64,
+}
+
+impl Default for PostmortemConfig {
+    fn default() -> Self {
+        PostmortemConfig {
+            time_zone: "UTC".into(),
+            silent_gap_minutes: 15,
+            early_alert_minutes: 10,
+            max_key_events: 500,
+            page_size: 2000,
         }
     }
 }

@@ -123,6 +123,34 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     if config.outbox.poll_interval_ms == 0 {
         bad("outbox.poll_interval_ms", "must be greater than 0".into());
     }
+    let pm = &config.postmortem;
+    if pm.time_zone.parse::<chrono_tz::Tz>().is_err() {
+        bad(
+            "postmortem.time_zone",
+            format!(
+                "`{}` is not an IANA time zone like UTC or Europe/Berlin",
+                pm.time_zone
+            ),
+        );
+    }
+    if pm.silent_gap_minutes <= 0 {
+        bad("postmortem.silent_gap_minutes", "must be at least 1".into());
+    }
+    if pm.early_alert_minutes < 0 {
+        bad(
+            "postmortem.early_alert_minutes",
+            "must not be negative".into(),
+        );
+    }
+    if pm.max_key_events == 0 {
+        bad("postmortem.max_key_events", "must be at least 1".into());
+    }
+    if !(100..=10_000).contains(&pm.page_size) {
+        bad(
+            "postmortem.page_size",
+            "must be between 100 and 10000".into(),
+        );
+    }
     p
 }
 

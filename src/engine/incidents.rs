@@ -195,44 +195,47 @@ impl Engine {
                     .transpose()?,
             ));
         }
-        self.apply(id, |inc, now| {
-            let mut events = Vec::new();
-            if let Some(sev) = patch.severity {
-                if let Some(prev) = inc.set_severity(sev, now) {
-                    events.push(
-                        NewEvent::new(EventKind::SeverityChanged, now, Some(actor))
-                            .text(format!("{actor} changed the severity from {prev} to {sev}"))
-                            .data(json!({"from": prev, "to": sev})),
-                    );
-                }
-            }
-            for (role, user) in roles {
-                let previous = match &user {
-                    Some(u) if inc.holder(role) == Some(u.as_str()) => continue,
-                    Some(u) => inc.assign_role(role, u, now),
-                    None => {
-                        inc.updated_at = now;
-                        inc.roles.remove(&role)
+        let applied = self
+            .apply(id, |inc, now| {
+                let mut events = Vec::new();
+                if let Some(sev) = patch.severity {
+                    if let Some(prev) = inc.set_severity(sev, now) {
+                        events.push(
+                            NewEvent::new(EventKind::SeverityChanged, now, Some(actor))
+                                .text(format!("{actor} changed the severity from {prev} to {sev}"))
+                                .data(json!({"from": prev, "to": sev})),
+                        );
                     }
-                };
-                if user.is_none() && previous.is_none() {
-                    continue;
                 }
-                events.push(role_event(
-                    role,
-                    user.as_deref(),
-                    previous.as_deref(),
-                    now,
-                    actor,
-                ));
-            }
-            if let Some(to) = patch.status {
-                let from = inc.transition(to, now)?;
-                events.push(status_event(from, to, now, actor));
-            }
-            Ok(events)
-        })
-        .await
+                for (role, user) in roles {
+                    let previous = match &user {
+                        Some(u) if inc.holder(role) == Some(u.as_str()) => continue,
+                        Some(u) => inc.assign_role(role, u, now),
+                        None => {
+                            inc.updated_at = now;
+                            inc.roles.remove(&role)
+                        }
+                    };
+                    if user.is_none() && previous.is_none() {
+                        continue;
+                    }
+                    events.push(role_event(
+                        role,
+                        user.as_deref(),
+                        previous.as_deref(),
+                        now,
+                        actor,
+                    ));
+                }
+                if let Some(to) = patch.status {
+                    let from = inc.transition(to, now)?;
+                    events.push(status_event(from, to, now, actor));
+                }
+                Ok(events)
+            })
+            .await?;
+        self.postmortem_on_status_change(&applied).await;
+        Ok(applied)
     }
 
     /// Moves an incident to another status.

@@ -7,7 +7,9 @@ mod hub;
 mod incidents;
 pub mod outbound;
 pub mod outbox_worker;
+mod postmortem;
 mod replies;
+mod reports;
 
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};

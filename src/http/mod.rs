@@ -1,11 +1,14 @@
 //! The HTTP surface: verify, parse, call the engine, map the result. No business rules here.
 
 mod api_incidents;
+mod api_postmortem;
+mod api_reports;
 mod auth;
 pub mod error;
 pub mod json;
 mod ops;
 mod web;
+mod web_postmortem;
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -33,16 +36,20 @@ pub struct AppState {
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    let api = api_incidents::routes().route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_api_token,
-    ));
+    let api = api_incidents::routes()
+        .merge(api_postmortem::routes())
+        .merge(api_reports::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_token,
+        ));
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api)
         .merge(web::routes())
+        .merge(web_postmortem::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))

@@ -8,6 +8,8 @@
 mod connect;
 mod incidents;
 mod outbox;
+mod postmortems;
+mod reports;
 mod rooms;
 mod rows;
 mod timeline;
@@ -15,6 +17,8 @@ mod tx;
 
 pub use incidents::IncidentFilter;
 pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};
+pub use postmortems::StoredPostmortem;
+pub use reports::ReportData;
 pub use rooms::{ChatRoom, RoomPost};
 pub use tx::Tx;
 
