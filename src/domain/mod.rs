@@ -6,6 +6,7 @@ pub mod command;
 pub mod escape;
 pub mod incident;
 pub mod postmortem;
+mod postmortem_builder;
 mod postmortem_finish;
 pub mod postmortem_text;
 pub mod report;

@@ -185,7 +185,7 @@ pub fn build(
         list.sort_by_key(|c| c.0);
         if list.is_empty() {
             // Never changed: all its time so far was spent in its current status.
-            list_free_time(i, now, &mut time_in_status);
+            unchanged_time(i, now, &mut time_in_status);
             continue;
         }
         for (status, secs) in status_durations(i.created_at, &list, now) {
@@ -207,7 +207,7 @@ pub fn build(
     }
 }
 
-fn list_free_time(i: &Incident, now: DateTime<Utc>, out: &mut BTreeMap<String, i64>) {
+fn unchanged_time(i: &Incident, now: DateTime<Utc>, out: &mut BTreeMap<String, i64>) {
     if !i.status.is_terminal() && now > i.created_at {
         *out.entry(i.status.to_string()).or_insert(0) += (now - i.created_at).num_seconds();
     }
