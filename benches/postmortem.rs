@@ -124,7 +124,10 @@ async fn bench(label: &str, url: &str) {
         read.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(n as i64, total);
     }
-    println!("[{label}] read {total} events page by page only (floor):    {}", stats(read));
+    println!(
+        "[{label}] read {total} events page by page only (floor):    {}",
+        stats(read)
+    );
 
     let renderer = Renderer::new(None);
     let (mut build, mut full) = (Vec::new(), Vec::new());

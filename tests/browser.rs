@@ -60,17 +60,20 @@ async fn start_driver(driver: &Path) -> Driver {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver starts");
-    let url = format!("http://127.0.0.1:{port}");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
     let deadline = Instant::now() + WAIT;
     while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{url}/status")).await {
-            if r.status().is_success() {
-                return Driver { child, url };
-            }
+        if let Ok(r) = reqwest::get(format!("{}/status", driver.url)).await
+            && r.status().is_success()
+        {
+            return driver;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("chromedriver did not answer on {url}");
+    panic!("chromedriver did not answer on {}", driver.url);
 }
 
 /// A browser session with its own fresh profile.
@@ -102,13 +105,13 @@ async fn wait_text(c: &Client, css: &str, what: &str, ok: impl Fn(&str) -> bool)
     let deadline = Instant::now() + WAIT;
     let mut last = String::new();
     while Instant::now() < deadline {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            if let Ok(t) = e.text().await {
-                if ok(&t) {
-                    return t;
-                }
-                last = t;
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            if ok(&t) {
+                return t;
             }
+            last = t;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

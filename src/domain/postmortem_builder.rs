@@ -164,10 +164,10 @@ impl Builder {
                 }
             }
             EventKind::Declared | EventKind::Detected => {
-                if let Some(sev) = field(d, "severity").and_then(|s| s.parse().ok()) {
-                    if self.severities.is_empty() {
-                        self.severities.push(sev);
-                    }
+                if let Some(sev) = field(d, "severity").and_then(|s| s.parse().ok())
+                    && self.severities.is_empty()
+                {
+                    self.severities.push(sev);
                 }
                 if e.kind == EventKind::Declared {
                     self.declared_by
@@ -180,10 +180,10 @@ impl Builder {
             }
             EventKind::SeverityChanged => {
                 if let Some(sev) = field(d, "to").and_then(|s| s.parse().ok()) {
-                    if self.severities.is_empty() {
-                        if let Some(from) = field(d, "from").and_then(|s| s.parse().ok()) {
-                            self.severities.push(from);
-                        }
+                    if self.severities.is_empty()
+                        && let Some(from) = field(d, "from").and_then(|s| s.parse().ok())
+                    {
+                        self.severities.push(from);
                     }
                     self.severities.push(sev);
                 }
@@ -408,10 +408,10 @@ impl Builder {
         for role in Role::ALL {
             let mut holders = self.role_holders.get(&role).cloned().unwrap_or_default();
             let current = self.incident.holder(role).map(String::from);
-            if let Some(c) = &current {
-                if !holders.contains(c) {
-                    holders.push(c.clone());
-                }
+            if let Some(c) = &current
+                && !holders.contains(c)
+            {
+                holders.push(c.clone());
             }
             roles.push(RoleInfo {
                 role,

@@ -185,8 +185,20 @@ impl Engine {
         })
     }
 
-    /// Applies a partial update (status, severity, roles) as one change.
+    /// Applies a partial update (status, severity, roles) as one change; a move to resolved or
+    /// closed then generates the postmortem draft.
     pub async fn patch(&self, id: i64, patch: Patch, actor: &str) -> Result<Applied, EngineError> {
+        let applied = self.patch_state(id, patch, actor).await?;
+        self.postmortem_on_status_change(&applied).await;
+        Ok(applied)
+    }
+
+    async fn patch_state(
+        &self,
+        id: i64,
+        patch: Patch,
+        actor: &str,
+    ) -> Result<Applied, EngineError> {
         let mut roles = Vec::new();
         for (role, user) in patch.roles {
             roles.push((
@@ -195,47 +207,44 @@ impl Engine {
                     .transpose()?,
             ));
         }
-        let applied = self
-            .apply(id, |inc, now| {
-                let mut events = Vec::new();
-                if let Some(sev) = patch.severity {
-                    if let Some(prev) = inc.set_severity(sev, now) {
-                        events.push(
-                            NewEvent::new(EventKind::SeverityChanged, now, Some(actor))
-                                .text(format!("{actor} changed the severity from {prev} to {sev}"))
-                                .data(json!({"from": prev, "to": sev})),
-                        );
+        self.apply(id, |inc, now| {
+            let mut events = Vec::new();
+            if let Some(sev) = patch.severity
+                && let Some(prev) = inc.set_severity(sev, now)
+            {
+                events.push(
+                    NewEvent::new(EventKind::SeverityChanged, now, Some(actor))
+                        .text(format!("{actor} changed the severity from {prev} to {sev}"))
+                        .data(json!({"from": prev, "to": sev})),
+                );
+            }
+            for (role, user) in roles {
+                let previous = match &user {
+                    Some(u) if inc.holder(role) == Some(u.as_str()) => continue,
+                    Some(u) => inc.assign_role(role, u, now),
+                    None => {
+                        inc.updated_at = now;
+                        inc.roles.remove(&role)
                     }
+                };
+                if user.is_none() && previous.is_none() {
+                    continue;
                 }
-                for (role, user) in roles {
-                    let previous = match &user {
-                        Some(u) if inc.holder(role) == Some(u.as_str()) => continue,
-                        Some(u) => inc.assign_role(role, u, now),
-                        None => {
-                            inc.updated_at = now;
-                            inc.roles.remove(&role)
-                        }
-                    };
-                    if user.is_none() && previous.is_none() {
-                        continue;
-                    }
-                    events.push(role_event(
-                        role,
-                        user.as_deref(),
-                        previous.as_deref(),
-                        now,
-                        actor,
-                    ));
-                }
-                if let Some(to) = patch.status {
-                    let from = inc.transition(to, now)?;
-                    events.push(status_event(from, to, now, actor));
-                }
-                Ok(events)
-            })
-            .await?;
-        self.postmortem_on_status_change(&applied).await;
-        Ok(applied)
+                events.push(role_event(
+                    role,
+                    user.as_deref(),
+                    previous.as_deref(),
+                    now,
+                    actor,
+                ));
+            }
+            if let Some(to) = patch.status {
+                let from = inc.transition(to, now)?;
+                events.push(status_event(from, to, now, actor));
+            }
+            Ok(events)
+        })
+        .await
     }
 
     /// Moves an incident to another status.

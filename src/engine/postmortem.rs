@@ -50,12 +50,11 @@ impl Engine {
     /// The current draft: the stored one while nothing new happened, else a fresh one.
     pub async fn postmortem(&self, id: i64) -> Result<Postmortem, EngineError> {
         let store = self.store();
-        if let Some(stored) = store.postmortem(id).await? {
-            if stored.postmortem.format_version == FORMAT_VERSION
-                && store.last_content_event_id(id).await? <= stored.through_event_id
-            {
-                return Ok(stored.postmortem);
-            }
+        if let Some(stored) = store.postmortem(id).await?
+            && stored.postmortem.format_version == FORMAT_VERSION
+            && store.last_content_event_id(id).await? <= stored.through_event_id
+        {
+            return Ok(stored.postmortem);
         }
         Ok(self.build_postmortem(id, "request").await?.0)
     }
