@@ -476,6 +476,20 @@ async fn draft_of_a_realistic_incident(backend: Backend) {
         md.starts_with("# Postmortem draft: #1 Checkout returns 5xx for card payments"),
         "{md}"
     );
+    let page_md = app
+        .client
+        .get(app.url(&format!("/incidents/{id}/postmortem?format=md")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(page_md, md, "the web page serves the same Markdown");
+    let (s, page_json) = app
+        .get_json(&format!("/incidents/{id}/postmortem?format=json"))
+        .await;
+    assert_eq!((s, &page_json["generated"]), (200, &json!("close")));
     let (s, body) = app
         .get_json(&format!("/api/v1/incidents/{id}/postmortem?format=pdf"))
         .await;

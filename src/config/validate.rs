@@ -185,4 +185,24 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn postmortem_settings_are_checked() {
+        let mut c = Config::default();
+        c.postmortem.time_zone = "Mars/Olympus".into();
+        c.postmortem.silent_gap_minutes = 0;
+        c.postmortem.page_size = 5;
+        let keys: Vec<String> = validate(&c).into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "postmortem.time_zone",
+                "postmortem.silent_gap_minutes",
+                "postmortem.page_size"
+            ]
+        );
+        c.postmortem = Default::default();
+        c.postmortem.time_zone = "Europe/Berlin".into();
+        assert_eq!(validate(&c), vec![]);
+    }
 }

@@ -3,13 +3,15 @@
 use super::AppState;
 use super::api_reports::{PeriodQuery, period};
 use super::error::ApiError;
+use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Duration;
+use serde::Deserialize;
 
 /// The routes of these pages.
 pub fn routes() -> Router<AppState> {
@@ -28,10 +30,18 @@ fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> Response {
     }
 }
 
+#[derive(Deserialize)]
+struct FormatQuery {
+    format: Option<String>,
+}
+
+/// The draft as a page, or with `?format=md|json` as a download the browser can open without an API token.
 async fn postmortem_page(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    query: Result<Query<FormatQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let id = raw
         .parse::<i64>()
@@ -39,6 +49,30 @@ async fn postmortem_page(
         .filter(|i| *i > 0)
         .ok_or_else(|| ApiError::not_found(format!("no incident `{raw}`")))?;
     let pm = state.engine.postmortem(id).await?;
+    match q.format.as_deref() {
+        None | Some("html") => {}
+        Some("json") => return Ok(Json(pm).into_response()),
+        Some("md") => {
+            return match state.renderer.postmortem_markdown(&pm) {
+                Ok(md) => Ok(
+                    ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], md).into_response(),
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, incident = id, "postmortem template failed");
+                    Ok((
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "postmortem.md template failed",
+                    )
+                        .into_response())
+                }
+            };
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format: `{other}` is not one of html, md, json"
+            )));
+        }
+    }
     Ok(page(
         &state,
         "postmortem.html",
