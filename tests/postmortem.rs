@@ -361,3 +361,35 @@ async fn inc_postmortem_answers_with_summary_and_link(backend: Backend) {
     assert!(reply.text.contains("Resolved at"), "{}", reply.text);
 }
 both_backends!(inc_postmortem, inc_postmortem_answers_with_summary_and_link);
+
+async fn a_resolve_by_any_use_case_generates_the_draft(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = common::declare(&app, "Queue backlog", "P2").await;
+    // The way an automatic resolution (every alert cleared) moves the incident: straight through `apply`.
+    let applied = app
+        .engine()
+        .apply(id, |inc, now| {
+            let from = inc.transition(warroom::domain::Status::Resolved, now)?;
+            Ok(vec![
+                warroom::domain::NewEvent::new(EventKind::StatusChanged, now, None)
+                    .text("every alert cleared: resolved")
+                    .data(json!({"from": from, "to": "resolved"})),
+            ])
+        })
+        .await
+        .unwrap();
+    assert_eq!(applied.incident.status.as_str(), "resolved");
+    let stored = app.engine().store().postmortem(id).await.unwrap().unwrap();
+    assert_eq!(stored.postmortem.generated, "resolve");
+    assert!(stored.postmortem.summary.contains("Resolved at"));
+    let (_, tl) = app
+        .get_json(&format!("/api/v1/incidents/{id}/timeline"))
+        .await;
+    let last = tl["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "postmortem");
+    assert_eq!(last["data"]["generated"], "resolve");
+}
+both_backends!(
+    resolve_via_apply,
+    a_resolve_by_any_use_case_generates_the_draft
+);

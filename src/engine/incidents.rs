@@ -145,6 +145,7 @@ impl Engine {
     }
 
     /// Applies `change` to incident `id` under a row lock; events, state and outbox commit together.
+    /// A status change to resolved or closed then generates the postmortem draft.
     pub async fn apply<F>(&self, id: i64, change: F) -> Result<Applied, EngineError>
     where
         F: FnOnce(&mut Incident, DateTime<Utc>) -> Result<Vec<NewEvent>, EngineError>,
@@ -179,26 +180,17 @@ impl Engine {
         }
         tx.commit().await?;
         self.hub.notify(id);
-        Ok(Applied {
+        let applied = Applied {
             incident,
             events: stored,
-        })
-    }
-
-    /// Applies a partial update (status, severity, roles) as one change; a move to resolved or
-    /// closed then generates the postmortem draft.
-    pub async fn patch(&self, id: i64, patch: Patch, actor: &str) -> Result<Applied, EngineError> {
-        let applied = self.patch_state(id, patch, actor).await?;
+        };
+        // A move to resolved or closed, by any use-case, generates the postmortem draft.
         self.postmortem_on_status_change(&applied).await;
         Ok(applied)
     }
 
-    async fn patch_state(
-        &self,
-        id: i64,
-        patch: Patch,
-        actor: &str,
-    ) -> Result<Applied, EngineError> {
+    /// Applies a partial update (status, severity, roles) as one change.
+    pub async fn patch(&self, id: i64, patch: Patch, actor: &str) -> Result<Applied, EngineError> {
         let mut roles = Vec::new();
         for (role, user) in patch.roles {
             roles.push((

@@ -99,7 +99,7 @@ impl Engine {
         Ok(postmortem)
     }
 
-    /// After a status change commits: a move to resolved generates the draft, a move to closed
+    /// After a change commits (any use-case, through `apply`): a move to resolved generates the draft, a move to closed
     /// refreshes it. A failure is logged, never undoes the status change, and the draft is still
     /// built on request.
     pub(super) async fn postmortem_on_status_change(&self, applied: &Applied) {
