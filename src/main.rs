@@ -43,6 +43,23 @@ enum Command {
         #[command(subcommand)]
         cmd: Box<change_cli::ChangeCmd>,
     },
+    /// Print the postmortem draft of an incident.
+    Postmortem {
+        /// The incident number.
+        id: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: PostmortemFormat,
+    },
+}
+
+/// How `warroom postmortem` prints the draft.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PostmortemFormat {
+    /// Markdown, through the `postmortem.md` template.
+    Md,
+    /// The JSON draft.
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -99,5 +116,44 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(2))
             }
         }
+        Command::Postmortem { id, format } => {
+            let config = config::load(cli.config.as_deref())?;
+            print_postmortem(config, id, format).await
+        }
     }
+}
+
+/// Opens the configured database, builds the draft and prints it.
+async fn print_postmortem(
+    config: config::Config,
+    id: i64,
+    format: PostmortemFormat,
+) -> anyhow::Result<ExitCode> {
+    use std::sync::Arc;
+    use warroom::engine::{Engine, EngineError, Hub, SystemClock};
+    let store = warroom::app::open_store(&config).await?;
+    let renderer = warroom::render::Renderer::new(config.templates.dir.clone().map(Into::into));
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        Hub::default(),
+        vec![warroom::engine::outbound::WEB.to_string()],
+        Arc::new(config),
+        Arc::new(warroom::domain::Catalog::default()),
+    );
+    let result = engine.postmortem(id).await;
+    store.close().await;
+    let pm = match result {
+        Ok(pm) => pm,
+        Err(EngineError::NotFound(_)) => {
+            eprintln!("error: incident {id} not found");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match format {
+        PostmortemFormat::Json => println!("{}", serde_json::to_string_pretty(&pm)?),
+        PostmortemFormat::Md => println!("{}", renderer.postmortem_markdown(&pm)?),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -71,7 +71,8 @@ async fn declare_work_resolve_gives_the_complete_timeline(backend: Backend) {
             "status_changed",
             "note",
             "severity_changed",
-            "status_changed"
+            "status_changed",
+            "postmortem"
         ]
     );
     let first = &tl["events"][0];

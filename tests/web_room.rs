@@ -140,6 +140,7 @@ async fn messages_and_commands_become_timeline_events(backend: Backend) {
         ("command", "alice"),
         ("command", "alice"),
         ("status_changed", "alice"),
+        ("postmortem", ""),
         ("command", "alice"),
     ];
     let expect: Vec<(String, String)> = expect

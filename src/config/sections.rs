@@ -27,6 +27,8 @@ pub struct Config {
     pub outbox: OutboxConfig,
     /// The change center: gates, freezes, approvals, correlation, rollback hooks.
     pub changes: ChangesConfig,
+    /// Postmortem drafts.
+    pub postmortem: PostmortemConfig,
 }
 
 /// `[server]`
@@ -285,6 +287,34 @@ impl Default for ChangesConfig {
             verify_window_secs: 600,
             jobs_tick_ms: 1000,
             webhook_timeout_secs: 10,
+        }
+    }
+}
+
+/// `[postmortem]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PostmortemConfig {
+    /// IANA time zone the draft shows local times in (`Europe/Berlin`).
+    pub time_zone: String,
+    /// A silence in the room longer than this many minutes becomes a review question.
+    pub silent_gap_minutes: i64,
+    /// An alert that fired this many minutes before the declare becomes a review question.
+    pub early_alert_minutes: i64,
+    /// At most this many key events are listed in a draft.
+    pub max_key_events: usize,
+    /// Timeline events read per page while building a draft.
+    pub page_size: i64,
+}
+
+impl Default for PostmortemConfig {
+    fn default() -> Self {
+        PostmortemConfig {
+            time_zone: "UTC".into(),
+            silent_gap_minutes: 15,
+            early_alert_minutes: 10,
+            max_key_events: 500,
+            page_size: 2000,
         }
     }
 }

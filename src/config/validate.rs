@@ -127,6 +127,34 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         bad("outbox.poll_interval_ms", "must be greater than 0".into());
     }
     changes(config, &mut bad);
+    let pm = &config.postmortem;
+    if pm.time_zone.parse::<chrono_tz::Tz>().is_err() {
+        bad(
+            "postmortem.time_zone",
+            format!(
+                "`{}` is not an IANA time zone like UTC or Europe/Berlin",
+                pm.time_zone
+            ),
+        );
+    }
+    if pm.silent_gap_minutes <= 0 {
+        bad("postmortem.silent_gap_minutes", "must be at least 1".into());
+    }
+    if pm.early_alert_minutes < 0 {
+        bad(
+            "postmortem.early_alert_minutes",
+            "must not be negative".into(),
+        );
+    }
+    if pm.max_key_events == 0 {
+        bad("postmortem.max_key_events", "must be at least 1".into());
+    }
+    if !(100..=10_000).contains(&pm.page_size) {
+        bad(
+            "postmortem.page_size",
+            "must be between 100 and 10000".into(),
+        );
+    }
     p
 }
 
@@ -229,5 +257,25 @@ mod tests {
                 "discord.public_key"
             ]
         );
+    }
+
+    #[test]
+    fn postmortem_settings_are_checked() {
+        let mut c = Config::default();
+        c.postmortem.time_zone = "Mars/Olympus".into();
+        c.postmortem.silent_gap_minutes = 0;
+        c.postmortem.page_size = 5;
+        let keys: Vec<String> = validate(&c).into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "postmortem.time_zone",
+                "postmortem.silent_gap_minutes",
+                "postmortem.page_size"
+            ]
+        );
+        c.postmortem = Default::default();
+        c.postmortem.time_zone = "Europe/Berlin".into();
+        assert_eq!(validate(&c), vec![]);
     }
 }

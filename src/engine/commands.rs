@@ -221,13 +221,18 @@ impl Engine {
             }
             IncCommand::Postmortem => {
                 let id = self.room_incident(ctx, "inc postmortem")?;
-                Ok(Reply::private(
-                    format!(
-                        "The postmortem draft is not generated on this warroom yet; the timeline is at /incidents/{id}."
-                    ),
-                    Some(id),
-                    false,
-                ))
+                let pm = self.postmortem(id).await?;
+                let state = if pm.generated == "request" {
+                    "Postmortem draft so far"
+                } else {
+                    "Postmortem draft"
+                };
+                let text = format!(
+                    "📝 {state} for incident #{id}:\n{}\n{}",
+                    pm.summary,
+                    self.postmortem_link(id)
+                );
+                Ok(in_room(text, id))
             }
             IncCommand::Changes => {
                 let id = self.room_incident(ctx, "inc changes")?;

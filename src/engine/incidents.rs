@@ -148,6 +148,7 @@ impl Engine {
     }
 
     /// Applies `change` to incident `id` under a row lock; events, state and outbox commit together.
+    /// A status change to resolved or closed then generates the postmortem draft.
     pub async fn apply<F>(&self, id: i64, change: F) -> Result<Applied, EngineError>
     where
         F: FnOnce(&mut Incident, DateTime<Utc>) -> Result<Vec<NewEvent>, EngineError>,
@@ -182,10 +183,13 @@ impl Engine {
         }
         tx.commit().await?;
         self.hub.notify(id);
-        Ok(Applied {
+        let applied = Applied {
             incident,
             events: stored,
-        })
+        };
+        // A move to resolved or closed, by any use-case, generates the postmortem draft.
+        self.postmortem_on_status_change(&applied).await;
+        Ok(applied)
     }
 
     /// Applies a partial update (status, severity, roles) as one change.

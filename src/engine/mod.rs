@@ -12,7 +12,9 @@ mod incidents;
 pub mod jobs;
 pub mod outbound;
 pub mod outbox_worker;
+mod postmortem;
 mod replies;
+mod reports;
 pub mod rollback;
 
 pub use changes::{GateAnswer, GateOverride, Recorded};

@@ -2,12 +2,15 @@
 
 mod api_changes;
 mod api_incidents;
+mod api_postmortem;
+mod api_reports;
 mod auth;
 pub mod error;
 mod hooks_changes;
 pub mod json;
 mod ops;
 mod web;
+mod web_postmortem;
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -37,6 +40,8 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let api = api_incidents::routes()
         .merge(api_changes::routes())
+        .merge(api_postmortem::routes())
+        .merge(api_reports::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_token,
@@ -48,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(web::routes())
         .merge(hooks_changes::routes())
+        .merge(web_postmortem::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))

@@ -8,6 +8,15 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("board.html", include_str!("../../templates/board.html")),
     ("room.html", include_str!("../../templates/room.html")),
+    (
+        "postmortem.md",
+        include_str!("../../templates/postmortem.md"),
+    ),
+    (
+        "postmortem.html",
+        include_str!("../../templates/postmortem.html"),
+    ),
+    ("reports.html", include_str!("../../templates/reports.html")),
 ];
 
 /// A template could not be rendered.
@@ -43,12 +52,42 @@ impl Renderer {
                 .map(|(_, src)| src.to_string()))
         });
         env.add_filter("ago", ago);
+        env.add_filter("md", markdown_cell);
+        env.add_filter("duration", duration);
         Renderer { env }
+    }
+
+    /// The Markdown of a postmortem draft (`postmortem.md`).
+    pub fn postmortem_markdown(
+        &self,
+        pm: &crate::domain::postmortem::Postmortem,
+    ) -> Result<String, RenderError> {
+        self.render("postmortem.md", minijinja::context! { pm => pm })
     }
 
     /// Renders template `name` with `ctx`.
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, RenderError> {
         Ok(self.env.get_template(name)?.render(ctx)?)
+    }
+}
+
+/// `{{ text | md }}`: text safe inside a Markdown table cell or list item (no `|`, no line breaks).
+fn markdown_cell(value: String) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace("\r\n", " ")
+        .replace(['\n', '\r'], " ")
+}
+
+/// `{{ seconds | duration }}`: `4m 10s`, `1h 05m`; `—` for none.
+fn duration(value: Value) -> String {
+    match value.as_i64() {
+        Some(s) => crate::domain::postmortem_text::duration(s),
+        None => match f64::try_from(value.clone()) {
+            Ok(f) => crate::domain::postmortem_text::duration(f.round() as i64),
+            Err(_) => "—".to_string(),
+        },
     }
 }
 

@@ -6,7 +6,7 @@ use crate::domain::{Incident, Severity, Status};
 use sqlx::any::{Any, AnyRow};
 use sqlx::{AssertSqlSafe, Executor, Row};
 
-const COLUMNS: &str = "id, title, status, severity, kind, service, roles, impact, declared_by, created_at, \
+pub(super) const COLUMNS: &str = "id, title, status, severity, kind, service, roles, impact, declared_by, created_at, \
     updated_at, detected_at, declared_at, acknowledged_at, mitigated_at, resolved_at, closed_at, cancelled_at";
 
 /// Which incidents a listing returns.

@@ -11,6 +11,8 @@ mod gates;
 mod incidents;
 mod jobs;
 mod outbox;
+mod postmortems;
+mod reports;
 mod rooms;
 mod rows;
 mod timeline;
@@ -20,6 +22,8 @@ pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};
 pub use incidents::IncidentFilter;
 pub use jobs::Job;
 pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};
+pub use postmortems::StoredPostmortem;
+pub use reports::ReportData;
 pub use rooms::{ChatRoom, RoomPost};
 pub use tx::Tx;
 

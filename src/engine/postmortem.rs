@@ -1,0 +1,133 @@
+//! Postmortem drafts: built by streaming the timeline, generated and announced on resolve and close.
+
+use super::incidents::Applied;
+use super::{Engine, EngineError, outbound};
+use crate::domain::postmortem::{Builder, FORMAT_VERSION, Postmortem, Settings};
+use crate::domain::{EventKind, NewEvent, Status};
+use serde_json::json;
+
+impl Engine {
+    /// The draft settings from `[postmortem]`.
+    pub fn postmortem_settings(&self) -> Settings {
+        let c = &self.config().postmortem;
+        Settings {
+            time_zone: c.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+            silent_gap: chrono::Duration::minutes(c.silent_gap_minutes.max(1)),
+            early_alert: chrono::Duration::minutes(c.early_alert_minutes.max(0)),
+            max_key_events: c.max_key_events.max(1),
+        }
+    }
+
+    /// Builds a fresh draft, reading the timeline a page at a time; also returns the last event id read.
+    pub async fn build_postmortem(
+        &self,
+        id: i64,
+        reason: &str,
+    ) -> Result<(Postmortem, i64), EngineError> {
+        let store = self.store();
+        let incident = store.incident(id).await?.ok_or(EngineError::NotFound(id))?;
+        let page_size = self.config().postmortem.page_size.clamp(100, 10_000);
+        let mut builder = Builder::new(&incident, self.postmortem_settings());
+        let mut after = 0;
+        loop {
+            let page = store.timeline(id, after, page_size).await?;
+            for event in &page {
+                builder.push(event);
+            }
+            match page.last() {
+                Some(last) if page.len() as i64 == page_size => after = last.id,
+                _ => break,
+            }
+        }
+        let last = builder.last_event_id();
+        let items = store.action_items(id).await?;
+        Ok((
+            builder.finish(&items, self.catalog(), reason, self.now()),
+            last,
+        ))
+    }
+
+    /// The current draft: the stored one while nothing new happened, else a fresh one.
+    pub async fn postmortem(&self, id: i64) -> Result<Postmortem, EngineError> {
+        let store = self.store();
+        if let Some(stored) = store.postmortem(id).await?
+            && stored.postmortem.format_version == FORMAT_VERSION
+            && store.last_content_event_id(id).await? <= stored.through_event_id
+        {
+            return Ok(stored.postmortem);
+        }
+        Ok(self.build_postmortem(id, "request").await?.0)
+    }
+
+    /// Generates the draft, stores it, appends a `postmortem` event and posts the summary and link
+    /// in the war room; `cause` (the status change's event id) makes a retry a no-op.
+    pub async fn generate_postmortem(
+        &self,
+        id: i64,
+        reason: &str,
+        cause: i64,
+    ) -> Result<Postmortem, EngineError> {
+        let (postmortem, through) = self.build_postmortem(id, reason).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let incident = tx
+            .incident_for_update(id)
+            .await?
+            .ok_or(EngineError::NotFound(id))?;
+        let link = self.postmortem_link(id);
+        let event = NewEvent::new(EventKind::Postmortem, now, None)
+            .text(format!("Postmortem draft generated on {reason}: {link}"))
+            .data(json!({"format_version": FORMAT_VERSION, "generated": reason}))
+            .key(format!("postmortem:{id}:{cause}"));
+        let Some(stored) = tx.append(id, &event, now).await? else {
+            return Ok(postmortem);
+        };
+        tx.save_postmortem(&postmortem, through).await?;
+        let text = format!(
+            "📝 Postmortem draft for incident #{id} is ready.\n{}\n{link}",
+            postmortem.summary
+        );
+        for d in self.destinations() {
+            let key = Some(format!("{d}:postmortem:{}", stored.id));
+            tx.enqueue(&outbound::post(&incident, d, &text, key), now)
+                .await?;
+        }
+        tx.commit().await?;
+        self.hub().notify(id);
+        metrics::counter!("warroom_postmortems_generated_total").increment(1);
+        tracing::info!(incident = id, reason, "postmortem draft generated");
+        Ok(postmortem)
+    }
+
+    /// After a change commits (any use-case, through `apply`): a move to resolved generates the draft, a move to closed
+    /// refreshes it. A failure is logged, never undoes the status change, and the draft is still
+    /// built on request.
+    pub(super) async fn postmortem_on_status_change(&self, applied: &Applied) {
+        let id = applied.incident.id;
+        for event in &applied.events {
+            if event.kind != EventKind::StatusChanged {
+                continue;
+            }
+            let reason = match event.data.get("to").and_then(|v| v.as_str()) {
+                Some(s) if s == Status::Resolved.as_str() => "resolve",
+                Some(s) if s == Status::Closed.as_str() => "close",
+                _ => continue,
+            };
+            if let Err(e) = self.generate_postmortem(id, reason, event.id).await {
+                tracing::error!(incident = id, error = %e, "postmortem draft generation failed");
+            }
+        }
+    }
+
+    /// The draft's address: `server.public_url` + path when configured, else the path.
+    pub fn postmortem_link(&self, id: i64) -> String {
+        let base = self
+            .config()
+            .server
+            .public_url
+            .as_deref()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        format!("{base}/incidents/{id}/postmortem")
+    }
+}

@@ -1,0 +1,97 @@
+//! Web pages: the postmortem draft of an incident, and the reports.
+
+use super::AppState;
+use super::api_reports::{PeriodQuery, period};
+use super::error::ApiError;
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use chrono::Duration;
+use serde::Deserialize;
+
+/// The routes of these pages.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/incidents/{id}/postmortem", get(postmortem_page))
+        .route("/reports", get(reports_page))
+}
+
+fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> Response {
+    match state.renderer.render(template, ctx) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, template, "page rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed").into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct FormatQuery {
+    format: Option<String>,
+}
+
+/// The draft as a page, or with `?format=md|json` as a download the browser can open without an API token.
+async fn postmortem_page(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<FormatQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let id = raw
+        .parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| ApiError::not_found(format!("no incident `{raw}`")))?;
+    let pm = state.engine.postmortem(id).await?;
+    match q.format.as_deref() {
+        None | Some("html") => {}
+        Some("json") => return Ok(Json(pm).into_response()),
+        Some("md") => {
+            return match state.renderer.postmortem_markdown(&pm) {
+                Ok(md) => Ok(
+                    ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], md).into_response(),
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, incident = id, "postmortem template failed");
+                    Ok((
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "postmortem.md template failed",
+                    )
+                        .into_response())
+                }
+            };
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format: `{other}` is not one of html, md, json"
+            )));
+        }
+    }
+    Ok(page(
+        &state,
+        "postmortem.html",
+        minijinja::context! { pm => pm },
+    ))
+}
+
+async fn reports_page(
+    State(state): State<AppState>,
+    query: Result<Query<PeriodQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (from, to) = period(&q, state.engine.now())?;
+    let report = state.engine.report(from, to).await?;
+    let last_day = to - Duration::milliseconds(1);
+    let ctx = minijinja::context! {
+        report => report,
+        from_date => from.format("%Y-%m-%d").to_string(),
+        to_date => last_day.format("%Y-%m-%d").to_string(),
+    };
+    Ok(page(&state, "reports.html", ctx))
+}

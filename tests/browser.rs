@@ -1,0 +1,357 @@
+//! The web UI in headless Chromium, driven over WebDriver (chromedriver + fantoccini): the board
+//! declares an incident, a message typed in one browser appears live in a second one, a `/inc`
+//! command typed there changes the status, and the postmortem and reports pages render.
+//! Locally without chromium/chromedriver the test prints a skip; in CI (`CI` set) it fails.
+
+mod common;
+
+use common::{Backend, TestApp};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn first_existing(paths: &[&str]) -> Option<PathBuf> {
+    paths.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+/// The browser and its driver, or `None` (a skip) when they are not installed outside CI.
+fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
+    let chromium = first_existing(&["/usr/lib/chromium/chromium", "/usr/bin/chromium"]);
+    let driver = first_existing(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
+    match (chromium, driver) {
+        (Some(c), Some(d)) => Some((c, d)),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "chromium and chromedriver are required in CI (apt-get install chromium chromium-driver)"
+        ),
+        _ => {
+            eprintln!("browser test skipped: install chromium and chromium-driver to run it");
+            None
+        }
+    }
+}
+
+/// A chromedriver process this test started; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver(driver: &Path) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("{}/status", driver.url)).await
+            && r.status().is_success()
+        {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer on {}", driver.url);
+}
+
+/// A browser session with its own fresh profile.
+async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--disable-dev-shm-usage", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+/// Waits until the text of the first element matching `css` satisfies `ok`.
+async fn wait_text(c: &Client, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + WAIT;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            if ok(&t) {
+                return t;
+            }
+            last = t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what} in `{css}`; last text: {last:?}");
+}
+
+async fn set_name(c: &Client, name: &str) {
+    let input = c
+        .find(Locator::Css("form[action='/name'] input[name=name]"))
+        .await
+        .unwrap();
+    input.send_keys(name).await.unwrap();
+    c.find(Locator::Css("form[action='/name'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, "header", "the name in the header", |t| {
+        t.contains(&format!("you are {name}"))
+    })
+    .await;
+}
+
+async fn say(c: &Client, text: &str) {
+    let input = c.find(Locator::Css("#say #text")).await.unwrap();
+    input.send_keys(text).await.unwrap();
+    c.find(Locator::Css("#say button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The box empties once the server took it.
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        let value = input.prop("value").await.unwrap().unwrap_or_default();
+        if value.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reply = c
+        .find(Locator::Css("#reply"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    panic!("`{text}` was not accepted; reply: {reply}");
+}
+
+async fn scenario(app: &TestApp, alice: &Client, bob: &Client) {
+    // The board: alice names herself and declares through the form.
+    alice.goto(&app.url("/")).await.unwrap();
+    set_name(alice, "alice").await;
+    alice
+        .find(Locator::Css("#declare input[name=title]"))
+        .await
+        .unwrap()
+        .send_keys("Checkout declines cards")
+        .await
+        .unwrap();
+    alice
+        .find(Locator::Css("#declare select[name=severity]"))
+        .await
+        .unwrap()
+        .select_by_label("P1")
+        .await
+        .unwrap();
+    alice
+        .find(Locator::Css("#declare input[name=service]"))
+        .await
+        .unwrap()
+        .send_keys("checkout")
+        .await
+        .unwrap();
+    alice
+        .find(Locator::Css("#declare button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let title = wait_text(alice, "#title", "the war room", |t| !t.is_empty()).await;
+    assert_eq!(title, "Checkout declines cards");
+    let room = alice.current_url().await.unwrap();
+    assert!(room.path().starts_with("/incidents/"), "{room}");
+    let id: i64 = room
+        .path()
+        .trim_start_matches("/incidents/")
+        .parse()
+        .unwrap();
+
+    // A second browser joins the same room.
+    bob.goto(room.as_str()).await.unwrap();
+    set_name(bob, "bob").await;
+    wait_text(bob, "#status", "the status", |t| {
+        t.eq_ignore_ascii_case("declared")
+    })
+    .await;
+
+    // A message typed by alice appears on bob's live timeline.
+    say(alice, "card declines up 40% since 10:02").await;
+    wait_text(bob, "#timeline", "alice's message", |t| {
+        t.contains("alice") && t.contains("card declines up 40% since 10:02")
+    })
+    .await;
+    // bob answers; alice sees it live too.
+    say(bob, "rolling back checkout v2.14").await;
+    wait_text(alice, "#timeline", "bob's message", |t| {
+        t.contains("rolling back checkout v2.14")
+    })
+    .await;
+
+    // A command typed by alice changes the status on bob's page.
+    say(alice, "/inc mitigate").await;
+    wait_text(bob, "#status", "the status mitigating", |t| {
+        t.eq_ignore_ascii_case("mitigating")
+    })
+    .await;
+    let reply = alice
+        .find(Locator::Css("#reply"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(reply, format!("Incident #{id} is now mitigating."));
+    say(alice, "/inc resolve").await;
+    wait_text(bob, "#status", "the status resolved", |t| {
+        t.eq_ignore_ascii_case("resolved")
+    })
+    .await;
+    // The draft's announcement reaches the room live.
+    wait_text(bob, "#timeline", "the postmortem announcement", |t| {
+        t.contains(&format!("Postmortem draft for incident #{id} is ready"))
+            && t.contains(&format!("/incidents/{id}/postmortem"))
+    })
+    .await;
+
+    // The postmortem page renders the draft.
+    bob.goto(&app.url(&format!("/incidents/{id}/postmortem")))
+        .await
+        .unwrap();
+    let t = wait_text(bob, "#pm-title", "the draft title", |t| !t.is_empty()).await;
+    assert_eq!(t, "Checkout declines cards");
+    let summary = bob
+        .find(Locator::Css("#pm-summary"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        summary.starts_with("P1 outage on checkout: Checkout declines cards."),
+        "{summary}"
+    );
+    let alice_messages = bob
+        .find(Locator::Css(
+            "#pm-participants tr[data-name=alice] .messages",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(alice_messages, "1");
+    let timeline = bob
+        .find(Locator::Css("#pm-timeline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        timeline.contains("alice changed the status from declared to mitigating"),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("alice changed the status from mitigating to resolved"),
+        "{timeline}"
+    );
+    let questions = bob
+        .find(Locator::Css("#pm-questions"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        questions.contains("The commander role was never filled"),
+        "{questions}"
+    );
+
+    // The board lists it as resolved; the reports page counts it.
+    alice.goto(&app.url("/")).await.unwrap();
+    let row = wait_text(
+        alice,
+        &format!("#incidents tr[data-id='{id}']"),
+        "the board row",
+        |t| t.contains("Checkout declines cards"),
+    )
+    .await;
+    assert!(row.to_lowercase().contains("resolved"), "{row}");
+    alice.goto(&app.url("/reports")).await.unwrap();
+    let overall = wait_text(alice, "#overall h2", "the report", |t| !t.is_empty()).await;
+    assert!(overall.starts_with("1 incident from"), "{overall}");
+    let sev = alice
+        .find(Locator::Css("tr[data-group=P1]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(sev.starts_with("P1 1"), "{sev}");
+    if let Some(dir) = std::env::var_os("WARROOM_SCREENSHOTS") {
+        let png = bob.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join("postmortem.png"), png).unwrap();
+    }
+}
+
+async fn war_room_in_two_browsers(backend: Backend) {
+    let Some((chromium, driver)) = browser_binaries() else {
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let driver = start_driver(&driver).await;
+    let (p1, p2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let alice = browser(&driver, &chromium, p1.path()).await;
+    let bob = browser(&driver, &chromium, p2.path()).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(120), scenario(&app, &alice, &bob));
+    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
+    let _ = alice.close().await;
+    let _ = bob.close().await;
+    drop(driver);
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => panic!("the browser scenario took longer than 120 s"),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+both_backends!(browser_war_room, war_room_in_two_browsers);
