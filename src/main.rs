@@ -36,6 +36,17 @@ enum Command {
         /// The file to check (default: --config, else config/warroom.toml).
         file: Option<PathBuf>,
     },
+    /// Slack set-up helpers.
+    Slack {
+        #[command(subcommand)]
+        command: SlackCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SlackCommand {
+    /// Print a Slack app manifest (JSON) for server.public_url.
+    Manifest,
 }
 
 fn main() -> ExitCode {
@@ -75,6 +86,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "migrations applied to {}",
                 warroom::app::redact(&config.database.url)
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Slack {
+            command: SlackCommand::Manifest,
+        } => {
+            let config = config::load(cli.config.as_deref())?;
+            let Some(url) = config.server.public_url.as_deref() else {
+                anyhow::bail!(
+                    "server.public_url is not set: Slack must reach warroom at a public https URL \
+                     (set it in the config or WARROOM_SERVER__PUBLIC_URL)"
+                );
+            };
+            let manifest =
+                warroom::chat::slack::manifest::manifest(url).map_err(anyhow::Error::msg)?;
+            println!("{}", serde_json::to_string_pretty(&manifest)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { file } => {

@@ -1,5 +1,6 @@
 //! Use-cases: everything that changes an incident goes through here, through the store, in one transaction.
 
+mod chat;
 mod clock;
 mod commands;
 mod errors;
@@ -9,6 +10,7 @@ pub mod outbound;
 pub mod outbox_worker;
 mod replies;
 
+pub use chat::{InboundMessage, MessageChange};
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;

@@ -5,6 +5,7 @@ mod auth;
 pub mod error;
 pub mod json;
 mod ops;
+mod slack;
 mod web;
 
 use crate::config::Config;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Page and message templates.
     pub renderer: Arc<Renderer>,
+    /// The Slack Web API client, when Slack is configured (for the inline `views.open` only).
+    pub slack: Option<crate::chat::slack::SlackClient>,
 }
 
 /// The whole router.
@@ -43,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api)
         .merge(web::routes())
+        .merge(slack::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))

@@ -10,12 +10,14 @@ mod incidents;
 mod outbox;
 mod rooms;
 mod rows;
+mod slack;
 mod timeline;
 mod tx;
 
 pub use incidents::IncidentFilter;
 pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};
 pub use rooms::{ChatRoom, RoomPost};
+pub use slack::SlackMessageRef;
 pub use tx::Tx;
 
 use sqlx::AnyPool;

@@ -1,0 +1,519 @@
+//! Delivers `slack` outbox entries exactly once in effect, even across crashes and retries.
+//!
+//! - `create_room`: the channel is found before it is created again (a retry looks it up by name and
+//!   takes it when the bot created it; `name_taken` by someone else moves to a `-2`, `-3` … suffix),
+//!   its id is kept in `chat_rooms` and in the entry's result; then topic and invitations (both
+//!   idempotent on Slack's side).
+//! - `post`, `announce`, `dm`: each message carries `metadata.event_payload.key` = the entry id; a
+//!   retry first looks for that key in `conversations.history` and does not post twice.
+//! - `summary`: posted and pinned once (same look-up), then edited in place with `chat.update`.
+
+use super::blocks::{self, SummaryContext};
+use super::client::{SlackClient, SlackError};
+use super::escape::mrkdwn;
+use super::{SLACK, channel_name, users};
+use crate::chat::{Delivered, Deliverer, DeliveryError};
+use crate::config::SlackConfig;
+use crate::domain::{EventKind, Incident, NewEvent, Role};
+use crate::engine::Engine;
+use crate::store::{ChatRoom, OutboxEntry, StoreError};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+/// The Slack adapter behind the Chat port.
+pub struct SlackDeliverer {
+    client: SlackClient,
+    engine: Engine,
+    config: SlackConfig,
+    bot_user: OnceCell<String>,
+    announce_channel: OnceCell<String>,
+}
+
+fn store_err(e: StoreError) -> DeliveryError {
+    DeliveryError::Retry {
+        reason: e.to_string(),
+        after: None,
+    }
+}
+
+/// Maps a Web API failure onto the outbox's retry decision.
+fn classify(e: SlackError) -> DeliveryError {
+    match e {
+        SlackError::RateLimited { method, after } => DeliveryError::Retry {
+            reason: format!("{method}: rate limited"),
+            after,
+        },
+        e if e.is_retryable() => DeliveryError::Retry {
+            reason: e.to_string(),
+            after: None,
+        },
+        e => DeliveryError::Permanent(e.to_string()),
+    }
+}
+
+impl SlackDeliverer {
+    /// A deliverer calling Slack through `client`, recording through `engine`.
+    pub fn new(client: SlackClient, engine: Engine, config: SlackConfig) -> SlackDeliverer {
+        SlackDeliverer {
+            client,
+            engine,
+            config,
+            bot_user: OnceCell::new(),
+            announce_channel: OnceCell::new(),
+        }
+    }
+
+    async fn bot_user(&self) -> Result<&str, SlackError> {
+        self.bot_user
+            .get_or_try_init(|| self.client.bot_user_id())
+            .await
+            .map(String::as_str)
+    }
+
+    async fn incident(&self, id: i64) -> Result<Incident, DeliveryError> {
+        self.engine
+            .store()
+            .incident(id)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| DeliveryError::Permanent(format!("incident {id} does not exist")))
+    }
+
+    async fn room(&self, incident: i64) -> Result<ChatRoom, DeliveryError> {
+        self.engine
+            .store()
+            .chat_room(incident, SLACK)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| {
+                DeliveryError::Permanent(format!(
+                    "incident {incident} has no Slack channel (its creation failed)"
+                ))
+            })
+    }
+
+    /// Finds the incident's channel (ours from an earlier attempt) or creates it.
+    async fn ensure_channel(
+        &self,
+        inc: &Incident,
+        look_first: bool,
+    ) -> Result<(String, String), DeliveryError> {
+        let base = channel_name(&self.config.channel_prefix, inc.id, &inc.title);
+        let bot = self.bot_user().await.map_err(classify)?.to_string();
+        for n in 1..=10 {
+            let name = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            if look_first {
+                match self.client.find_channel(&name).await.map_err(classify)? {
+                    Some(c) if c["creator"].as_str() == Some(bot.as_str()) => {
+                        tracing::info!(channel = %name, "found the war room created by an earlier attempt");
+                        return Ok((c["id"].as_str().unwrap_or_default().to_string(), name));
+                    }
+                    Some(_) => continue,
+                    None => {}
+                }
+            }
+            let args = json!({"name": name, "is_private": self.config.private_channels});
+            match self.client.call("conversations.create", args).await {
+                Ok(body) => {
+                    let id = body["channel"]["id"].as_str().unwrap_or_default();
+                    return Ok((id.to_string(), name));
+                }
+                Err(e) if e.code() == Some("name_taken") => {
+                    match self.client.find_channel(&name).await.map_err(classify)? {
+                        Some(c) if c["creator"].as_str() == Some(bot.as_str()) => {
+                            return Ok((c["id"].as_str().unwrap_or_default().to_string(), name));
+                        }
+                        _ => {
+                            tracing::info!(channel = %name, "channel name taken by someone else; trying a suffix");
+                        }
+                    }
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Err(DeliveryError::Permanent(format!(
+            "every channel name from {base} to {base}-10 is taken"
+        )))
+    }
+
+    async fn create_room(&self, entry: &OutboxEntry, id: i64) -> Result<Delivered, DeliveryError> {
+        let inc = self.incident(id).await?;
+        let store = self.engine.store();
+        let room = match store.chat_room(id, SLACK).await.map_err(store_err)? {
+            Some(room) => room,
+            None => {
+                let (room_id, name) = self.ensure_channel(&inc, entry.attempts > 1).await?;
+                let room = ChatRoom {
+                    incident_id: id,
+                    platform: SLACK.into(),
+                    room_id,
+                    name,
+                };
+                store
+                    .save_chat_room(&room, self.engine.now())
+                    .await
+                    .map_err(store_err)?;
+                self.room(id).await?
+            }
+        };
+        self.set_topic(&inc, &room.room_id).await?;
+        self.invite(&inc, &room.room_id).await?;
+        let (room_id, name) = (room.room_id.clone(), room.name.clone());
+        let key = format!("slack:room_created:{id}");
+        let recorded = self
+            .engine
+            .apply(id, |_, now| {
+                Ok(vec![
+                    NewEvent::new(EventKind::RoomCreated, now, Some("warroom"))
+                        .text(format!("Slack channel #{name} opened"))
+                        .data(json!({"platform": SLACK, "room_id": room_id, "name": name}))
+                        .key(key),
+                ])
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record the room on the timeline");
+        }
+        Ok(Delivered {
+            result: Some(json!({"channel": room.room_id, "name": room.name})),
+        })
+    }
+
+    async fn set_topic(&self, inc: &Incident, channel: &str) -> Result<(), DeliveryError> {
+        let commander = inc.holder(Role::Commander);
+        let args = json!({"channel": channel, "topic": blocks::topic(inc, commander)});
+        self.with_join(channel, "conversations.setTopic", args)
+            .await
+            .map(|_| ())
+    }
+
+    /// Invites the declarer (when a Slack user) and the service's on-call (when a Slack user).
+    async fn invite(&self, inc: &Incident, channel: &str) -> Result<(), DeliveryError> {
+        let store = self.engine.store();
+        let mut people = Vec::new();
+        if let Some(d) = &inc.declared_by {
+            people.push(d.clone());
+        }
+        if let Some(oncall) = inc
+            .service
+            .as_deref()
+            .and_then(|s| self.engine.catalog().get(s))
+            .and_then(|s| s.oncall.clone())
+        {
+            people.push(oncall);
+        }
+        for who in people {
+            let Some(user) = users::user_id_of(store, &who).await.map_err(store_err)? else {
+                continue;
+            };
+            let args = json!({"channel": channel, "users": user});
+            match self.client.call("conversations.invite", args).await {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        Some(
+                            "already_in_channel"
+                                | "cant_invite_self"
+                                | "user_not_found"
+                                | "user_is_bot"
+                                | "cant_invite"
+                        )
+                    ) =>
+                {
+                    tracing::info!(user = %user, error = %e, "invitation skipped");
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `method`; on `not_in_channel` joins the channel and calls once more.
+    async fn with_join(
+        &self,
+        channel: &str,
+        method: &str,
+        args: Value,
+    ) -> Result<Value, DeliveryError> {
+        match self.client.call(method, args.clone()).await {
+            Err(e) if e.code() == Some("not_in_channel") => {
+                tracing::info!(channel, method, "not in the channel; joining it");
+                self.client
+                    .call("conversations.join", json!({"channel": channel}))
+                    .await
+                    .map_err(classify)?;
+                self.client.call(method, args).await.map_err(classify)
+            }
+            other => other.map_err(classify),
+        }
+    }
+
+    /// Posts a message carrying `key` once: a retry finds the earlier post instead of repeating it.
+    async fn post_once(
+        &self,
+        channel: &str,
+        key: &str,
+        text: &str,
+        blocks: Option<Value>,
+        retry: bool,
+    ) -> Result<String, DeliveryError> {
+        if retry {
+            match self.client.find_message(channel, key).await {
+                Ok(Some(ts)) => {
+                    tracing::info!(channel, key, "message was posted by an earlier attempt");
+                    return Ok(ts);
+                }
+                Ok(None) => {}
+                Err(e) if e.code() == Some("not_in_channel") => {}
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        let mut args = json!({"channel": channel, "text": text, "unfurl_links": false,
+            "metadata": {"event_type": "warroom_message", "event_payload": {"key": key}}});
+        if let Some(b) = blocks {
+            args["blocks"] = b;
+        }
+        let body = self.with_join(channel, "chat.postMessage", args).await?;
+        Ok(body["ts"].as_str().unwrap_or_default().to_string())
+    }
+
+    async fn post(&self, entry: &OutboxEntry, id: i64) -> Result<Delivered, DeliveryError> {
+        let room = self.room(id).await?;
+        let text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
+        let key = format!("outbox:{}", entry.id);
+        let ts = self
+            .post_once(&room.room_id, &key, &text, None, entry.attempts > 1)
+            .await?;
+        Ok(Delivered {
+            result: Some(json!({"channel": room.room_id, "ts": ts})),
+        })
+    }
+
+    async fn summary_context(&self, inc: &Incident) -> Result<SummaryContext, DeliveryError> {
+        let store = self.engine.store();
+        let mut roles = Vec::new();
+        for role in Role::ALL {
+            let who = match inc.holder(role) {
+                Some(u) => users::mention(store, u).await.map_err(store_err)?,
+                None => "_unassigned_".to_string(),
+            };
+            roles.push((role, who));
+        }
+        let service = inc
+            .service
+            .as_deref()
+            .and_then(|s| self.engine.catalog().get(s));
+        let firing = firing_alerts(store, inc.id).await.map_err(store_err)?;
+        let web_url = self
+            .engine
+            .config()
+            .server
+            .public_url
+            .as_deref()
+            .map(|u| format!("{}/incidents/{}", u.trim_end_matches('/'), inc.id));
+        Ok(SummaryContext {
+            roles,
+            owner: service.and_then(|s| s.owner.clone()),
+            runbook: service.and_then(|s| s.runbook.clone()),
+            firing,
+            web_url,
+        })
+    }
+
+    async fn summary(&self, id: i64) -> Result<Delivered, DeliveryError> {
+        let inc = self.incident(id).await?;
+        let room = self.room(id).await?;
+        let ctx = self.summary_context(&inc).await?;
+        let (text, blocks) = blocks::summary(&inc, &ctx);
+        let store = self.engine.store();
+        let existing = store.slack_summary(id).await.map_err(store_err)?;
+        let ts = match existing {
+            Some((channel, ts)) => {
+                let args = json!({"channel": channel, "ts": ts, "text": text, "blocks": blocks});
+                self.with_join(&channel, "chat.update", args).await?;
+                ts
+            }
+            None => {
+                let key = format!("summary:{id}");
+                // Look for an earlier summary whenever one may exist: any retry, or any entry
+                // after the first (the first one's crash may have left a post behind).
+                let ts = self
+                    .post_once(&room.room_id, &key, &text, Some(blocks), true)
+                    .await?;
+                let pin = json!({"channel": room.room_id, "timestamp": ts});
+                match self.with_join(&room.room_id, "pins.add", pin).await {
+                    Ok(_) => {}
+                    Err(DeliveryError::Permanent(e)) if e.contains("already_pinned") => {}
+                    Err(e) => return Err(e),
+                }
+                store
+                    .save_slack_summary(id, &room.room_id, &ts)
+                    .await
+                    .map_err(store_err)?;
+                ts
+            }
+        };
+        self.set_topic(&inc, &room.room_id).await?;
+        Ok(Delivered {
+            result: Some(json!({"channel": room.room_id, "ts": ts})),
+        })
+    }
+
+    async fn announce_channel(&self) -> Result<Option<String>, DeliveryError> {
+        let Some(configured) = self.config.announce_channel.as_deref() else {
+            return Ok(None);
+        };
+        let name = configured.trim_start_matches('#');
+        let looks_like_id = name.len() >= 9
+            && name.starts_with(['C', 'G'])
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if looks_like_id {
+            return Ok(Some(name.to_string()));
+        }
+        let id = self
+            .announce_channel
+            .get_or_try_init(|| async {
+                match self.client.find_channel(name).await.map_err(classify)? {
+                    Some(c) => Ok(c["id"].as_str().unwrap_or_default().to_string()),
+                    None => Err(DeliveryError::Permanent(format!(
+                        "slack.announce_channel `{configured}`: channel_not_found"
+                    ))),
+                }
+            })
+            .await?;
+        Ok(Some(id.clone()))
+    }
+
+    async fn announce(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let Some(channel) = self.announce_channel().await? else {
+            return Ok(Delivered {
+                result: Some(json!({"skipped": "slack.announce_channel is not set"})),
+            });
+        };
+        let text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
+        let key = format!("outbox:{}", entry.id);
+        let ts = self
+            .post_once(&channel, &key, &text, None, entry.attempts > 1)
+            .await?;
+        Ok(Delivered {
+            result: Some(json!({"channel": channel, "ts": ts})),
+        })
+    }
+
+    async fn direct_message(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let who = entry.payload["user"].as_str().unwrap_or_default();
+        let user = users::user_id_of(self.engine.store(), who)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| {
+                DeliveryError::Permanent(format!("`{who}` is not a known Slack user"))
+            })?;
+        let body = self
+            .client
+            .call("conversations.open", json!({"users": user}))
+            .await
+            .map_err(classify)?;
+        let channel = body["channel"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
+        let key = format!("outbox:{}", entry.id);
+        let ts = self
+            .post_once(&channel, &key, &text, None, entry.attempts > 1)
+            .await?;
+        Ok(Delivered {
+            result: Some(json!({"channel": channel, "ts": ts})),
+        })
+    }
+
+    async fn ephemeral(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let p = &entry.payload;
+        let args = json!({"channel": p["channel"], "user": p["user"],
+            "text": mrkdwn(p["text"].as_str().unwrap_or_default())});
+        self.client
+            .call("chat.postEphemeral", args)
+            .await
+            .map_err(classify)?;
+        Ok(Delivered::default())
+    }
+
+    async fn lookup_user(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let user = entry.payload["user"].as_str().unwrap_or_default();
+        let name = self.client.user_name(user).await.map_err(classify)?;
+        self.engine
+            .store()
+            .save_slack_user(user, &name, self.engine.now())
+            .await
+            .map_err(store_err)?;
+        Ok(Delivered {
+            result: Some(json!({"user": user, "name": name})),
+        })
+    }
+}
+
+/// Alert names still firing, read from the timeline (`alert_firing` minus `alert_resolved`).
+async fn firing_alerts(store: &crate::store::Store, id: i64) -> Result<Vec<String>, StoreError> {
+    let mut firing: std::collections::BTreeMap<String, String> = Default::default();
+    let mut after = 0;
+    loop {
+        let events = store.timeline(id, after, 500).await?;
+        let Some(last) = events.last() else { break };
+        after = last.id;
+        for e in &events {
+            let fp = e.data["fingerprint"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            match e.kind {
+                EventKind::AlertFiring => {
+                    let name = e.data["alertname"].as_str().unwrap_or("alert").to_string();
+                    firing.insert(fp, name);
+                }
+                EventKind::AlertResolved => {
+                    firing.remove(&fp);
+                }
+                EventKind::AlertsResolved => firing.clear(),
+                _ => {}
+            }
+        }
+    }
+    Ok(firing.into_values().collect())
+}
+
+#[async_trait::async_trait]
+impl Deliverer for SlackDeliverer {
+    fn destination(&self) -> &str {
+        SLACK
+    }
+
+    async fn deliver(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let incident = entry.incident_id;
+        let need = || {
+            incident.ok_or_else(|| {
+                DeliveryError::Permanent(format!("`{}` needs an incident", entry.action))
+            })
+        };
+        let result = match entry.action.as_str() {
+            "create_room" => self.create_room(entry, need()?).await,
+            "post" => self.post(entry, need()?).await,
+            "summary" => self.summary(need()?).await,
+            "announce" => self.announce(entry).await,
+            "dm" => self.direct_message(entry).await,
+            "ephemeral" => self.ephemeral(entry).await,
+            "lookup_user" => self.lookup_user(entry).await,
+            other => Err(DeliveryError::Permanent(format!("Slack cannot `{other}`"))),
+        };
+        if let Err(e) = &result {
+            tracing::warn!(action = %entry.action, attempt = entry.attempts, error = %e, "Slack delivery did not succeed");
+        }
+        result
+    }
+}
