@@ -282,10 +282,8 @@ impl SlackState {
                     .rev()
                     .map(|m| {
                         let mut m = m.clone();
-                        if !with_meta {
-                            if let Some(o) = m.as_object_mut() {
-                                o.remove("metadata");
-                            }
+                        if !with_meta && let Some(o) = m.as_object_mut() {
+                            o.remove("metadata");
                         }
                         m
                     })

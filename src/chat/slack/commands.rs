@@ -54,27 +54,28 @@ pub async fn handle(
         cmd.user_name.trim().to_string()
     };
     let args = cmd.text.trim();
-    if args.eq_ignore_ascii_case("declare") && cmd.command == "/inc" {
-        if let (Some(client), Some(trigger)) = (client, cmd.trigger_id.as_deref()) {
-            let view = blocks::declare_modal(Some(&cmd.channel_id));
-            return Ok(
-                match client
-                    .call("views.open", json!({"trigger_id": trigger, "view": view}))
-                    .await
-                {
-                    Ok(_) => {
-                        json!({"response_type": "ephemeral", "text": "Opening the declare form…"})
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "views.open failed");
-                        ephemeral(&format!(
-                            "Could not open the declare form ({e}). Usage: {}",
-                            crate::domain::command::usage("inc declare").unwrap_or_default()
-                        ))
-                    }
-                },
-            );
-        }
+    if args.eq_ignore_ascii_case("declare")
+        && cmd.command == "/inc"
+        && let (Some(client), Some(trigger)) = (client, cmd.trigger_id.as_deref())
+    {
+        let view = blocks::declare_modal(Some(&cmd.channel_id));
+        return Ok(
+            match client
+                .call("views.open", json!({"trigger_id": trigger, "view": view}))
+                .await
+            {
+                Ok(_) => {
+                    json!({"response_type": "ephemeral", "text": "Opening the declare form…"})
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "views.open failed");
+                    ephemeral(&format!(
+                        "Could not open the declare form ({e}). Usage: {}",
+                        crate::domain::command::usage("inc declare").unwrap_or_default()
+                    ))
+                }
+            },
+        );
     }
     let text = users::normalize_mentions(store, &format!("{} {args}", cmd.command), now).await?;
     let incident_id = store.incident_of_room(SLACK, &cmd.channel_id).await?;
@@ -85,11 +86,11 @@ pub async fn handle(
     };
     let reply = engine.run_command(&text, &ctx).await?;
     let mut answer = reply.text.clone();
-    if let (None, Some(id), true) = (incident_id, reply.incident_id, reply.ok) {
-        if let Some(inc) = store.incident(id).await? {
-            let name = channel_name(&engine.config().slack.channel_prefix, id, &inc.title);
-            answer.push_str(&format!("\nSlack channel: #{name} (opening now)"));
-        }
+    if let (None, Some(id), true) = (incident_id, reply.incident_id, reply.ok)
+        && let Some(inc) = store.incident(id).await?
+    {
+        let name = channel_name(&engine.config().slack.channel_prefix, id, &inc.title);
+        answer.push_str(&format!("\nSlack channel: #{name} (opening now)"));
     }
     let response_type = match reply.visibility {
         Visibility::Ephemeral => "ephemeral",
