@@ -188,6 +188,13 @@ async fn war_room_once_despite_faults(backend: Backend) {
     assert_no_duplicate_posts(&ann);
     assert_eq!(ann.messages.len(), 2, "two declares announced");
     assert!(fake.calls("conversations.join") >= 1);
+    {
+        let s = fake.state.lock().unwrap();
+        assert!(
+            s.rate_limited_sent > 0 && s.failed_after_effect_sent > 0,
+            "faults were injected"
+        );
+    }
     // The room is on the timeline.
     let events = timeline(&app, first).await;
     let rooms: Vec<_> = events
@@ -612,6 +619,41 @@ async fn broadcasts_are_posted_escaped(backend: Backend) {
     assert!(!ch.topic.contains("<!channel>"), "{}", ch.topic);
 }
 both_backends!(broadcasts_escaped_test, broadcasts_are_posted_escaped);
+
+async fn permanent_errors_reach_the_timeline(backend: Backend) {
+    let fake = FakeSlack::start().await;
+    let f = fake.clone();
+    let app = TestApp::spawn_with(backend, move |c| {
+        f.configure(c);
+        c.slack.bot_token = Some("xoxb-revoked".into());
+    })
+    .await;
+    let id = common::declare(&app, "Disk full", "P2").await;
+    let store = app.engine().store().clone();
+    wait_until("the failed delivery on the timeline", 10, || {
+        let store = store.clone();
+        async move {
+            let events = store.timeline(id, 0, 100).await.unwrap();
+            events.iter().any(|e| {
+                e.kind == warroom::domain::EventKind::DeliveryFailed
+                    && e.text
+                        .as_deref()
+                        .unwrap_or_default()
+                        .contains("invalid_auth")
+            })
+        }
+    })
+    .await;
+    assert!(fake.channels().is_empty());
+    let entries = app.engine().store().outbox_for_incident(id).await.unwrap();
+    let (create, status) = entries
+        .iter()
+        .find(|(e, _)| e.action == "create_room")
+        .unwrap();
+    assert_eq!(*status, warroom::store::OutboxStatus::Failed);
+    assert_eq!(create.attempts, 1, "invalid_auth is not retried");
+}
+both_backends!(permanent_errors_test, permanent_errors_reach_the_timeline);
 
 #[test]
 fn manifest_needs_a_public_url() {

@@ -149,7 +149,9 @@ fn slack_extras(incident: &Incident, event: &TimelineEvent) -> Vec<NewOutbox> {
             action: "summary".into(),
             incident_id: Some(incident.id),
             channel_key: channel_key(incident.id, SLACK),
-            payload: json!({"incident": incident.id}),
+            payload: json!({"incident": incident.id, "topic": matches!(event.kind,
+                EventKind::StatusChanged | EventKind::SeverityChanged | EventKind::RoleAssigned
+                    | EventKind::TitleChanged)}),
             idempotency_key: Some(format!("{SLACK}:summary:{}", event.id)),
         });
     }

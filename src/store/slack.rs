@@ -121,4 +121,23 @@ impl Store {
                 .await?,
         )
     }
+
+    /// Whether a later entry with the same action waits in the same channel (lets a deliverer
+    /// skip a summary refresh that the next one makes redundant).
+    pub async fn later_pending(
+        &self,
+        channel_key: &str,
+        action: &str,
+        after_id: i64,
+    ) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE channel_key = $1 AND action = $2 AND status = 'pending' AND id > $3",
+        )
+        .bind(channel_key)
+        .bind(action)
+        .bind(after_id)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n > 0)
+    }
 }

@@ -56,6 +56,10 @@ pub struct SlackState {
     pub calls: Vec<String>,
     pub faults: Faults,
     pub users: Vec<(String, String)>,
+    /// 429s sent.
+    pub rate_limited_sent: usize,
+    /// 500s sent after the effect.
+    pub failed_after_effect_sent: usize,
     next_id: u64,
     next_ts: u64,
 }
@@ -129,6 +133,7 @@ async fn api(
     s.calls.push(method.clone());
     let faults = s.faults.clone();
     if faults.rate_limited > 0.0 && rand::random::<f64>() < faults.rate_limited {
+        s.rate_limited_sent += 1;
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [("retry-after", faults.retry_after_secs.to_string())],
@@ -142,6 +147,7 @@ async fn api(
             && faults.fail_after_effect > 0.0
             && rand::random::<f64>() < faults.fail_after_effect);
     if effect_only {
+        s.failed_after_effect_sent += 1;
         return (StatusCode::INTERNAL_SERVER_ERROR, "upstream timeout").into_response();
     }
     response

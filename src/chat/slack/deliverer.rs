@@ -325,12 +325,22 @@ impl SlackDeliverer {
         })
     }
 
-    async fn summary(&self, id: i64) -> Result<Delivered, DeliveryError> {
+    async fn summary(&self, entry: &OutboxEntry, id: i64) -> Result<Delivered, DeliveryError> {
+        let store = self.engine.store();
+        let redundant = store
+            .later_pending(&entry.channel_key, "summary", entry.id)
+            .await
+            .map_err(store_err)?;
+        if redundant && store.slack_summary(id).await.map_err(store_err)?.is_some() {
+            // A later refresh renders the same (current) state: one chat.update instead of many.
+            return Ok(Delivered {
+                result: Some(json!({"skipped": "a later summary refresh is queued"})),
+            });
+        }
         let inc = self.incident(id).await?;
         let room = self.room(id).await?;
         let ctx = self.summary_context(&inc).await?;
         let (text, blocks) = blocks::summary(&inc, &ctx);
-        let store = self.engine.store();
         let existing = store.slack_summary(id).await.map_err(store_err)?;
         let ts = match existing {
             Some((channel, ts)) => {
@@ -358,7 +368,9 @@ impl SlackDeliverer {
                 ts
             }
         };
-        self.set_topic(&inc, &room.room_id).await?;
+        if entry.payload["topic"] == true {
+            self.set_topic(&inc, &room.room_id).await?;
+        }
         Ok(Delivered {
             result: Some(json!({"channel": room.room_id, "ts": ts})),
         })
@@ -504,7 +516,7 @@ impl Deliverer for SlackDeliverer {
         let result = match entry.action.as_str() {
             "create_room" => self.create_room(entry, need()?).await,
             "post" => self.post(entry, need()?).await,
-            "summary" => self.summary(need()?).await,
+            "summary" => self.summary(entry, need()?).await,
             "announce" => self.announce(entry).await,
             "dm" => self.direct_message(entry).await,
             "ephemeral" => self.ephemeral(entry).await,
