@@ -485,6 +485,17 @@ async fn commands_and_buttons_change_the_incident(backend: Backend) {
     assert_eq!(resp.0, 200);
     let (_, list) = app.get_json("/api/v1/incidents").await;
     assert!(list.to_string().contains("Cache cold"), "{list}");
+    // Help outside a war room offers a Declare button, which opens the same form.
+    let help = command(&app, "CGENERAL1", "/inc help").await;
+    assert_eq!(help["response_type"], "ephemeral");
+    assert!(
+        help["blocks"].to_string().contains("warroom_declare"),
+        "{help}"
+    );
+    let declare_click = json!({"type": "block_actions", "user": {"id": "UBOB00001", "username": "bob"},
+        "trigger_id": "t2", "channel": {"id": "CGENERAL1"}, "actions": [{"action_id": "warroom_declare"}]});
+    assert_eq!(interact(&app, &declare_click).await.0, 200);
+    assert_eq!(fake.state.lock().unwrap().views.len(), 2);
 
     // Buttons: Resolve works; a second Acknowledge after resolve is told privately why not.
     let click = |action: &str| {

@@ -96,5 +96,15 @@ pub async fn handle(
         Visibility::Ephemeral => "ephemeral",
         Visibility::InChannel => "in_channel",
     };
-    Ok(json!({"response_type": response_type, "text": mrkdwn(&answer)}))
+    let mut body = json!({"response_type": response_type, "text": mrkdwn(&answer)});
+    let asked_for_help = cmd.command == "/inc" && (args.is_empty() || args.starts_with("help"));
+    if incident_id.is_none() && asked_for_help {
+        // Outside a war room, help comes with a Declare button (opens the declare form).
+        body["blocks"] = json!([
+            {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(&answer)}},
+            {"type": "actions", "elements": [{"type": "button", "action_id": blocks::actions::DECLARE,
+                "style": "danger", "text": {"type": "plain_text", "text": "Declare an incident"}}]}
+        ]);
+    }
+    Ok(body)
 }
