@@ -14,6 +14,8 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
+pub mod helpers;
+
 /// The bot token the fake accepts.
 pub const TOKEN: &str = "xoxb-test-token";
 /// The bot's user id.
