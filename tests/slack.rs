@@ -237,6 +237,73 @@ async fn permanent_errors_reach_the_timeline(backend: Backend) {
 }
 both_backends!(permanent_errors_test, permanent_errors_reach_the_timeline);
 
+async fn direct_messages_and_ephemerals_are_delivered_once(backend: Backend) {
+    let fake = FakeSlack::start().await;
+    fake.faults(Faults {
+        always_fail_after_effect: vec!["chat.postMessage".into()],
+        ..Faults::default()
+    });
+    let app = spawn(backend, &fake).await;
+    let store = app.engine().store().clone();
+    let mut tx = store.begin().await.unwrap();
+    for (action, payload) in [
+        (
+            "dm",
+            json!({"user": "UALICE001", "text": "You are paged: <!channel> db down"}),
+        ),
+        (
+            "ephemeral",
+            json!({"channel": "CGENERAL1", "user": "UALICE001", "text": "only you"}),
+        ),
+    ] {
+        let entry = warroom::store::NewOutbox {
+            destination: "slack".into(),
+            action: action.into(),
+            incident_id: None,
+            channel_key: format!("test:{action}"),
+            payload,
+            idempotency_key: Some(format!("test:{action}")),
+        };
+        tx.enqueue(&entry, chrono::Utc::now()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    app.engine().hub().notify(0);
+    let f = fake.clone();
+    wait_until("the DM and the ephemeral", 10, || {
+        let f = f.clone();
+        async move {
+            let s = f.state.lock().unwrap();
+            !s.ephemerals.is_empty() && s.channels.iter().any(|c| c.id == "DUALICE001")
+        }
+    })
+    .await;
+    let s2 = store.clone();
+    wait_until("the DM entry is done", 10, || {
+        let store = s2.clone();
+        async move { store.outbox_depth().await.unwrap() == 0 }
+    })
+    .await;
+    let dm = fake
+        .channels()
+        .into_iter()
+        .find(|c| c.id == "DUALICE001")
+        .unwrap();
+    assert_eq!(
+        dm.messages.len(),
+        1,
+        "the lost reply did not cause a second DM"
+    );
+    assert_eq!(
+        dm.messages[0]["text"],
+        "You are paged: &lt;!channel&gt; db down"
+    );
+    assert_eq!(fake.state.lock().unwrap().ephemerals[0]["text"], "only you");
+}
+both_backends!(
+    direct_messages_test,
+    direct_messages_and_ephemerals_are_delivered_once
+);
+
 #[test]
 fn manifest_needs_a_public_url() {
     let bin = env!("CARGO_BIN_EXE_warroom");

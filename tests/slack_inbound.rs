@@ -90,6 +90,13 @@ async fn events_become_the_timeline(backend: Backend) {
     )
     .await;
 
+    let empty = json!({"type": "message", "channel": ch, "user": "UALICE001", "text": "", "ts": "1700000108.000100"});
+    assert_eq!(
+        event(&app, "Ev010", empty, None).await,
+        200,
+        "nothing to record is still acknowledged"
+    );
+
     let events = timeline(&app, id).await;
     let chat: Vec<&Value> = events
         .iter()

@@ -64,8 +64,19 @@ async fn message_text(engine: &Engine, raw: &str) -> Result<String, EngineError>
     Ok(unescape(&named))
 }
 
-/// Handles one `event_callback` envelope.
+/// Handles one `event_callback` envelope. Content warroom cannot record (an empty message, an
+/// edit to nothing) is acknowledged and logged, so Slack does not retry it in vain.
 pub async fn handle(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineError> {
+    match record(engine, envelope).await {
+        Err(EngineError::Invalid { field, message }) => {
+            tracing::info!(%field, %message, "Slack event not recorded");
+            Ok(Outcome::Ignored("nothing recordable"))
+        }
+        other => other,
+    }
+}
+
+async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineError> {
     let event = &envelope["event"];
     let event_id = envelope["event_id"].as_str().unwrap_or_default();
     if event_id.is_empty() {
