@@ -104,6 +104,13 @@ async fn war_room_once_despite_faults(backend: Backend) {
         .unwrap();
     assert_no_duplicate_posts(&ann);
     assert_eq!(ann.messages.len(), 2, "two declares announced");
+    assert!(
+        ann.messages.iter().any(|m| m["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("<#{}>", payments.id))),
+        "announcements link the war room"
+    );
     assert!(fake.calls("conversations.join") >= 1);
     {
         let s = fake.state.lock().unwrap();

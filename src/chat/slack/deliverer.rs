@@ -270,7 +270,17 @@ impl SlackDeliverer {
                 result: Some(json!({"skipped": "slack.announce_channel is not set"})),
             });
         };
-        let text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
+        let mut text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
+        if let Some(id) = entry.incident_id
+            && let Some(room) = self
+                .engine
+                .store()
+                .chat_room(id, SLACK)
+                .await
+                .map_err(store_err)?
+        {
+            text.push_str(&format!(" — <#{}>", room.room_id));
+        }
         let key = format!("outbox:{}", entry.id);
         let ts = self
             .post_once(&channel, &key, &text, None, entry.attempts > 1)
