@@ -7,6 +7,12 @@ use crate::domain::{EventKind, Incident, NewEvent, Role};
 use crate::store::{ChatRoom, OutboxEntry};
 use serde_json::json;
 
+/// A channel the bot created and that is still open: an earlier attempt's war room. (An archived
+/// one, e.g. from an earlier database, is not reused; the name moves to a suffix.)
+fn ours(channel: &serde_json::Value, bot: &str) -> bool {
+    channel["creator"].as_str() == Some(bot) && channel["is_archived"] != true
+}
+
 impl SlackDeliverer {
     /// Finds the incident's channel (ours from an earlier attempt) or creates it.
     async fn ensure_channel(
@@ -24,7 +30,7 @@ impl SlackDeliverer {
             };
             if look_first {
                 match self.client.find_channel(&name).await.map_err(classify)? {
-                    Some(c) if c["creator"].as_str() == Some(bot.as_str()) => {
+                    Some(c) if ours(&c, &bot) => {
                         tracing::info!(channel = %name, "found the war room created by an earlier attempt");
                         return Ok((c["id"].as_str().unwrap_or_default().to_string(), name));
                     }
@@ -40,7 +46,7 @@ impl SlackDeliverer {
                 }
                 Err(e) if e.code() == Some("name_taken") => {
                     match self.client.find_channel(&name).await.map_err(classify)? {
-                        Some(c) if c["creator"].as_str() == Some(bot.as_str()) => {
+                        Some(c) if ours(&c, &bot) => {
                             return Ok((c["id"].as_str().unwrap_or_default().to_string(), name));
                         }
                         _ => {
