@@ -174,7 +174,12 @@ both_backends!(restart_mid_delivery_test, restart_mid_delivery);
 
 async fn broadcasts_are_posted_escaped(backend: Backend) {
     let fake = FakeSlack::start().await;
-    let app = spawn(backend, &fake).await;
+    let f = fake.clone();
+    let app = TestApp::spawn_with(backend, move |c| {
+        f.configure(c);
+        c.slack.private_channels = true;
+    })
+    .await;
     let id = common::declare(&app, "DB down <!channel> @here", "P1").await;
     app.engine()
         .add_text(
@@ -188,6 +193,10 @@ async fn broadcasts_are_posted_escaped(backend: Backend) {
     drained(&app, id, 20).await;
     let ch = fake.channels_named(&format!("inc-{id}-")).remove(0);
     assert_eq!(ch.name, format!("inc-{id}-db-down-channel-here"));
+    assert!(
+        ch.is_private,
+        "slack.private_channels makes war rooms private"
+    );
     let all: String = ch
         .messages
         .iter()
