@@ -8,6 +8,7 @@ use common::{Backend, TestApp};
 use serde_json::{Value, json};
 use slack_server::helpers::*;
 use slack_server::{FakeSlack, Faults};
+use std::time::Duration;
 
 async fn war_room_once_despite_faults(backend: Backend) {
     let fake = FakeSlack::start().await;
@@ -17,10 +18,11 @@ async fn war_room_once_despite_faults(backend: Backend) {
         s.add_foreign_channel("announcements");
     }
     fake.faults(Faults {
-        rate_limited: 0.2,
+        rate_limited: 0.25,
         fail_after_effect: 0.2,
         retry_after_secs: 1,
-        ..Faults::default()
+        // Every creation's reply is lost: the retry must find the channel, not make another.
+        always_fail_after_effect: vec!["conversations.create".into()],
     });
     let fake2 = fake.clone();
     let app = TestApp::spawn_with(backend, move |c| {
@@ -318,6 +320,47 @@ async fn direct_messages_and_ephemerals_are_delivered_once(backend: Backend) {
 both_backends!(
     direct_messages_test,
     direct_messages_and_ephemerals_are_delivered_once
+);
+
+async fn long_retry_after_is_honoured_by_the_outbox(backend: Backend) {
+    let fake = FakeSlack::start().await;
+    fake.faults(Faults {
+        rate_limited: 1.0,
+        retry_after_secs: 30,
+        ..Faults::default()
+    });
+    let app = spawn(backend, &fake).await;
+    let id = common::declare(&app, "Rate limited", "P3").await;
+    let store = app.engine().store().clone();
+    let create = |store: warroom::store::Store| async move {
+        let entries = store.outbox_for_incident(id).await.unwrap();
+        entries
+            .into_iter()
+            .find(|(e, _)| e.action == "create_room")
+            .unwrap()
+            .0
+    };
+    wait_until("the first rate-limited attempt", 10, || {
+        let store = store.clone();
+        async move { create(store).await.last_error.is_some() }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let entry = create(store.clone()).await;
+    assert_eq!(
+        entry.attempts, 1,
+        "no new attempt before Slack's Retry-After: 30"
+    );
+    assert!(entry.last_error.unwrap().contains("rate limited"));
+    assert_eq!(
+        fake.state.lock().unwrap().rate_limited_sent,
+        1,
+        "a long Retry-After is not waited out in place"
+    );
+}
+both_backends!(
+    long_retry_after_test,
+    long_retry_after_is_honoured_by_the_outbox
 );
 
 #[test]

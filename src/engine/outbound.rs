@@ -167,7 +167,8 @@ fn slack_extras(incident: &Incident, event: &TimelineEvent) -> Vec<NewOutbox> {
             destination: SLACK.into(),
             action: "announce".into(),
             incident_id: Some(incident.id),
-            channel_key: format!("announce:{SLACK}"),
+            // After the room's creation, so the announcement can link the channel.
+            channel_key: channel_key(incident.id, SLACK),
             payload: json!({"incident": incident.id,
                 "text": defuse_broadcasts(&format!("Incident #{}: {what}", incident.id))}),
             idempotency_key: Some(format!("{SLACK}:announce:{}", event.id)),
@@ -249,7 +250,7 @@ mod tests {
         let out = for_events(&incident(), &[resolved], &dests);
         let actions: Vec<&str> = out.iter().map(|o| o.action.as_str()).collect();
         assert_eq!(actions, ["summary", "announce", "post"]);
-        assert_eq!(out[1].channel_key, "announce:slack");
+        assert_eq!(out[1].channel_key, "incident:7:slack");
         let out = for_events(&incident(), &[event(EventKind::Note, "n")], &dests);
         assert!(out.is_empty());
         let web_only = for_events(

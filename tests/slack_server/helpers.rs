@@ -35,7 +35,8 @@ pub async fn drained(app: &crate::common::TestApp, id: i64, secs: u64) {
                 assert_ne!(
                     *status,
                     warroom::store::OutboxStatus::Failed,
-                    "delivery failed: {} {:?}",
+                    "delivery failed after {} attempts: {} {:?}",
+                    e.attempts,
                     e.action,
                     e.last_error
                 );

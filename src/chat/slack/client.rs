@@ -60,6 +60,24 @@ impl SlackError {
     }
 }
 
+/// Calls of one method per delivery attempt, in-place retries included.
+const MAX_TRIES: u32 = 3;
+/// The longest `Retry-After` waited out in place; longer ones go back to the outbox.
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
+/// Methods whose repetition after a lost reply has no second effect.
+const IDEMPOTENT: [&str; 10] = [
+    "auth.test",
+    "conversations.list",
+    "conversations.history",
+    "conversations.setTopic",
+    "conversations.invite",
+    "conversations.join",
+    "conversations.open",
+    "chat.update",
+    "pins.add",
+    "users.info",
+];
+
 /// The Web API client: base URL from `slack.api_url`, the bot token, per-method rate limits.
 #[derive(Clone)]
 pub struct SlackClient {
@@ -98,7 +116,7 @@ impl SlackClient {
         let channel = args["channel"].as_str().map(str::to_string);
         self.limits.until_ready(method, channel.as_deref()).await;
         let req = self.request(method).json(&args);
-        self.send(method, req).await
+        self.send_retrying(method, channel.as_deref(), req).await
     }
 
     /// Calls a read method with form-encoded arguments (how Slack takes `conversations.list` …).
@@ -109,7 +127,47 @@ impl SlackClient {
     ) -> Result<Value, SlackError> {
         self.limits.until_ready(method, None).await;
         let req = self.request(method).form(args);
-        self.send(method, req).await
+        self.send_retrying(method, None, req).await
+    }
+
+    /// Sends, retrying in place what is safe to retry: a `429` (Slack did nothing) after its
+    /// `Retry-After` when that is short, and a 5xx/timeout of a method whose repetition is harmless.
+    /// Anything else, or a third failure, goes back to the outbox with its `Retry-After`.
+    async fn send_retrying(
+        &self,
+        method: &str,
+        channel: Option<&str>,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Value, SlackError> {
+        let (mut req, mut tries) = (req, 0u32);
+        loop {
+            let attempt = req.try_clone();
+            let result = self.send(method, req).await;
+            tries += 1;
+            let wait = match &result {
+                Err(SlackError::RateLimited { after, .. }) if tries < MAX_TRIES => {
+                    let after = after.unwrap_or(Duration::from_secs(1));
+                    (after <= MAX_INLINE_WAIT).then_some(after)
+                }
+                Err(SlackError::Transient { .. })
+                    if tries < MAX_TRIES && IDEMPOTENT.contains(&method) =>
+                {
+                    Some(Duration::from_millis(100 << tries))
+                }
+                _ => None,
+            };
+            let (Some(wait), Some(next)) = (wait, attempt) else {
+                return result;
+            };
+            tracing::debug!(
+                method,
+                wait_ms = wait.as_millis() as u64,
+                "retrying a Slack call in place"
+            );
+            tokio::time::sleep(wait).await;
+            self.limits.until_ready(method, channel).await;
+            req = next;
+        }
     }
 
     fn request(&self, method: &str) -> reqwest::RequestBuilder {
