@@ -363,6 +363,34 @@ both_backends!(
     long_retry_after_is_honoured_by_the_outbox
 );
 
+async fn two_replicas_make_one_room(backend: Backend) {
+    let fake = FakeSlack::start().await;
+    fake.faults(Faults {
+        rate_limited: 0.1,
+        fail_after_effect: 0.1,
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let app = spawn(backend, &fake).await;
+    // A second replica on the same database and the same Slack workspace.
+    let replica = warroom::app::App::start(app.config.clone()).await.unwrap();
+    let mut ids = Vec::new();
+    for title in ["Replica one", "Replica two", "Replica three"] {
+        ids.push(common::declare(&app, title, "P2").await);
+    }
+    for id in &ids {
+        drained(&app, *id, 30).await;
+    }
+    replica.stop().await.unwrap();
+    for id in ids {
+        let channels = fake.channels_named(&format!("inc-{id}-"));
+        assert_eq!(channels.len(), 1, "exactly one war room for incident {id}");
+        assert_no_duplicate_posts(&channels[0]);
+        assert_eq!(channels[0].pins.len(), 1);
+    }
+}
+both_backends!(two_replicas_test, two_replicas_make_one_room);
+
 #[test]
 fn manifest_needs_a_public_url() {
     let bin = env!("CARGO_BIN_EXE_warroom");
