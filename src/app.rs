@@ -83,7 +83,11 @@ impl App {
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
         let addr = listener.local_addr()?;
         let hub = Hub::default();
-        let destinations = vec![outbound::WEB.to_string()];
+        let mut destinations = vec![outbound::WEB.to_string()];
+        let slack_client = config.slack.bot_token.as_deref().map(|token| {
+            destinations.push(outbound::SLACK.to_string());
+            crate::chat::slack::SlackClient::new(&config.slack.api_url, token)
+        });
         let config = Arc::new(config);
         let catalog = Arc::new(crate::config::load_catalog(&config.catalog.path)?);
         let engine = Engine::new(
@@ -99,6 +103,13 @@ impl App {
         deliverers.push(Arc::new(crate::chat::webhook::WebhookDeliverer::new(
             std::time::Duration::from_secs(config.changes.webhook_timeout_secs),
         )));
+        if let Some(client) = &slack_client {
+            deliverers.push(Arc::new(crate::chat::slack::SlackDeliverer::new(
+                client.clone(),
+                engine.clone(),
+                config.slack.clone(),
+            )));
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let outbox_workers = tokio::spawn(outbox_worker::run(
             engine.clone(),
@@ -116,6 +127,7 @@ impl App {
             config,
             metrics: metrics_handle(),
             renderer,
+            slack: slack_client,
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let workers = tokio::spawn(async move {

@@ -51,6 +51,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "md")]
         format: PostmortemFormat,
     },
+    /// Slack set-up helpers.
+    Slack {
+        #[command(subcommand)]
+        command: SlackCommand,
+    },
 }
 
 /// How `warroom postmortem` prints the draft.
@@ -60,6 +65,12 @@ enum PostmortemFormat {
     Md,
     /// The JSON draft.
     Json,
+}
+
+#[derive(Subcommand)]
+enum SlackCommand {
+    /// Print a Slack app manifest (JSON) for server.public_url.
+    Manifest,
 }
 
 fn main() -> ExitCode {
@@ -102,6 +113,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Change { cmd } => change_cli::run(*cmd).await,
+        Command::Slack {
+            command: SlackCommand::Manifest,
+        } => {
+            let config = config::load(cli.config.as_deref())?;
+            let Some(url) = config.server.public_url.as_deref() else {
+                anyhow::bail!(
+                    "server.public_url is not set: Slack must reach warroom at a public https URL \
+                     (set it in the config or WARROOM_SERVER__PUBLIC_URL)"
+                );
+            };
+            let manifest =
+                warroom::chat::slack::manifest::manifest(url).map_err(anyhow::Error::msg)?;
+            println!("{}", serde_json::to_string_pretty(&manifest)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig { file } => {
             let path = file.or(cli.config);
             let (_, problems) = config::load_for_check(path.as_deref());

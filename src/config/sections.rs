@@ -142,6 +142,10 @@ pub struct SlackConfig {
     pub channel_prefix: String,
     /// Channel for announcements, if any.
     pub announce_channel: Option<String>,
+    /// Whether war-room channels are private.
+    pub private_channels: bool,
+    /// The reaction that marks a message as a key event (without colons).
+    pub pin_reaction: String,
 }
 
 impl Default for SlackConfig {
@@ -152,6 +156,8 @@ impl Default for SlackConfig {
             api_url: "https://slack.com/api/".into(),
             channel_prefix: "inc-".into(),
             announce_channel: None,
+            private_channels: false,
+            pin_reaction: "pushpin".into(),
         }
     }
 }

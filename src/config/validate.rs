@@ -88,6 +88,12 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "use lowercase letters, digits, `-` or `_`".into(),
         );
     }
+    if slack.pin_reaction.trim_matches(':').is_empty() {
+        bad(
+            "slack.pin_reaction",
+            "must name a reaction, e.g. pushpin".into(),
+        );
+    }
     let discord = &config.discord;
     if discord.bot_token.is_some() {
         if discord.application_id.is_none() {

@@ -3,6 +3,7 @@
 mod change_commands;
 mod change_report;
 mod changes;
+mod chat;
 mod clock;
 mod commands;
 mod correlate;
@@ -18,6 +19,7 @@ mod reports;
 pub mod rollback;
 
 pub use changes::{GateAnswer, GateOverride, Recorded};
+pub use chat::{InboundMessage, MessageChange};
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;

@@ -91,6 +91,9 @@ pub fn for_events(
 ) -> Vec<NewOutbox> {
     let mut out = Vec::new();
     for event in events {
+        if destinations.iter().any(|d| d == SLACK) {
+            out.extend(slack_extras(incident, event));
+        }
         let Some(text) = announcement(incident, event) else {
             continue;
         };
@@ -102,6 +105,74 @@ pub fn for_events(
                 Some(format!("{d}:event:{}", event.id)),
             ));
         }
+    }
+    out
+}
+
+/// Slack's destination name: it also keeps a pinned summary and announces to a channel.
+pub const SLACK: &str = "slack";
+
+/// Whether an event changes what the pinned summary shows.
+fn changes_summary(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Declared
+            | EventKind::Detected
+            | EventKind::StatusChanged
+            | EventKind::SeverityChanged
+            | EventKind::RoleAssigned
+            | EventKind::TitleChanged
+            | EventKind::Impact
+            | EventKind::AlertFiring
+            | EventKind::AlertResolved
+            | EventKind::AlertsResolved
+    )
+}
+
+/// Whether an event is announced in `slack.announce_channel`: declare, severity change, status
+/// update, resolve.
+fn announced(event: &TimelineEvent) -> bool {
+    match event.kind {
+        EventKind::Declared | EventKind::SeverityChanged | EventKind::StatusUpdate => true,
+        EventKind::StatusChanged => event.data["to"] == "resolved",
+        _ => false,
+    }
+}
+
+/// Slack's entries beyond room posts: a `summary` refresh (the pinned message, edited in place)
+/// and an `announce` post (delivered only when `slack.announce_channel` is set).
+fn slack_extras(incident: &Incident, event: &TimelineEvent) -> Vec<NewOutbox> {
+    let mut out = Vec::new();
+    if changes_summary(event.kind) {
+        out.push(NewOutbox {
+            destination: SLACK.into(),
+            action: "summary".into(),
+            incident_id: Some(incident.id),
+            channel_key: channel_key(incident.id, SLACK),
+            payload: json!({"incident": incident.id, "topic": matches!(event.kind,
+                EventKind::StatusChanged | EventKind::SeverityChanged | EventKind::RoleAssigned
+                    | EventKind::TitleChanged)}),
+            idempotency_key: Some(format!("{SLACK}:summary:{}", event.id)),
+        });
+    }
+    if announced(event) {
+        let what = match event.kind {
+            EventKind::Declared => format!(
+                "🚨 {} {} declared: {}",
+                incident.severity, incident.kind, incident.title
+            ),
+            _ => event.text.clone().unwrap_or_default(),
+        };
+        out.push(NewOutbox {
+            destination: SLACK.into(),
+            action: "announce".into(),
+            incident_id: Some(incident.id),
+            // After the room's creation, so the announcement can link the channel.
+            channel_key: channel_key(incident.id, SLACK),
+            payload: json!({"incident": incident.id,
+                "text": defuse_broadcasts(&format!("Incident #{}: {what}", incident.id))}),
+            idempotency_key: Some(format!("{SLACK}:announce:{}", event.id)),
+        });
     }
     out
 }
@@ -150,6 +221,7 @@ mod tests {
             &[event(EventKind::StatusUpdate, "ping @here")],
             &dests,
         );
+        let out: Vec<_> = out.into_iter().filter(|o| o.action == "post").collect();
         assert_eq!(out.len(), 2);
         assert_eq!(
             out[0].payload["text"],
@@ -164,8 +236,28 @@ mod tests {
         let dests = vec![WEB.to_string(), "slack".to_string()];
         assert!(for_events(&incident(), &[event(EventKind::ChatMessage, "hi")], &dests).is_empty());
         let out = for_events(&incident(), &[event(EventKind::StatusChanged, "x")], &dests);
+        let out: Vec<_> = out.into_iter().filter(|o| o.action == "post").collect();
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].destination, "slack");
         assert_eq!(room_opened(&incident(), &dests).len(), 1);
+    }
+
+    #[test]
+    fn slack_gets_summary_refreshes_and_announcements() {
+        let dests = vec![WEB.to_string(), SLACK.to_string()];
+        let mut resolved = event(EventKind::StatusChanged, "resolved it");
+        resolved.data = json!({"from": "mitigating", "to": "resolved"});
+        let out = for_events(&incident(), &[resolved], &dests);
+        let actions: Vec<&str> = out.iter().map(|o| o.action.as_str()).collect();
+        assert_eq!(actions, ["summary", "announce", "post"]);
+        assert_eq!(out[1].channel_key, "incident:7:slack");
+        let out = for_events(&incident(), &[event(EventKind::Note, "n")], &dests);
+        assert!(out.is_empty());
+        let web_only = for_events(
+            &incident(),
+            &[event(EventKind::Declared, "d")],
+            &[WEB.into()],
+        );
+        assert!(web_only.iter().all(|o| o.destination == WEB));
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 mod hooks_changes;
 pub mod json;
 mod ops;
+mod slack;
 mod web;
 mod web_postmortem;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Page and message templates.
     pub renderer: Arc<Renderer>,
+    /// The Slack Web API client, when Slack is configured (for the inline `views.open` only).
+    pub slack: Option<crate::chat::slack::SlackClient>,
 }
 
 /// The whole router.
@@ -54,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .merge(hooks_changes::routes())
         .merge(web_postmortem::routes())
+        .merge(slack::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))

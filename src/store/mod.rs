@@ -15,6 +15,7 @@ mod postmortems;
 mod reports;
 mod rooms;
 mod rows;
+mod slack;
 mod timeline;
 mod tx;
 
@@ -25,6 +26,7 @@ pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};
 pub use postmortems::StoredPostmortem;
 pub use reports::ReportData;
 pub use rooms::{ChatRoom, RoomPost};
+pub use slack::SlackMessageRef;
 pub use tx::Tx;
 
 use sqlx::AnyPool;

@@ -74,6 +74,17 @@ pub(super) async fn add_action_item<'c, E: Executor<'c, Database = Any>>(
 }
 
 impl Store {
+    /// One event by id.
+    pub async fn timeline_event(&self, id: i64) -> StoreResult<Option<TimelineEvent>> {
+        let row = sqlx::query(
+            "SELECT id, incident_id, kind, at, recorded_at, actor, text, data FROM timeline_events WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
     /// Events of one incident after event id `after`, oldest first, at most `limit`.
     pub async fn timeline(
         &self,

@@ -277,6 +277,7 @@ pub async fn declare(app: &TestApp, title: &str, severity: &str) -> i64 {
 /// Runs an async test body once per backend: `both_backends!(name, async_fn);` makes
 /// `name::sqlite` and `name::postgres`.
 #[macro_export]
+#[allow(clippy::crate_in_macro_def)] // `crate::common` is the test crate's harness, on purpose.
 macro_rules! both_backends {
     ($name:ident, $func:ident) => {
         mod $name {

@@ -1,0 +1,402 @@
+//! Delivers `slack` outbox entries exactly once in effect, even across crashes and retries.
+//!
+//! - `create_room`: the channel is found before it is created again (a retry looks it up by name and
+//!   takes it when the bot created it; `name_taken` by someone else moves to a `-2`, `-3` … suffix),
+//!   its id is kept in `chat_rooms` and in the entry's result; then topic and invitations (both
+//!   idempotent on Slack's side).
+//! - `post`, `announce`, `dm`: each message carries `metadata.event_payload.key` = the entry id; a
+//!   retry first looks for that key in `conversations.history` and does not post twice.
+//! - `summary`: posted and pinned once (same look-up), then edited in place with `chat.update`.
+
+use super::blocks::{self, SummaryContext};
+use super::client::{SlackClient, SlackError};
+use super::escape::mrkdwn;
+use super::{SLACK, users};
+use crate::chat::{Delivered, Deliverer, DeliveryError};
+use crate::config::SlackConfig;
+use crate::domain::{EventKind, Incident, Role};
+use crate::engine::Engine;
+use crate::store::{ChatRoom, OutboxEntry, StoreError};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+mod room;
+
+/// The Slack adapter behind the Chat port.
+pub struct SlackDeliverer {
+    client: SlackClient,
+    engine: Engine,
+    config: SlackConfig,
+    bot_user: OnceCell<String>,
+    announce_channel: OnceCell<String>,
+}
+
+fn store_err(e: StoreError) -> DeliveryError {
+    DeliveryError::Retry {
+        reason: e.to_string(),
+        after: None,
+    }
+}
+
+/// Maps a Web API failure onto the outbox's retry decision.
+fn classify(e: SlackError) -> DeliveryError {
+    match e {
+        SlackError::RateLimited { method, after } => DeliveryError::Retry {
+            reason: format!("{method}: rate limited"),
+            after,
+        },
+        e if e.is_retryable() => DeliveryError::Retry {
+            reason: e.to_string(),
+            after: None,
+        },
+        e => DeliveryError::Permanent(e.to_string()),
+    }
+}
+
+impl SlackDeliverer {
+    /// A deliverer calling Slack through `client`, recording through `engine`.
+    pub fn new(client: SlackClient, engine: Engine, config: SlackConfig) -> SlackDeliverer {
+        SlackDeliverer {
+            client,
+            engine,
+            config,
+            bot_user: OnceCell::new(),
+            announce_channel: OnceCell::new(),
+        }
+    }
+
+    async fn bot_user(&self) -> Result<&str, SlackError> {
+        self.bot_user
+            .get_or_try_init(|| self.client.bot_user_id())
+            .await
+            .map(String::as_str)
+    }
+
+    async fn incident(&self, id: i64) -> Result<Incident, DeliveryError> {
+        self.engine
+            .store()
+            .incident(id)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| DeliveryError::Permanent(format!("incident {id} does not exist")))
+    }
+
+    async fn room(&self, incident: i64) -> Result<ChatRoom, DeliveryError> {
+        self.engine
+            .store()
+            .chat_room(incident, SLACK)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| {
+                DeliveryError::Permanent(format!(
+                    "incident {incident} has no Slack channel (its creation failed)"
+                ))
+            })
+    }
+
+    /// Calls `method`; on `not_in_channel` joins the channel and calls once more.
+    async fn with_join(
+        &self,
+        channel: &str,
+        method: &str,
+        args: Value,
+    ) -> Result<Value, DeliveryError> {
+        match self.client.call(method, args.clone()).await {
+            Err(e) if e.code() == Some("not_in_channel") => {
+                tracing::info!(channel, method, "not in the channel; joining it");
+                self.client
+                    .call("conversations.join", json!({"channel": channel}))
+                    .await
+                    .map_err(classify)?;
+                self.client.call(method, args).await.map_err(classify)
+            }
+            other => other.map_err(classify),
+        }
+    }
+
+    /// Posts a message carrying `key` once: a retry finds the earlier post instead of repeating it.
+    async fn post_once(
+        &self,
+        channel: &str,
+        key: &str,
+        text: &str,
+        blocks: Option<Value>,
+        retry: bool,
+    ) -> Result<String, DeliveryError> {
+        if retry {
+            match self.client.find_message(channel, key).await {
+                Ok(Some(ts)) => {
+                    tracing::info!(channel, key, "message was posted by an earlier attempt");
+                    return Ok(ts);
+                }
+                Ok(None) => {}
+                Err(e) if e.code() == Some("not_in_channel") => {}
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        let mut args = json!({"channel": channel, "text": text, "unfurl_links": false,
+            "metadata": {"event_type": "warroom_message", "event_payload": {"key": key}}});
+        if let Some(b) = blocks {
+            args["blocks"] = b;
+        }
+        let body = self.with_join(channel, "chat.postMessage", args).await?;
+        Ok(body["ts"].as_str().unwrap_or_default().to_string())
+    }
+
+    async fn post(&self, entry: &OutboxEntry, id: i64) -> Result<Delivered, DeliveryError> {
+        let room = self.room(id).await?;
+        let text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
+        let key = format!("outbox:{}", entry.id);
+        let ts = self
+            .post_once(&room.room_id, &key, &text, None, entry.attempts > 1)
+            .await?;
+        Ok(Delivered {
+            result: Some(json!({"channel": room.room_id, "ts": ts})),
+        })
+    }
+
+    async fn summary_context(&self, inc: &Incident) -> Result<SummaryContext, DeliveryError> {
+        let store = self.engine.store();
+        let mut roles = Vec::new();
+        for role in Role::ALL {
+            let who = match inc.holder(role) {
+                Some(u) => users::mention(store, u).await.map_err(store_err)?,
+                None => "_unassigned_".to_string(),
+            };
+            roles.push((role, who));
+        }
+        let service = inc
+            .service
+            .as_deref()
+            .and_then(|s| self.engine.catalog().get(s));
+        let firing = firing_alerts(store, inc.id).await.map_err(store_err)?;
+        let web_url = self
+            .engine
+            .config()
+            .server
+            .public_url
+            .as_deref()
+            .map(|u| format!("{}/incidents/{}", u.trim_end_matches('/'), inc.id));
+        Ok(SummaryContext {
+            roles,
+            owner: service.and_then(|s| s.owner.clone()),
+            runbook: service.and_then(|s| s.runbook.clone()),
+            firing,
+            web_url,
+        })
+    }
+
+    async fn summary(&self, entry: &OutboxEntry, id: i64) -> Result<Delivered, DeliveryError> {
+        let store = self.engine.store();
+        let redundant = store
+            .later_pending(&entry.channel_key, "summary", entry.id)
+            .await
+            .map_err(store_err)?;
+        if redundant && store.slack_summary(id).await.map_err(store_err)?.is_some() {
+            // A later refresh renders the same (current) state: one chat.update instead of many.
+            return Ok(Delivered {
+                result: Some(json!({"skipped": "a later summary refresh is queued"})),
+            });
+        }
+        let inc = self.incident(id).await?;
+        let room = self.room(id).await?;
+        let ctx = self.summary_context(&inc).await?;
+        let (text, blocks) = blocks::summary(&inc, &ctx);
+        let existing = store.slack_summary(id).await.map_err(store_err)?;
+        let ts = match existing {
+            Some((channel, ts)) => {
+                let args = json!({"channel": channel, "ts": ts, "text": text, "blocks": blocks});
+                self.with_join(&channel, "chat.update", args).await?;
+                ts
+            }
+            None => {
+                let key = format!("summary:{id}");
+                // Look for an earlier summary whenever one may exist: any retry, or any entry
+                // after the first (the first one's crash may have left a post behind).
+                let ts = self
+                    .post_once(&room.room_id, &key, &text, Some(blocks), true)
+                    .await?;
+                let pin = json!({"channel": room.room_id, "timestamp": ts});
+                match self.with_join(&room.room_id, "pins.add", pin).await {
+                    Ok(_) => {}
+                    Err(DeliveryError::Permanent(e)) if e.contains("already_pinned") => {}
+                    Err(e) => return Err(e),
+                }
+                store
+                    .save_slack_summary(id, &room.room_id, &ts)
+                    .await
+                    .map_err(store_err)?;
+                ts
+            }
+        };
+        if entry.payload["topic"] == true {
+            self.set_topic(&inc, &room.room_id).await?;
+        }
+        Ok(Delivered {
+            result: Some(json!({"channel": room.room_id, "ts": ts})),
+        })
+    }
+
+    async fn announce_channel(&self) -> Result<Option<String>, DeliveryError> {
+        let Some(configured) = self.config.announce_channel.as_deref() else {
+            return Ok(None);
+        };
+        let name = configured.trim_start_matches('#');
+        let looks_like_id = name.len() >= 9
+            && name.starts_with(['C', 'G'])
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if looks_like_id {
+            return Ok(Some(name.to_string()));
+        }
+        let id = self
+            .announce_channel
+            .get_or_try_init(|| async {
+                match self.client.find_channel(name).await.map_err(classify)? {
+                    Some(c) => Ok(c["id"].as_str().unwrap_or_default().to_string()),
+                    None => Err(DeliveryError::Permanent(format!(
+                        "slack.announce_channel `{configured}`: channel_not_found"
+                    ))),
+                }
+            })
+            .await?;
+        Ok(Some(id.clone()))
+    }
+
+    async fn announce(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let Some(channel) = self.announce_channel().await? else {
+            return Ok(Delivered {
+                result: Some(json!({"skipped": "slack.announce_channel is not set"})),
+            });
+        };
+        let mut text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
+        if let Some(id) = entry.incident_id
+            && let Some(room) = self
+                .engine
+                .store()
+                .chat_room(id, SLACK)
+                .await
+                .map_err(store_err)?
+        {
+            text.push_str(&format!(" — <#{}>", room.room_id));
+        }
+        let key = format!("outbox:{}", entry.id);
+        let ts = self
+            .post_once(&channel, &key, &text, None, entry.attempts > 1)
+            .await?;
+        Ok(Delivered {
+            result: Some(json!({"channel": channel, "ts": ts})),
+        })
+    }
+
+    async fn direct_message(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let who = entry.payload["user"].as_str().unwrap_or_default();
+        let user = users::user_id_of(self.engine.store(), who)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| {
+                DeliveryError::Permanent(format!("`{who}` is not a known Slack user"))
+            })?;
+        let body = self
+            .client
+            .call("conversations.open", json!({"users": user}))
+            .await
+            .map_err(classify)?;
+        let channel = body["channel"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
+        let key = format!("outbox:{}", entry.id);
+        let ts = self
+            .post_once(&channel, &key, &text, None, entry.attempts > 1)
+            .await?;
+        Ok(Delivered {
+            result: Some(json!({"channel": channel, "ts": ts})),
+        })
+    }
+
+    async fn ephemeral(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let p = &entry.payload;
+        let args = json!({"channel": p["channel"], "user": p["user"],
+            "text": mrkdwn(p["text"].as_str().unwrap_or_default())});
+        self.client
+            .call("chat.postEphemeral", args)
+            .await
+            .map_err(classify)?;
+        Ok(Delivered::default())
+    }
+
+    async fn lookup_user(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let user = entry.payload["user"].as_str().unwrap_or_default();
+        let name = self.client.user_name(user).await.map_err(classify)?;
+        self.engine
+            .store()
+            .save_slack_user(user, &name, self.engine.now())
+            .await
+            .map_err(store_err)?;
+        Ok(Delivered {
+            result: Some(json!({"user": user, "name": name})),
+        })
+    }
+}
+
+/// Alert names still firing, read from the timeline (`alert_firing` minus `alert_resolved`).
+async fn firing_alerts(store: &crate::store::Store, id: i64) -> Result<Vec<String>, StoreError> {
+    let mut firing: std::collections::BTreeMap<String, String> = Default::default();
+    let mut after = 0;
+    loop {
+        let events = store.timeline(id, after, 500).await?;
+        let Some(last) = events.last() else { break };
+        after = last.id;
+        for e in &events {
+            let fp = e.data["fingerprint"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            match e.kind {
+                EventKind::AlertFiring => {
+                    let name = e.data["alertname"].as_str().unwrap_or("alert").to_string();
+                    firing.insert(fp, name);
+                }
+                EventKind::AlertResolved => {
+                    firing.remove(&fp);
+                }
+                EventKind::AlertsResolved => firing.clear(),
+                _ => {}
+            }
+        }
+    }
+    Ok(firing.into_values().collect())
+}
+
+#[async_trait::async_trait]
+impl Deliverer for SlackDeliverer {
+    fn destination(&self) -> &str {
+        SLACK
+    }
+
+    async fn deliver(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let incident = entry.incident_id;
+        let need = || {
+            incident.ok_or_else(|| {
+                DeliveryError::Permanent(format!("`{}` needs an incident", entry.action))
+            })
+        };
+        let result = match entry.action.as_str() {
+            "create_room" => self.create_room(entry, need()?).await,
+            "post" => self.post(entry, need()?).await,
+            "summary" => self.summary(entry, need()?).await,
+            "announce" => self.announce(entry).await,
+            "dm" => self.direct_message(entry).await,
+            "ephemeral" => self.ephemeral(entry).await,
+            "lookup_user" => self.lookup_user(entry).await,
+            other => Err(DeliveryError::Permanent(format!("Slack cannot `{other}`"))),
+        };
+        if let Err(e) = &result {
+            tracing::warn!(action = %entry.action, attempt = entry.attempts, error = %e, "Slack delivery did not succeed");
+        }
+        result
+    }
+}

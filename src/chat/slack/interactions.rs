@@ -1,0 +1,142 @@
+//! Interactivity: the Acknowledge / Resolve / Declare buttons and the declare modal's submission.
+
+use super::blocks::{self, actions};
+use super::client::SlackClient;
+use super::{SLACK, users};
+use crate::domain::{IncidentType, Severity, Status};
+use crate::engine::{Declare, Engine, EngineError};
+use crate::store::NewOutbox;
+use serde_json::{Value, json};
+
+/// Tells the clicker privately why their click did nothing (through the outbox).
+async fn tell(
+    engine: &Engine,
+    incident: Option<i64>,
+    channel: &str,
+    user: &str,
+    text: &str,
+) -> Result<(), EngineError> {
+    if channel.is_empty() || user.is_empty() {
+        return Ok(());
+    }
+    let mut tx = engine.store().begin().await?;
+    let entry = NewOutbox {
+        destination: SLACK.into(),
+        action: "ephemeral".into(),
+        incident_id: incident,
+        channel_key: format!("{SLACK}:ephemeral:{channel}"),
+        payload: json!({"channel": channel, "user": user, "text": text}),
+        idempotency_key: None,
+    };
+    tx.enqueue(&entry, engine.now()).await?;
+    tx.commit().await?;
+    engine.hub().notify(incident.unwrap_or(0));
+    Ok(())
+}
+
+fn input<'a>(values: &'a Value, block: &str) -> Option<&'a str> {
+    let v = &values[block]["value"];
+    v["value"]
+        .as_str()
+        .or(v["selected_option"]["value"].as_str())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Handles one interaction payload; the JSON (if any) is the HTTP response body Slack expects.
+///
+/// The Declare button opens the modal with `views.open` inline: the `trigger_id` expires after
+/// 3 s, so this is the platform's own request/response, the one allowed exception to the outbox.
+pub async fn handle(
+    engine: &Engine,
+    client: Option<&SlackClient>,
+    payload: &Value,
+) -> Result<Option<Value>, EngineError> {
+    let user_id = payload["user"]["id"].as_str().unwrap_or_default();
+    let handle = payload["user"]["username"]
+        .as_str()
+        .or(payload["user"]["name"].as_str())
+        .unwrap_or_default();
+    let actor = if handle.is_empty() {
+        users::display_name(engine.store(), user_id).await?
+    } else {
+        engine
+            .store()
+            .save_slack_user(user_id, handle, engine.now())
+            .await?;
+        handle.to_string()
+    };
+    match payload["type"].as_str() {
+        Some("block_actions") => {
+            let action = &payload["actions"][0];
+            let channel = payload["channel"]["id"].as_str().unwrap_or_default();
+            let id: Option<i64> = action["value"].as_str().and_then(|v| v.parse().ok());
+            let result = match (action["action_id"].as_str(), id) {
+                (Some(actions::DECLARE), _) => {
+                    let trigger = payload["trigger_id"].as_str().unwrap_or_default();
+                    if let Some(client) = client {
+                        let view = blocks::declare_modal(Some(channel));
+                        if let Err(e) = client
+                            .call("views.open", json!({"trigger_id": trigger, "view": view}))
+                            .await
+                        {
+                            tracing::warn!(error = %e, "views.open failed");
+                        }
+                    }
+                    return Ok(None);
+                }
+                (Some(actions::ACKNOWLEDGE), Some(id)) => engine.acknowledge(id, &actor).await,
+                (Some(actions::RESOLVE), Some(id)) => {
+                    engine.set_status(id, Status::Resolved, &actor).await
+                }
+                _ => return Ok(None),
+            };
+            match result {
+                Ok(_) => Ok(None),
+                Err(EngineError::Store(e)) => Err(EngineError::Store(e)),
+                Err(e) => {
+                    tell(engine, id, channel, user_id, &format!("⚠️ {e}")).await?;
+                    Ok(None)
+                }
+            }
+        }
+        Some("view_submission")
+            if payload["view"]["callback_id"].as_str() == Some(actions::DECLARE_VIEW) =>
+        {
+            let values = &payload["view"]["state"]["values"];
+            let title = input(values, "title").unwrap_or_default().to_string();
+            let severity = match input(values, "severity")
+                .unwrap_or("P2")
+                .parse::<Severity>()
+            {
+                Ok(s) => s,
+                Err(e) => return Ok(Some(field_error("severity", &e.to_string()))),
+            };
+            let kind = match input(values, "type")
+                .unwrap_or("outage")
+                .parse::<IncidentType>()
+            {
+                Ok(k) => k,
+                Err(e) => return Ok(Some(field_error("type", &e.to_string()))),
+            };
+            let req = Declare {
+                title,
+                severity,
+                kind,
+                service: input(values, "service").map(str::to_string),
+            };
+            match engine.declare(req, &actor).await {
+                Ok(_) => Ok(None),
+                Err(EngineError::Invalid { message, .. }) => {
+                    Ok(Some(field_error("title", &message)))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+fn field_error(block: &str, message: &str) -> Value {
+    json!({"response_action": "errors", "errors": {block: message}})
+}

@@ -1,0 +1,190 @@
+//! Chat-platform use-cases: messages with their platform ids, edits, deletions, pins, acknowledgement.
+
+use super::incidents::Applied;
+use super::{Engine, EngineError};
+use crate::domain::{EventKind, NewEvent, Status, TimelineEvent};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+/// A message said in a war room, as a platform reports it.
+#[derive(Debug, Clone, Default)]
+pub struct InboundMessage {
+    /// The platform (`slack` …).
+    pub platform: String,
+    /// Who said it (display name, else platform user id).
+    pub author: String,
+    /// What was said (may be empty for a bare file share).
+    pub text: String,
+    /// When it was said at the platform.
+    pub at: Option<DateTime<Utc>>,
+    /// The platform's id of the message (Slack `ts`).
+    pub message_id: Option<String>,
+    /// The thread it replies in, if any.
+    pub thread: Option<String>,
+    /// Files shared with it (`{"name", "url"?}`).
+    pub files: Vec<Value>,
+    /// The platform's natural key (Slack `event_id`) that makes recording idempotent.
+    pub source_key: Option<String>,
+}
+
+/// A change to a recorded message (an edit or a deletion); the original event stays.
+#[derive(Debug, Clone, Default)]
+pub struct MessageChange {
+    /// The platform.
+    pub platform: String,
+    /// Who changed it.
+    pub actor: String,
+    /// The platform's id of the message.
+    pub message_id: String,
+    /// The new text (edits).
+    pub text: Option<String>,
+    /// The text before the change, when the platform says.
+    pub previous: Option<String>,
+    /// The timeline event that recorded the original message, when known.
+    pub original_event: Option<i64>,
+    /// When it changed at the platform.
+    pub at: Option<DateTime<Utc>>,
+    /// The platform's natural key.
+    pub source_key: Option<String>,
+}
+
+fn shown_text(text: &str, files: &[Value]) -> Result<String, EngineError> {
+    let names: Vec<&str> = files.iter().filter_map(|f| f["name"].as_str()).collect();
+    let text = text.trim();
+    let out = match (text.is_empty(), names.is_empty()) {
+        (false, true) => text.to_string(),
+        (false, false) => format!("{text} [files: {}]", names.join(", ")),
+        (true, false) => format!("shared {}", names.join(", ")),
+        (true, true) => return Err(EngineError::invalid("text", "must not be empty")),
+    };
+    Ok(crate::domain::escape::truncate(
+        &out,
+        super::incidents::MAX_TEXT_LEN,
+    ))
+}
+
+impl Engine {
+    /// Records a war-room message with its platform id, thread and files (idempotent on its key).
+    pub async fn record_chat_message(
+        &self,
+        id: i64,
+        msg: InboundMessage,
+    ) -> Result<Option<TimelineEvent>, EngineError> {
+        let text = shown_text(&msg.text, &msg.files)?;
+        let applied = self
+            .apply(id, |_, now| {
+                let mut data = json!({"platform": msg.platform});
+                if let Some(m) = &msg.message_id {
+                    data["message_id"] = json!(m);
+                }
+                if let Some(t) = &msg.thread {
+                    data["thread"] = json!(t);
+                }
+                if !msg.files.is_empty() {
+                    data["files"] = json!(msg.files);
+                }
+                let mut event = NewEvent::new(
+                    EventKind::ChatMessage,
+                    msg.at.unwrap_or(now),
+                    Some(&msg.author),
+                )
+                .text(text)
+                .data(data);
+                event.source_key = msg.source_key.clone();
+                Ok(vec![event])
+            })
+            .await?;
+        Ok(applied.events.into_iter().next())
+    }
+
+    /// Records an edit (`message_edited`) or, with no new text, a deletion (`message_deleted`).
+    pub async fn record_message_change(
+        &self,
+        id: i64,
+        change: MessageChange,
+    ) -> Result<Option<TimelineEvent>, EngineError> {
+        let (kind, text) = match &change.text {
+            Some(t) => (EventKind::MessageEdited, shown_text(t, &[])?),
+            None => (
+                EventKind::MessageDeleted,
+                match &change.previous {
+                    Some(p) => format!("deleted a message: {p}"),
+                    None => "deleted a message".to_string(),
+                },
+            ),
+        };
+        let applied = self
+            .apply(id, |_, now| {
+                let mut data =
+                    json!({"platform": change.platform, "message_id": change.message_id});
+                if let Some(p) = &change.previous {
+                    data["previous"] = json!(p);
+                }
+                if let Some(e) = change.original_event {
+                    data["event"] = json!(e);
+                }
+                let mut event = NewEvent::new(kind, change.at.unwrap_or(now), Some(&change.actor))
+                    .text(text)
+                    .data(data);
+                event.source_key = change.source_key.clone();
+                Ok(vec![event])
+            })
+            .await?;
+        Ok(applied.events.into_iter().next())
+    }
+
+    /// Marks a message as a key event (`pinned`), e.g. after a 📌 reaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn pin_message(
+        &self,
+        id: i64,
+        platform: &str,
+        actor: &str,
+        message_id: Option<&str>,
+        pinned_event: Option<&TimelineEvent>,
+        at: Option<DateTime<Utc>>,
+        source_key: Option<String>,
+    ) -> Result<Option<TimelineEvent>, EngineError> {
+        let text = match pinned_event.and_then(|e| e.text.as_deref()) {
+            Some(t) => format!("📌 {t}"),
+            None => "📌 pinned a message".to_string(),
+        };
+        let applied = self
+            .apply(id, |_, now| {
+                let mut data = json!({"platform": platform});
+                if let Some(m) = message_id {
+                    data["message_id"] = json!(m);
+                }
+                if let Some(e) = pinned_event {
+                    data["event"] = json!(e.id);
+                }
+                let mut event = NewEvent::new(EventKind::Pinned, at.unwrap_or(now), Some(actor))
+                    .text(text)
+                    .data(data);
+                event.source_key = source_key;
+                Ok(vec![event])
+            })
+            .await?;
+        Ok(applied.events.into_iter().next())
+    }
+
+    /// Acknowledges an incident (the Acknowledge button): a `detected` incident becomes `declared`;
+    /// a declared one moves to `triaging`. Anything later answers that there is nothing to acknowledge.
+    pub async fn acknowledge(&self, id: i64, actor: &str) -> Result<Applied, EngineError> {
+        let current = self
+            .store()
+            .incident(id)
+            .await?
+            .ok_or(EngineError::NotFound(id))?;
+        let to = match current.status {
+            Status::Detected => Status::Declared,
+            Status::Declared => Status::Triaging,
+            other => {
+                return Err(EngineError::Conflict(format!(
+                    "incident #{id} is {other}: it was acknowledged already"
+                )));
+            }
+        };
+        self.set_status(id, to, actor).await
+    }
+}

@@ -1,0 +1,89 @@
+//! Helpers shared by the Slack test files.
+
+use super::{Channel, FakeSlack};
+use serde_json::Value;
+use std::time::Duration;
+
+pub async fn wait_until<F, Fut>(what: &str, secs: u64, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+pub async fn spawn(backend: crate::common::Backend, fake: &FakeSlack) -> crate::common::TestApp {
+    let fake = fake.clone();
+    crate::common::TestApp::spawn_with(backend, move |c| fake.configure(c)).await
+}
+
+/// Waits until every outbox entry of `id` is delivered; panics on a failed one.
+pub async fn drained(app: &crate::common::TestApp, id: i64, secs: u64) {
+    let store = app.engine().store().clone();
+    wait_until(&format!("incident {id}'s outbox drained"), secs, || {
+        let store = store.clone();
+        async move {
+            let entries = store.outbox_for_incident(id).await.unwrap();
+            for (e, status) in &entries {
+                assert_ne!(
+                    *status,
+                    warroom::store::OutboxStatus::Failed,
+                    "delivery failed after {} attempts: {} {:?}",
+                    e.attempts,
+                    e.action,
+                    e.last_error
+                );
+            }
+            entries
+                .iter()
+                .all(|(_, s)| *s == warroom::store::OutboxStatus::Done)
+        }
+    })
+    .await;
+}
+
+pub async fn room_of(app: &crate::common::TestApp, id: i64) -> String {
+    let store = app.engine().store().clone();
+    wait_until("the Slack room", 20, || {
+        let store = store.clone();
+        async move { store.chat_room(id, "slack").await.unwrap().is_some() }
+    })
+    .await;
+    store.chat_room(id, "slack").await.unwrap().unwrap().room_id
+}
+
+pub async fn timeline(app: &crate::common::TestApp, id: i64) -> Vec<Value> {
+    let (status, body) = app
+        .get_json(&format!("/api/v1/incidents/{id}/timeline"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["events"].as_array().unwrap().clone()
+}
+
+pub fn keys(channel: &Channel) -> Vec<String> {
+    channel
+        .messages
+        .iter()
+        .filter_map(|m| {
+            m["metadata"]["event_payload"]["key"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect()
+}
+
+pub fn assert_no_duplicate_posts(channel: &Channel) {
+    let mut k = keys(channel);
+    let n = k.len();
+    k.sort();
+    k.dedup();
+    assert_eq!(k.len(), n, "a message was posted twice in {}", channel.name);
+    assert_eq!(n, channel.messages.len(), "every bot post carries its key");
+}
