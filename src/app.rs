@@ -23,6 +23,7 @@ pub struct App {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     workers: JoinHandle<()>,
+    alert_dispatcher: JoinHandle<()>,
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every app in the process).
@@ -75,7 +76,10 @@ impl App {
         let hub = Hub::default();
         let destinations = vec![outbound::WEB.to_string()];
         let config = Arc::new(config);
-        let catalog = Arc::new(crate::domain::Catalog::default());
+        let catalog = Arc::new(
+            crate::catalog::load(&config.catalog.path)
+                .with_context(|| format!("catalog.path: cannot load {}", config.catalog.path))?,
+        );
         let engine = Engine::new(
             store.clone(),
             Arc::new(SystemClock),
@@ -91,6 +95,10 @@ impl App {
             engine.clone(),
             deliverers,
             config.outbox.clone(),
+            shutdown_rx.clone(),
+        ));
+        let alert_dispatcher = tokio::spawn(crate::engine::alert_dispatch::run(
+            engine.clone(),
             shutdown_rx.clone(),
         ));
         let renderer = Arc::new(Renderer::new(config.templates.dir.clone().map(Into::into)));
@@ -116,6 +124,7 @@ impl App {
             shutdown,
             server,
             workers,
+            alert_dispatcher,
         })
     }
 
@@ -124,6 +133,7 @@ impl App {
         let _ = self.shutdown.send(true);
         self.server.await??;
         self.workers.await?;
+        self.alert_dispatcher.await?;
         self.engine.store().close().await;
         Ok(())
     }

@@ -1,8 +1,10 @@
 //! Typed configuration: defaults, then a TOML file, then `WARROOM_<SECTION>__<KEY>` variables.
 
+pub mod alerts;
 mod load;
 mod sections;
 mod validate;
 
 pub use load::{ConfigError, Problem, load, load_for_check};
 pub use sections::*;
+pub use alerts::AlertsConfig;

@@ -25,6 +25,8 @@ pub struct Config {
     pub templates: TemplatesConfig,
     /// Outbox delivery.
     pub outbox: OutboxConfig,
+    /// Alert governance.
+    pub alerts: super::alerts::AlertsConfig,
 }
 
 /// `[server]`

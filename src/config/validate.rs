@@ -123,6 +123,15 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     if config.outbox.poll_interval_ms == 0 {
         bad("outbox.poll_interval_ms", "must be greater than 0".into());
     }
+    if let Err(problems) = config.alerts.policy() {
+        p.extend(problems);
+    }
+    if let Err(e) = crate::catalog::load(&config.catalog.path) {
+        p.push(Problem {
+            key: "catalog.path".into(),
+            message: e.to_string(),
+        });
+    }
     p
 }
 

@@ -1,5 +1,7 @@
 //! Use-cases: everything that changes an incident goes through here, through the store, in one transaction.
 
+pub mod alert_dispatch;
+mod alerts;
 mod clock;
 mod commands;
 mod errors;
@@ -9,6 +11,7 @@ pub mod outbound;
 pub mod outbox_worker;
 mod replies;
 
+pub use alerts::{AlertsRuntime, Ingested};
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;
@@ -29,6 +32,7 @@ pub struct Engine {
     destinations: Arc<Vec<String>>,
     config: Arc<Config>,
     catalog: Arc<Catalog>,
+    alerts: AlertsRuntime,
 }
 
 impl Engine {
@@ -41,7 +45,9 @@ impl Engine {
         config: Arc<Config>,
         catalog: Arc<Catalog>,
     ) -> Engine {
+        let alerts = AlertsRuntime::new(&config);
         Engine {
+            alerts,
             store,
             clock,
             hub,

@@ -1,7 +1,9 @@
 //! The HTTP surface: verify, parse, call the engine, map the result. No business rules here.
 
+mod api_alerts;
 mod api_incidents;
 mod auth;
+mod hooks;
 pub mod error;
 pub mod json;
 mod ops;
@@ -33,7 +35,9 @@ pub struct AppState {
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    let api = api_incidents::routes().route_layer(axum::middleware::from_fn_with_state(
+    let api = api_incidents::routes()
+        .merge(api_alerts::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         auth::require_api_token,
     ));
@@ -43,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api)
         .merge(web::routes())
+        .merge(hooks::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))

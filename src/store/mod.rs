@@ -5,6 +5,7 @@
 //! Where the backends differ (connection set-up, migrations, row locking for claims) the code
 //! branches on [`Backend`]. No SQL lives outside this module.
 
+mod alerts;
 mod connect;
 mod incidents;
 mod outbox;
@@ -13,6 +14,7 @@ mod rows;
 mod timeline;
 mod tx;
 
+pub use alerts::{AlertFilter, AlertGroup, AlertRecord, AlertWrite, KnownAlert};
 pub use incidents::IncidentFilter;
 pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};
 pub use rooms::{ChatRoom, RoomPost};
