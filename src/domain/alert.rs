@@ -224,6 +224,16 @@ pub fn classify(known: Option<&Known>, incoming: &Alert) -> Change {
     let Some(k) = known else {
         return Change::New;
     };
+    if k.status == AlertStatus::Firing && incoming.status == AlertStatus::Resolved {
+        // A resolve counts unless it ended before the current occurrence began. Times are compared at
+        // whole seconds: Alertmanager may report a resolved alert's times without the fraction.
+        let ended = incoming.ends_at.unwrap_or(incoming.starts_at).timestamp();
+        return if ended < k.starts_at.timestamp() {
+            Change::Stale
+        } else {
+            Change::Resolved
+        };
+    }
     if incoming.starts_at < k.starts_at {
         return Change::Stale;
     }
@@ -277,6 +287,11 @@ mod tests {
         let f = known(Firing, 10);
         assert_eq!(classify(Some(&f), &alert(Firing, 10)), Change::Duplicate);
         assert_eq!(classify(Some(&f), &alert(Resolved, 10)), Change::Resolved);
+        let mut old_resolve = alert(Resolved, 1);
+        old_resolve.ends_at = Some(Utc.timestamp_opt(5, 0).unwrap());
+        assert_eq!(classify(Some(&f), &old_resolve), Change::Stale);
+        old_resolve.ends_at = Some(Utc.timestamp_opt(10, 0).unwrap());
+        assert_eq!(classify(Some(&f), &old_resolve), Change::Resolved);
         assert_eq!(classify(Some(&f), &alert(Firing, 5)), Change::Stale);
         assert_eq!(classify(Some(&f), &alert(Firing, 20)), Change::Restarted);
         let r = known(Resolved, 10);

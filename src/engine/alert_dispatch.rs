@@ -195,6 +195,16 @@ impl Engine {
                 };
             }
         }
+        if incident.is_none() && decided.iter().any(|(_, i)| i.is_some()) {
+            // Inhibited alerts are not paged, but are shown in a related open incident (usually their cause's).
+            if let Some(w) = policy.merge_window {
+                let service = g.service.clone();
+                let open = tx.open_incidents_since(now - w).await?;
+                if let Some(id) = merge_target(service.as_deref(), &open, &self.catalog, &policy, now) {
+                    incident = tx.incident_for_update(id).await?;
+                }
+            }
+        }
         let Some(mut inc) = incident else {
             for (r, inh) in &decided {
                 tx.alert_dispatched(&r.alert.fingerprint, None, inh.as_ref().map(|i| i.by.as_str()), None)
