@@ -36,6 +36,57 @@ enum Command {
         /// The file to check (default: --config, else config/warroom.toml).
         file: Option<PathBuf>,
     },
+    /// Benchmarks (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Alert ingest over HTTP (10-alert Alertmanager batches), side by side with Alertmanager if installed.
+    Ingest {
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds each side is loaded.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// PostgreSQL URL to bench on (a fresh schema is made); default a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Distinct fingerprints cycled through.
+        #[arg(long, default_value_t = 1000)]
+        fingerprints: usize,
+        /// Distinct services.
+        #[arg(long, default_value_t = 20)]
+        services: usize,
+        /// Skip the Alertmanager side.
+        #[arg(long)]
+        no_peer: bool,
+    },
+    /// An alert storm: incidents opened, alerts lost, time to drain.
+    Storm {
+        /// Alerts in total.
+        #[arg(long, default_value_t = 100_000)]
+        alerts: usize,
+        /// Distinct fingerprints.
+        #[arg(long, default_value_t = 1000)]
+        fingerprints: usize,
+        /// Distinct services.
+        #[arg(long, default_value_t = 20)]
+        services: usize,
+        /// Seconds the storm lasts.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// PostgreSQL URL; default a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -75,6 +126,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "migrations applied to {}",
                 warroom::app::redact(&config.database.url)
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { what } => {
+            match what {
+                BenchCommand::Ingest {
+                    connections,
+                    seconds,
+                    database_url,
+                    fingerprints,
+                    services,
+                    no_peer,
+                } => {
+                    warroom::bench::ingest(warroom::bench::IngestOptions {
+                        connections,
+                        duration: std::time::Duration::from_secs(seconds),
+                        database_url,
+                        fingerprints,
+                        services,
+                        peer: !no_peer,
+                    })
+                    .await?
+                }
+                BenchCommand::Storm {
+                    alerts,
+                    fingerprints,
+                    services,
+                    seconds,
+                    connections,
+                    database_url,
+                } => {
+                    warroom::bench::storm(warroom::bench::StormOptions {
+                        alerts,
+                        fingerprints,
+                        services,
+                        seconds,
+                        connections,
+                        database_url,
+                    })
+                    .await?
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { file } => {

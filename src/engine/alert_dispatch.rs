@@ -207,8 +207,14 @@ impl Engine {
         }
         let Some(mut inc) = incident else {
             for (r, inh) in &decided {
-                tx.alert_dispatched(&r.alert.fingerprint, None, inh.as_ref().map(|i| i.by.as_str()), None)
-                    .await?;
+                tx.alert_dispatched(
+                    &r.alert.fingerprint,
+                    r.reports,
+                    None,
+                    inh.as_ref().map(|i| i.by.as_str()),
+                    None,
+                )
+                .await?;
                 if r.alert.status == AlertStatus::Resolved {
                     tx.release_inhibited(&r.alert.fingerprint, now).await?;
                 }
@@ -241,6 +247,7 @@ impl Engine {
             }
             tx.alert_dispatched(
                 &a.fingerprint,
+                r.reports,
                 Some(inc.id),
                 inh.as_ref().map(|i| i.by.as_str()),
                 announced,

@@ -89,10 +89,10 @@ impl Engine {
                 )
             })
             .collect();
-        // Last report of each fingerprint wins; order of first appearance is kept.
-        let mut changed: BTreeMap<String, (usize, Alert, String, String, i64)> = BTreeMap::new();
+        // Last report of each fingerprint wins.
+        let mut changed: BTreeMap<String, (Alert, String, String, i64)> = BTreeMap::new();
         let mut duplicates: Vec<String> = Vec::new();
-        for (i, mut alert) in alerts.into_iter().enumerate() {
+        for mut alert in alerts {
             let prev = known.get(&alert.fingerprint);
             let change = classify(prev.map(|(k, _)| k), &alert);
             match change {
@@ -129,18 +129,14 @@ impl Engine {
                 .as_str()
                 .to_string();
             let key = group_key(&alert.labels, &policy.group_by);
-            let order = changed
-                .get(&alert.fingerprint)
-                .map(|c| c.0)
-                .unwrap_or(i);
-            changed.insert(alert.fingerprint.clone(), (order, alert, grade, key, flaps));
+            changed.insert(alert.fingerprint.clone(), (alert, grade, key, flaps));
         }
-        let mut rows: Vec<_> = changed.into_values().collect();
-        rows.sort_by_key(|r| r.0);
+        // Written in fingerprint order (the order rows are locked in on PostgreSQL).
+        let rows: Vec<_> = changed.into_values().collect();
         out.changed = rows.len();
         let writes: Vec<AlertWrite<'_>> = rows
             .iter()
-            .map(|(_, alert, grade, key, flaps)| AlertWrite {
+            .map(|(alert, grade, key, flaps)| AlertWrite {
                 alert,
                 grade,
                 group_key: key,
@@ -148,10 +144,11 @@ impl Engine {
             })
             .collect();
         tx.write_alerts(&writes, now).await?;
-        let dups: Vec<&str> = duplicates.iter().map(String::as_str).collect();
+        let mut dups: Vec<&str> = duplicates.iter().map(String::as_str).collect();
+        dups.sort_unstable();
         tx.count_duplicates(&dups).await?;
         let mut groups: BTreeMap<&str, Option<&str>> = BTreeMap::new();
-        for (_, alert, _, key, _) in &rows {
+        for (alert, _, key, _) in &rows {
             groups
                 .entry(key.as_str())
                 .or_insert(alert.service.as_deref());

@@ -156,9 +156,15 @@ impl Tx {
         fingerprints: &[&str],
     ) -> StoreResult<HashMap<String, KnownAlert>> {
         let mut out = HashMap::new();
+        // On PostgreSQL the rows are locked in fingerprint order, so concurrent ingests never deadlock.
+        let lock = if self.backend() == Backend::Postgres {
+            " ORDER BY fingerprint FOR UPDATE"
+        } else {
+            ""
+        };
         for chunk in fingerprints.chunks(500) {
             let sql = format!(
-                "SELECT fingerprint, status, starts_at, flaps FROM alerts WHERE fingerprint IN ({})",
+                "SELECT fingerprint, status, starts_at, flaps FROM alerts WHERE fingerprint IN ({}){lock}",
                 placeholders(1, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -316,11 +322,9 @@ impl Tx {
         limit: i64,
     ) -> StoreResult<Vec<AlertGroup>> {
         let sql = match self.backend() {
-            Backend::Postgres => {
-                "SELECT * FROM alert_groups WHERE next_flush_at <= $1 ORDER BY next_flush_at LIMIT $2 \
-                 FOR UPDATE SKIP LOCKED"
-            }
-            Backend::Sqlite => {
+            // Dispatchers are serialised by `lock_dispatch`; groups are not row-locked here so that the
+            // dispatcher takes row locks in the same order as ingest (alerts, then groups).
+            Backend::Postgres | Backend::Sqlite => {
                 "SELECT * FROM alert_groups WHERE next_flush_at <= $1 ORDER BY next_flush_at LIMIT $2"
             }
         };
@@ -335,7 +339,7 @@ impl Tx {
     /// A group's alerts that wait for dispatch.
     pub async fn pending_alerts(&mut self, group_key: &str) -> StoreResult<Vec<AlertRecord>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM alerts WHERE group_key = $1 AND dirty = 1 ORDER BY first_seen, fingerprint"
+            "SELECT {COLUMNS} FROM alerts WHERE group_key = $1 AND dirty = 1 ORDER BY fingerprint"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(group_key)
@@ -385,22 +389,25 @@ impl Tx {
             .collect()
     }
 
-    /// Marks an alert dispatched: its incident, inhibition and (if announced) when.
+    /// Marks an alert dispatched: its incident, inhibition and (if announced) when. A report that arrived
+    /// since it was read (`reports` moved on) keeps it pending for the next dispatch.
     pub async fn alert_dispatched(
         &mut self,
         fingerprint: &str,
+        reports: i64,
         incident_id: Option<i64>,
         inhibited_by: Option<&str>,
         announced_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE alerts SET dirty = 0, incident_id = COALESCE($1, incident_id), inhibited_by = $2, \
-             announced_at = COALESCE($3, announced_at) WHERE fingerprint = $4",
+             announced_at = COALESCE($3, announced_at) WHERE fingerprint = $4 AND reports = $5",
         )
         .bind(incident_id)
         .bind(inhibited_by)
         .bind(ms_opt(announced_at))
         .bind(fingerprint)
+        .bind(reports)
         .execute(self.conn())
         .await?;
         Ok(())
@@ -466,9 +473,13 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE alert_groups SET incident_id = $1, last_flush_at = $2, next_flush_at = NULL WHERE group_key = $3",
+            "UPDATE alert_groups SET incident_id = $1, last_flush_at = $2, next_flush_at = CASE \
+             WHEN EXISTS (SELECT 1 FROM alerts WHERE group_key = $3 AND dirty = 1) THEN $4 ELSE NULL END \
+             WHERE group_key = $5",
         )
         .bind(incident_id)
+        .bind(ms(now))
+        .bind(key)
         .bind(ms(now))
         .bind(key)
         .execute(self.conn())
@@ -526,6 +537,17 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(group_from_row).collect()
+    }
+
+    /// Total reports stored (every accepted report counts once) and alerts waiting for dispatch.
+    pub async fn alert_totals(&self) -> StoreResult<(i64, i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(reports), 0) AS BIGINT) AS reports, \
+             CAST(COALESCE(SUM(dirty), 0) AS BIGINT) AS pending FROM alerts",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("reports")?, row.try_get("pending")?))
     }
 
     /// Open incidents per service.
