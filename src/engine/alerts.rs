@@ -1,15 +1,16 @@
 //! Alert ingest: classify each report against what is known, write the batch in one transaction,
 //! schedule its groups, and wake the dispatcher. Acknowledged only after commit.
 
-use super::{Engine, EngineError};
+use super::{Clock, Engine, EngineError};
 use crate::config::Config;
 use crate::domain::alert::{Alert, Change, Known, classify};
 use crate::domain::alert_policy::AlertPolicy;
 use crate::domain::alert_rules::group_key;
-use crate::store::AlertWrite;
+use crate::store::{AlertWrite, Backend, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use tokio::sync::Notify;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 /// The alert policy and the dispatcher's wake-up, shared by every clone of the engine.
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct AlertsRuntime {
     pub policy: Arc<AlertPolicy>,
     /// Wakes the dispatcher after an ingest commits.
     pub wake: Arc<Notify>,
+    /// The group-commit queue, started on first use.
+    queue: Arc<OnceLock<mpsc::Sender<Job>>>,
 }
 
 impl AlertsRuntime {
@@ -32,6 +35,7 @@ impl AlertsRuntime {
         AlertsRuntime {
             policy: Arc::new(policy),
             wake: Arc::new(Notify::new()),
+            queue: Arc::new(OnceLock::new()),
         }
     }
 }
@@ -49,129 +53,263 @@ pub struct Ingested {
     pub stale: usize,
 }
 
+/// One request's alerts waiting for the group commit, and where its answer goes.
+struct Job {
+    alerts: Vec<Alert>,
+    reply: oneshot::Sender<Result<Ingested, EngineError>>,
+}
+
+/// Alerts merged into one transaction at most (several requests share a commit).
+const MAX_MERGED_ALERTS: usize = 2000;
+
+/// Starts the group-commit writers: one on SQLite (one writer anyway), four on PostgreSQL.
+fn spawn_batcher(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    policy: Arc<AlertPolicy>,
+    wake: Arc<Notify>,
+) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel::<Job>(4096);
+    let rx = Arc::new(Mutex::new(rx));
+    let writers = match store.backend() {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 4,
+    };
+    for _ in 0..writers {
+        let (store, clock, policy, wake, rx) = (
+            store.clone(),
+            clock.clone(),
+            policy.clone(),
+            wake.clone(),
+            rx.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                let jobs = {
+                    let mut rx = rx.lock().await;
+                    let Some(first) = rx.recv().await else {
+                        return;
+                    };
+                    let mut n = first.alerts.len();
+                    let mut jobs = vec![first];
+                    while n < MAX_MERGED_ALERTS {
+                        match rx.try_recv() {
+                            Ok(j) => {
+                                n += j.alerts.len();
+                                jobs.push(j);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    jobs
+                };
+                commit_jobs(&store, clock.now(), &policy, &wake, jobs).await;
+            }
+        });
+    }
+    tx
+}
+
+/// Writes several requests in one transaction and answers each after the commit; if that fails, each
+/// request is retried alone so that every caller gets its own answer.
+async fn commit_jobs(
+    store: &Store,
+    now: DateTime<Utc>,
+    policy: &AlertPolicy,
+    wake: &Notify,
+    jobs: Vec<Job>,
+) {
+    let merged = async {
+        let mut tx = store.begin().await?;
+        let mut outs = Vec::with_capacity(jobs.len());
+        for j in &jobs {
+            outs.push(store_batch(&mut tx, policy, &j.alerts, now).await?);
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(outs)
+    }
+    .await;
+    match merged {
+        Ok(outs) => {
+            if outs.iter().any(|o| o.changed > 0) {
+                wake.notify_one();
+            }
+            for (job, out) in jobs.into_iter().zip(outs) {
+                count(&job.alerts, &out);
+                let _ = job.reply.send(Ok(out));
+            }
+        }
+        Err(e) if jobs.len() == 1 => {
+            if let Some(job) = jobs.into_iter().next() {
+                let _ = job.reply.send(Err(e.into()));
+            }
+        }
+        Err(_) => {
+            for job in jobs {
+                let single = async {
+                    let mut tx = store.begin().await?;
+                    let out = store_batch(&mut tx, policy, &job.alerts, now).await?;
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(out)
+                }
+                .await;
+                if let Ok(out) = &single {
+                    if out.changed > 0 {
+                        wake.notify_one();
+                    }
+                    count(&job.alerts, out);
+                }
+                let _ = job.reply.send(single.map_err(EngineError::from));
+            }
+        }
+    }
+}
+
+fn count(alerts: &[Alert], out: &Ingested) {
+    let source = alerts
+        .first()
+        .map(|a| a.source.as_str())
+        .unwrap_or("none");
+    metrics::counter!("warroom_alerts_received_total", "source" => source)
+        .increment(out.received as u64);
+    metrics::counter!("warroom_alerts_deduplicated_total", "source" => source)
+        .increment((out.duplicates + out.stale) as u64);
+}
+
+/// Classifies one request's alerts against what is stored and writes the changes inside `tx`.
+async fn store_batch(
+    tx: &mut Tx,
+    policy: &AlertPolicy,
+    alerts: &[Alert],
+    now: DateTime<Utc>,
+) -> Result<Ingested, StoreError> {
+    let mut out = Ingested {
+        received: alerts.len(),
+        ..Ingested::default()
+    };
+    let mut fps: Vec<&str> = alerts.iter().map(|a| a.fingerprint.as_str()).collect();
+    fps.sort_unstable();
+    fps.dedup();
+    let mut known: HashMap<String, (Known, i64)> = tx
+        .known_alerts(&fps)
+        .await?
+        .into_iter()
+        .map(|(fp, k)| {
+            (
+                fp,
+                (
+                    Known {
+                        status: k.status,
+                        starts_at: k.starts_at,
+                    },
+                    k.flaps,
+                ),
+            )
+        })
+        .collect();
+    // Last report of each fingerprint wins.
+    let mut changed: BTreeMap<String, (Alert, String, String, i64)> = BTreeMap::new();
+    let mut duplicates: Vec<&str> = Vec::new();
+    for incoming in alerts {
+        let prev = known.get(&incoming.fingerprint);
+        let change = classify(prev.map(|(k, _)| k), incoming);
+        match change {
+            Change::Duplicate => {
+                out.duplicates += 1;
+                duplicates.push(&incoming.fingerprint);
+                continue;
+            }
+            Change::Stale => {
+                out.stale += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let mut alert = incoming.clone();
+        let mut flaps = prev.map(|(_, f)| *f).unwrap_or(0);
+        if change == Change::Refired {
+            flaps += 1;
+        }
+        if let (Change::Resolved, Some((k, _))) = (change, prev) {
+            alert.starts_at = k.starts_at;
+        }
+        known.insert(
+            alert.fingerprint.clone(),
+            (
+                Known {
+                    status: alert.status,
+                    starts_at: alert.starts_at,
+                },
+                flaps,
+            ),
+        );
+        let grade = policy
+            .grade(alert.source, alert.severity_label())
+            .as_str()
+            .to_string();
+        let key = group_key(&alert.labels, &policy.group_by);
+        changed.insert(alert.fingerprint.clone(), (alert, grade, key, flaps));
+    }
+    // Written in fingerprint order (the order rows are locked in on PostgreSQL).
+    let rows: Vec<_> = changed.into_values().collect();
+    out.changed = rows.len();
+    let writes: Vec<AlertWrite<'_>> = rows
+        .iter()
+        .map(|(alert, grade, key, flaps)| AlertWrite {
+            alert,
+            grade,
+            group_key: key,
+            flaps: *flaps,
+        })
+        .collect();
+    tx.write_alerts(&writes, now).await?;
+    duplicates.sort_unstable();
+    tx.count_duplicates(&duplicates).await?;
+    let mut groups: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+    for (alert, _, key, _) in &rows {
+        groups
+            .entry(key.as_str())
+            .or_insert(alert.service.as_deref());
+    }
+    for (key, service) in groups {
+        tx.touch_group(
+            key,
+            service,
+            now,
+            policy.group_wait,
+            policy.group_interval,
+        )
+        .await?;
+    }
+    Ok(out)
+}
+
 impl Engine {
     /// The alert policy.
     pub fn alert_policy(&self) -> &AlertPolicy {
         &self.alerts.policy
     }
 
-    /// Stores a batch of alerts in one transaction and schedules their groups; idempotent by
-    /// (fingerprint, starts_at): the same batch twice changes nothing the second time.
+    /// Stores a request's alerts and schedules their groups; answers after the commit. Requests that
+    /// arrive together share one transaction (group commit). Idempotent by (fingerprint, starts_at):
+    /// the same batch twice changes nothing the second time.
     pub async fn ingest_alerts(&self, alerts: Vec<Alert>) -> Result<Ingested, EngineError> {
-        let now = self.now();
-        let policy = self.alerts.policy.clone();
-        let mut out = Ingested {
-            received: alerts.len(),
-            ..Ingested::default()
-        };
-        let source = alerts
-            .first()
-            .map(|a| a.source.as_str())
-            .unwrap_or("none");
-        let mut fps: Vec<&str> = alerts.iter().map(|a| a.fingerprint.as_str()).collect();
-        fps.sort_unstable();
-        fps.dedup();
-        let mut tx = self.store.begin().await?;
-        let mut known: HashMap<String, (Known, i64)> = tx
-            .known_alerts(&fps)
-            .await?
-            .into_iter()
-            .map(|(fp, k)| {
-                (
-                    fp,
-                    (
-                        Known {
-                            status: k.status,
-                            starts_at: k.starts_at,
-                        },
-                        k.flaps,
-                    ),
-                )
-            })
-            .collect();
-        // Last report of each fingerprint wins.
-        let mut changed: BTreeMap<String, (Alert, String, String, i64)> = BTreeMap::new();
-        let mut duplicates: Vec<String> = Vec::new();
-        for mut alert in alerts {
-            let prev = known.get(&alert.fingerprint);
-            let change = classify(prev.map(|(k, _)| k), &alert);
-            match change {
-                Change::Duplicate => {
-                    out.duplicates += 1;
-                    duplicates.push(alert.fingerprint.clone());
-                    continue;
-                }
-                Change::Stale => {
-                    out.stale += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            let mut flaps = prev.map(|(_, f)| *f).unwrap_or(0);
-            if change == Change::Refired {
-                flaps += 1;
-            }
-            if let (Change::Resolved, Some((k, _))) = (change, prev) {
-                alert.starts_at = k.starts_at;
-            }
-            known.insert(
-                alert.fingerprint.clone(),
-                (
-                    Known {
-                        status: alert.status,
-                        starts_at: alert.starts_at,
-                    },
-                    flaps,
-                ),
-            );
-            let grade = policy
-                .grade(alert.source, alert.severity_label())
-                .as_str()
-                .to_string();
-            let key = group_key(&alert.labels, &policy.group_by);
-            changed.insert(alert.fingerprint.clone(), (alert, grade, key, flaps));
-        }
-        // Written in fingerprint order (the order rows are locked in on PostgreSQL).
-        let rows: Vec<_> = changed.into_values().collect();
-        out.changed = rows.len();
-        let writes: Vec<AlertWrite<'_>> = rows
-            .iter()
-            .map(|(alert, grade, key, flaps)| AlertWrite {
-                alert,
-                grade,
-                group_key: key,
-                flaps: *flaps,
-            })
-            .collect();
-        tx.write_alerts(&writes, now).await?;
-        let mut dups: Vec<&str> = duplicates.iter().map(String::as_str).collect();
-        dups.sort_unstable();
-        tx.count_duplicates(&dups).await?;
-        let mut groups: BTreeMap<&str, Option<&str>> = BTreeMap::new();
-        for (alert, _, key, _) in &rows {
-            groups
-                .entry(key.as_str())
-                .or_insert(alert.service.as_deref());
-        }
-        for (key, service) in groups {
-            tx.touch_group(
-                key,
-                service,
-                now,
-                policy.group_wait,
-                policy.group_interval,
+        let queue = self.alerts.queue.get_or_init(|| {
+            spawn_batcher(
+                self.store.clone(),
+                self.clock.clone(),
+                self.alerts.policy.clone(),
+                self.alerts.wake.clone(),
             )
-            .await?;
-        }
-        tx.commit().await?;
-        if out.changed > 0 {
-            self.alerts.wake.notify_one();
-        }
-        metrics::counter!("warroom_alerts_received_total", "source" => source)
-            .increment(out.received as u64);
-        metrics::counter!("warroom_alerts_deduplicated_total", "source" => source)
-            .increment((out.duplicates + out.stale) as u64);
-        Ok(out)
+        });
+        let (reply, answer) = oneshot::channel();
+        queue
+            .send(Job { alerts, reply })
+            .await
+            .map_err(|_| EngineError::Conflict("alert ingest is shutting down".into()))?;
+        answer
+            .await
+            .map_err(|_| EngineError::Conflict("alert ingest is shutting down".into()))?
     }
 
     /// Records a PagerDuty `acknowledge` for a dedup key; false when the key is unknown.
