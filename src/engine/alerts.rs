@@ -121,10 +121,8 @@ async fn commit_jobs(
 ) {
     let merged = async {
         let mut tx = store.begin().await?;
-        let mut outs = Vec::with_capacity(jobs.len());
-        for j in &jobs {
-            outs.push(store_batch(&mut tx, policy, &j.alerts, now).await?);
-        }
+        let all: Vec<&[Alert]> = jobs.iter().map(|j| j.alerts.as_slice()).collect();
+        let outs = store_batch(&mut tx, policy, &all, now).await?;
         tx.commit().await?;
         Ok::<_, StoreError>(outs)
     }
@@ -148,7 +146,9 @@ async fn commit_jobs(
             for job in jobs {
                 let single = async {
                     let mut tx = store.begin().await?;
-                    let out = store_batch(&mut tx, policy, &job.alerts, now).await?;
+                    let out = store_batch(&mut tx, policy, &[job.alerts.as_slice()], now)
+                        .await?
+                        .remove(0);
                     tx.commit().await?;
                     Ok::<_, StoreError>(out)
                 }
@@ -176,18 +176,18 @@ fn count(alerts: &[Alert], out: &Ingested) {
         .increment((out.duplicates + out.stale) as u64);
 }
 
-/// Classifies one request's alerts against what is stored and writes the changes inside `tx`.
+/// Classifies several requests' alerts (in order) against what is stored and writes the changes inside
+/// `tx` with a handful of statements, whatever the number of requests; one answer per request.
 async fn store_batch(
     tx: &mut Tx,
     policy: &AlertPolicy,
-    alerts: &[Alert],
+    jobs: &[&[Alert]],
     now: DateTime<Utc>,
-) -> Result<Ingested, StoreError> {
-    let mut out = Ingested {
-        received: alerts.len(),
-        ..Ingested::default()
-    };
-    let mut fps: Vec<&str> = alerts.iter().map(|a| a.fingerprint.as_str()).collect();
+) -> Result<Vec<Ingested>, StoreError> {
+    let mut fps: Vec<&str> = jobs
+        .iter()
+        .flat_map(|j| j.iter().map(|a| a.fingerprint.as_str()))
+        .collect();
     fps.sort_unstable();
     fps.dedup();
     let mut known: HashMap<String, (Known, i64)> = tx
@@ -195,78 +195,87 @@ async fn store_batch(
         .await?
         .into_iter()
         .map(|(fp, k)| {
-            (
-                fp,
-                (
-                    Known {
-                        status: k.status,
-                        starts_at: k.starts_at,
-                    },
-                    k.flaps,
-                ),
-            )
+            let known = Known {
+                status: k.status,
+                starts_at: k.starts_at,
+            };
+            (fp, (known, k.flaps))
         })
         .collect();
-    // Last report of each fingerprint wins.
-    let mut changed: BTreeMap<String, (Alert, String, String, i64)> = BTreeMap::new();
-    let mut duplicates: Vec<&str> = Vec::new();
-    for incoming in alerts {
-        let prev = known.get(&incoming.fingerprint);
-        let change = classify(prev.map(|(k, _)| k), incoming);
-        match change {
-            Change::Duplicate => {
-                out.duplicates += 1;
-                duplicates.push(&incoming.fingerprint);
-                continue;
+    // Last report of each fingerprint wins; `reports` counts every accepted report merged into a write.
+    let mut changed: BTreeMap<String, (Alert, String, String, i64, i64)> = BTreeMap::new();
+    let mut duplicates: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut outs = Vec::with_capacity(jobs.len());
+    for alerts in jobs {
+        let mut out = Ingested {
+            received: alerts.len(),
+            ..Ingested::default()
+        };
+        for incoming in alerts.iter() {
+            let prev = known.get(&incoming.fingerprint);
+            let change = classify(prev.map(|(k, _)| k), incoming);
+            match change {
+                Change::Duplicate => {
+                    out.duplicates += 1;
+                    *duplicates.entry(incoming.fingerprint.as_str()).or_insert(0) += 1;
+                    continue;
+                }
+                Change::Stale => {
+                    out.stale += 1;
+                    continue;
+                }
+                _ => {}
             }
-            Change::Stale => {
-                out.stale += 1;
-                continue;
+            out.changed += 1;
+            let mut alert = incoming.clone();
+            let mut flaps = prev.map(|(_, f)| *f).unwrap_or(0);
+            if change == Change::Refired {
+                flaps += 1;
             }
-            _ => {}
+            if let (Change::Resolved, Some((k, _))) = (change, prev) {
+                alert.starts_at = k.starts_at;
+            }
+            let known_now = Known {
+                status: alert.status,
+                starts_at: alert.starts_at,
+            };
+            known.insert(alert.fingerprint.clone(), (known_now, flaps));
+            let grade = policy
+                .grade(alert.source, alert.severity_label())
+                .as_str()
+                .to_string();
+            let key = group_key(&alert.labels, &policy.group_by);
+            let reports = changed
+                .get(&alert.fingerprint)
+                .map(|c| c.4)
+                .unwrap_or(0)
+                + 1;
+            changed.insert(alert.fingerprint.clone(), (alert, grade, key, flaps, reports));
         }
-        let mut alert = incoming.clone();
-        let mut flaps = prev.map(|(_, f)| *f).unwrap_or(0);
-        if change == Change::Refired {
-            flaps += 1;
-        }
-        if let (Change::Resolved, Some((k, _))) = (change, prev) {
-            alert.starts_at = k.starts_at;
-        }
-        known.insert(
-            alert.fingerprint.clone(),
-            (
-                Known {
-                    status: alert.status,
-                    starts_at: alert.starts_at,
-                },
-                flaps,
-            ),
-        );
-        let grade = policy
-            .grade(alert.source, alert.severity_label())
-            .as_str()
-            .to_string();
-        let key = group_key(&alert.labels, &policy.group_by);
-        changed.insert(alert.fingerprint.clone(), (alert, grade, key, flaps));
+        outs.push(out);
     }
     // Written in fingerprint order (the order rows are locked in on PostgreSQL).
     let rows: Vec<_> = changed.into_values().collect();
-    out.changed = rows.len();
     let writes: Vec<AlertWrite<'_>> = rows
         .iter()
-        .map(|(alert, grade, key, flaps)| AlertWrite {
+        .map(|(alert, grade, key, flaps, reports)| AlertWrite {
             alert,
             grade,
             group_key: key,
             flaps: *flaps,
+            reports: *reports,
         })
         .collect();
     tx.write_alerts(&writes, now).await?;
-    duplicates.sort_unstable();
-    tx.count_duplicates(&duplicates).await?;
+    let mut by_count: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for (fp, n) in duplicates {
+        by_count.entry(n).or_default().push(fp);
+    }
+    for (n, fps) in by_count {
+        tx.count_duplicates(&fps, n).await?;
+    }
     let mut groups: BTreeMap<&str, Option<&str>> = BTreeMap::new();
-    for (alert, _, key, _) in &rows {
+    for (alert, _, key, _, _) in &rows {
         groups
             .entry(key.as_str())
             .or_insert(alert.service.as_deref());
@@ -281,7 +290,7 @@ async fn store_batch(
         )
         .await?;
     }
-    Ok(out)
+    Ok(outs)
 }
 
 impl Engine {

@@ -67,6 +67,8 @@ pub struct AlertWrite<'a> {
     pub group_key: &'a str,
     /// Its flap count.
     pub flaps: i64,
+    /// How many accepted reports this write stands for.
+    pub reports: i64,
 }
 
 /// A group as stored.
@@ -191,11 +193,11 @@ impl Tx {
         writes: &[AlertWrite<'_>],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        const COLS: usize = 15;
+        const COLS: usize = 16;
         for chunk in writes.chunks(60) {
             let mut sql = String::from(
                 "INSERT INTO alerts (fingerprint, source, status, alertname, service, grade, labels, annotations, \
-                 starts_at, ends_at, generator_url, group_key, flaps, first_seen, updated_at) VALUES ",
+                 starts_at, ends_at, generator_url, group_key, flaps, reports, first_seen, updated_at) VALUES ",
             );
             for i in 0..chunk.len() {
                 if i > 0 {
@@ -211,7 +213,7 @@ impl Tx {
                  labels = excluded.labels, annotations = excluded.annotations, starts_at = excluded.starts_at, \
                  ends_at = excluded.ends_at, generator_url = excluded.generator_url, \
                  group_key = excluded.group_key, flaps = excluded.flaps, updated_at = excluded.updated_at, \
-                 dirty = 1, reports = alerts.reports + 1",
+                 dirty = 1, reports = alerts.reports + excluded.reports",
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for w in chunk {
@@ -230,6 +232,7 @@ impl Tx {
                     .bind(a.generator_url.clone())
                     .bind(w.group_key.to_string())
                     .bind(w.flaps)
+                    .bind(w.reports)
                     .bind(ms(now))
                     .bind(ms(now));
             }
@@ -238,14 +241,14 @@ impl Tx {
         Ok(())
     }
 
-    /// Counts duplicate reports of known alerts.
-    pub async fn count_duplicates(&mut self, fingerprints: &[&str]) -> StoreResult<()> {
+    /// Counts `n` duplicate reports of each of these known alerts.
+    pub async fn count_duplicates(&mut self, fingerprints: &[&str], n: i64) -> StoreResult<()> {
         for chunk in fingerprints.chunks(500) {
             let sql = format!(
-                "UPDATE alerts SET reports = reports + 1 WHERE fingerprint IN ({})",
-                placeholders(1, chunk.len())
+                "UPDATE alerts SET reports = reports + $1 WHERE fingerprint IN ({})",
+                placeholders(2, chunk.len())
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(n);
             for f in chunk {
                 q = q.bind(*f);
             }
