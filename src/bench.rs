@@ -195,7 +195,7 @@ async fn load(
     deadline: Option<Duration>,
     total_batches: Option<u64>,
     pace: Option<Duration>,
-    make: Arc<dyn Fn(u64) -> (String, u64) + Send + Sync>,
+    make: Arc<dyn Fn(u64) -> (axum::body::Bytes, u64) + Send + Sync>,
 ) -> Load {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
@@ -280,8 +280,11 @@ struct Peer {
 
 impl Peer {
     async fn start() -> anyhow::Result<Peer> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let dir = std::env::temp_dir().join(format!("warroom-bench-am-{}-{port}", std::process::id()));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("warroom-bench-am-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let config = dir.join("alertmanager.yml");
         std::fs::write(
@@ -311,7 +314,10 @@ impl Peer {
             {
                 break;
             }
-            anyhow::ensure!(Instant::now() < deadline, "Alertmanager did not become ready");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "Alertmanager did not become ready"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Ok(Peer { child, url, dir })
@@ -323,13 +329,22 @@ impl Peer {
     }
 }
 
-fn batch_of(i: u64, fingerprints: usize, services: usize, base: DateTime<Utc>) -> Vec<(Labels, DateTime<Utc>, bool)> {
+fn batch_of(
+    i: u64,
+    fingerprints: usize,
+    services: usize,
+    base: DateTime<Utc>,
+) -> Vec<(Labels, DateTime<Utc>, bool)> {
     (0..10)
         .map(|j| {
             let k = ((i as usize) * 10 + j) % fingerprints;
             (labels(k, services), base, true)
         })
         .collect()
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// `warroom bench ingest`.
@@ -342,8 +357,21 @@ pub async fn ingest(opts: IngestOptions) -> anyhow::Result<()> {
         "warroom bench ingest: 10-alert batches, {} connections, {:?} per side, {} fingerprints, {} services",
         opts.connections, opts.duration, fps, svcs
     );
-    let make: Arc<dyn Fn(u64) -> (String, u64) + Send + Sync> =
-        Arc::new(move |i| (webhook_body(&batch_of(i, fps, svcs, base)), 10));
+    // The bodies are made once, before the clock starts, so the load generator costs both sides the same.
+    let period = (fps / gcd(fps, 10)).min(100_000) as u64;
+    let ours_bodies: Arc<Vec<axum::body::Bytes>> = Arc::new(
+        (0..period)
+            .map(|i| axum::body::Bytes::from(webhook_body(&batch_of(i, fps, svcs, base))))
+            .collect(),
+    );
+    let theirs_bodies: Arc<Vec<axum::body::Bytes>> = Arc::new(
+        (0..period)
+            .map(|i| axum::body::Bytes::from(api_body(&batch_of(i, fps, svcs, base))))
+            .collect(),
+    );
+    let bodies = ours_bodies.clone();
+    let make: Arc<dyn Fn(u64) -> (axum::body::Bytes, u64) + Send + Sync> =
+        Arc::new(move |i| (bodies[(i % period) as usize].clone(), 10));
     let url = format!("http://{}/hooks/alertmanager", app.addr);
     let ours = load(url, opts.connections, Some(opts.duration), None, None, make).await;
     let (_, reports, _) = app.engine.store().alert_totals().await?;
@@ -371,8 +399,9 @@ pub async fn ingest(opts: IngestOptions) -> anyhow::Result<()> {
         return Ok(());
     }
     let peer = Peer::start().await?;
-    let make: Arc<dyn Fn(u64) -> (String, u64) + Send + Sync> =
-        Arc::new(move |i| (api_body(&batch_of(i, fps, svcs, base)), 10));
+    let bodies = theirs_bodies.clone();
+    let make: Arc<dyn Fn(u64) -> (axum::body::Bytes, u64) + Send + Sync> =
+        Arc::new(move |i| (bodies[(i % period) as usize].clone(), 10));
     let url = format!("{}/api/v2/alerts", peer.url);
     let theirs = load(url, opts.connections, Some(opts.duration), None, None, make).await;
     println!(
@@ -414,7 +443,7 @@ pub async fn storm(opts: StormOptions) -> anyhow::Result<()> {
         opts.connections
     );
     // Each fingerprint flaps: every 25th round it resolves, and the next round fires with a new start.
-    let make: Arc<dyn Fn(u64) -> (String, u64) + Send + Sync> = Arc::new(move |i| {
+    let make: Arc<dyn Fn(u64) -> (axum::body::Bytes, u64) + Send + Sync> = Arc::new(move |i| {
         let alerts: Vec<_> = (0..10)
             .map(|j| {
                 let n = i as usize * 10 + j;
@@ -426,7 +455,7 @@ pub async fn storm(opts: StormOptions) -> anyhow::Result<()> {
                 (labels(k, svcs), start, firing)
             })
             .collect();
-        (webhook_body(&alerts), 10)
+        (axum::body::Bytes::from(webhook_body(&alerts)), 10)
     });
     let url = format!("http://{}/hooks/alertmanager", app.addr);
     let sent = load(url, opts.connections, None, Some(batches), Some(pace), make).await;
@@ -464,7 +493,11 @@ pub async fn storm(opts: StormOptions) -> anyhow::Result<()> {
         "incidents: {incidents}; alerts stored: {alerts}; reports stored {reports} = acknowledged {acknowledged} \
          (+{} stale retries ignored): {}; drained {:.0} ms after the storm",
         sent.stale,
-        if reports as u64 == acknowledged { "nothing lost" } else { "MISMATCH" },
+        if reports as u64 == acknowledged {
+            "nothing lost"
+        } else {
+            "MISMATCH"
+        },
         drained_after.as_secs_f64() * 1000.0
     );
     app.stop().await?;

@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use warroom::config;
 use warroom::telemetry::{self, LogFormat};
 
+/// mimalloc: the hot ingest path allocates many small labels maps; glibc malloc contends under load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// warroom: incident war rooms, alerts and changes in one service.
 #[derive(Parser)]
 #[command(name = "warroom", version, about)]

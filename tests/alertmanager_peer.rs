@@ -83,7 +83,10 @@ async fn alertmanager_delivers_to_warroom(backend: Backend) {
     let am = format!("http://127.0.0.1:{port}");
     let mut child = tokio::process::Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.path={}", dir.path().join("data").display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--cluster.listen-address=")
         .stdout(Stdio::null())
@@ -144,12 +147,19 @@ async fn alertmanager_delivers_to_warroom(backend: Backend) {
     let (_, alerts) = app.get_json("/api/v1/alerts?status=firing").await;
     let alerts = alerts["alerts"].as_array().unwrap().clone();
     assert_eq!(alerts.len(), 2);
-    assert!(alerts.iter().all(|a| a["source"] == "alertmanager" && a["incident_id"] == id));
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["source"] == "alertmanager" && a["incident_id"] == id)
+    );
     // Resolve both in Alertmanager: it sends the resolved group, and warroom says so in the timeline.
     let now = chrono::Utc::now();
     let resolve = http
         .post(format!("{am}/api/v2/alerts"))
-        .json(&json!([alert("a:8080", Some(now)), alert("b:8080", Some(now))]))
+        .json(&json!([
+            alert("a:8080", Some(now)),
+            alert("b:8080", Some(now))
+        ]))
         .send()
         .await
         .unwrap();
@@ -160,9 +170,16 @@ async fn alertmanager_delivers_to_warroom(backend: Backend) {
     .await;
     let events = timeline(&app, id).await;
     assert_eq!(count(&events, "alert_resolved"), 2);
-    assert_eq!(count(&events, "alert_firing"), 2, "no alert announced twice");
+    assert_eq!(
+        count(&events, "alert_firing"),
+        2,
+        "no alert announced twice"
+    );
     let (_, inc) = app.get_json(&format!("/api/v1/incidents/{id}")).await;
-    assert_eq!(inc["status"], "declared", "resolving stays a human decision");
+    assert_eq!(
+        inc["status"], "declared",
+        "resolving stays a human decision"
+    );
     let (_, list) = app.get_json("/api/v1/incidents").await;
     assert_eq!(list["incidents"].as_array().unwrap().len(), 1);
     let _ = child.kill().await;

@@ -124,7 +124,10 @@ async fn alertmanager_group_opens_one_incident_and_retries_change_nothing(backen
     assert_eq!(opened["kind"], "declared");
     let text = opened["text"].as_str().unwrap();
     assert!(text.contains("owner: payments-team"), "{text}");
-    assert!(text.contains("https://runbooks.example.com/checkout"), "{text}");
+    assert!(
+        text.contains("https://runbooks.example.com/checkout"),
+        "{text}"
+    );
     assert!(text.contains("Impacted dependents: web"), "{text}");
     assert_eq!(opened["data"]["dependents"], json!(["web"]));
     // The same webhook again (Alertmanager retries): nothing changes.
@@ -173,8 +176,7 @@ both_backends!(
 async fn hooks_authenticate_and_refuse_bad_bodies(backend: Backend) {
     let app = spawn(backend, |c| {
         c.ingest.alertmanager.token = Some("example-token".into());
-        c.ingest.pagerduty.routing_keys =
-            [("R0UTE".to_string(), "checkout".to_string())].into();
+        c.ingest.pagerduty.routing_keys = [("R0UTE".to_string(), "checkout".to_string())].into();
         c.server.max_body_bytes = 64 * 1024;
     })
     .await;
@@ -183,12 +185,33 @@ async fn hooks_authenticate_and_refuse_bad_bodies(backend: Backend) {
     assert_eq!(b["error"]["code"], "unauthorized");
     let (s, _) = post_raw(&app, "/hooks/alertmanager", AM_WARNING, Some("nope")).await;
     assert_eq!(s, 401);
-    let (s, b) = post_raw(&app, "/hooks/alertmanager", AM_WARNING, Some("example-token")).await;
+    let (s, b) = post_raw(
+        &app,
+        "/hooks/alertmanager",
+        AM_WARNING,
+        Some("example-token"),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
-    let (s, b) = post_raw(&app, "/hooks/alertmanager", "{\"alerts\": 3}", Some("example-token")).await;
+    let (s, b) = post_raw(
+        &app,
+        "/hooks/alertmanager",
+        "{\"alerts\": 3}",
+        Some("example-token"),
+    )
+    .await;
     assert_eq!(s, 400);
-    assert!(b["error"]["message"].as_str().unwrap().starts_with("alerts:"), "{b}");
-    let big = format!("{{\"alerts\": [], \"pad\": \"{}\"}}", "x".repeat(100 * 1024));
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("alerts:"),
+        "{b}"
+    );
+    let big = format!(
+        "{{\"alerts\": [], \"pad\": \"{}\"}}",
+        "x".repeat(100 * 1024)
+    );
     let (s, b) = post_raw(&app, "/hooks/alertmanager", &big, Some("example-token")).await;
     assert_eq!(s, 413, "{b}");
     // No token for the native source: loopback clients may post.
@@ -200,13 +223,24 @@ async fn hooks_authenticate_and_refuse_bad_bodies(backend: Backend) {
     )
     .await;
     assert_eq!(s, 200, "{b}");
-    let (s, b) = post_raw(&app, "/hooks/alerts", r#"{"alerts": [{"service": "web"}]}"#, None).await;
+    let (s, b) = post_raw(
+        &app,
+        "/hooks/alerts",
+        r#"{"alerts": [{"service": "web"}]}"#,
+        None,
+    )
+    .await;
     assert_eq!(s, 400);
-    assert_eq!(b["error"]["message"], "alerts[0].name: is required and must not be blank");
+    assert_eq!(
+        b["error"]["message"],
+        "alerts[0].name: is required and must not be blank"
+    );
     // PagerDuty: routing keys authenticate; answers look like PagerDuty's.
     let trigger = json!({"routing_key": "R0UTE", "event_action": "trigger",
         "payload": {"summary": "Checkout latency high", "source": "lb-1", "severity": "error"}});
-    let (s, b) = app.post_json("/hooks/pagerduty/v2/enqueue", trigger.clone()).await;
+    let (s, b) = app
+        .post_json("/hooks/pagerduty/v2/enqueue", trigger.clone())
+        .await;
     assert_eq!(s, 202, "{b}");
     assert_eq!(b["status"], "success");
     assert_eq!(b["message"], "Event processed");
@@ -221,7 +255,13 @@ async fn hooks_authenticate_and_refuse_bad_bodies(backend: Backend) {
     let (s, b) = app.post_json("/hooks/pagerduty/v2/enqueue", bad).await;
     assert_eq!(s, 400);
     assert_eq!(b["status"], "invalid event");
-    assert!(b["errors"][0].as_str().unwrap().contains("payload.severity"), "{b}");
+    assert!(
+        b["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("payload.severity"),
+        "{b}"
+    );
     let (s, _) = app
         .post_json(
             "/hooks/pagerduty/v2/enqueue",
@@ -236,7 +276,9 @@ async fn hooks_authenticate_and_refuse_bad_bodies(backend: Backend) {
         )
         .await;
     assert_eq!(s, 202);
-    let (_, alerts) = app.get_json(&format!("/api/v1/alerts?fingerprint={key}")).await;
+    let (_, alerts) = app
+        .get_json(&format!("/api/v1/alerts?fingerprint={key}"))
+        .await;
     let a = &alerts["alerts"][0];
     assert_eq!(a["status"], "resolved", "{alerts}");
     assert_eq!(a["source"], "pagerduty");
@@ -265,7 +307,9 @@ async fn grafana_and_native_alerts_are_accepted(backend: Backend) {
     assert_eq!(s, 200);
     let (_, alerts) = app.get_json("/api/v1/alerts?fingerprint=").await;
     assert!(alerts["alerts"].as_array().is_some());
-    let (_, alerts) = app.get_json("/api/v1/alerts?status=firing&service=search").await;
+    let (_, alerts) = app
+        .get_json("/api/v1/alerts?status=firing&service=search")
+        .await;
     let info = alerts["alerts"]
         .as_array()
         .unwrap()
@@ -292,7 +336,10 @@ async fn related_groups_merge_and_dependents_are_inhibited(backend: Backend) {
     .await;
     // db fails first: its incident opens.
     let (s, _) = app
-        .post_json("/hooks/alerts", json!({"alerts": [native("DbDown", "db", "critical")]}))
+        .post_json(
+            "/hooks/alerts",
+            json!({"alerts": [native("DbDown", "db", "critical")]}),
+        )
         .await;
     assert_eq!(s, 200);
     let list = wait_incidents(&app, 1).await;
@@ -332,7 +379,10 @@ async fn related_groups_merge_and_dependents_are_inhibited(backend: Backend) {
     assert_eq!(db["dependents"], json!(["checkout", "web"]));
     assert_eq!(db["open_incidents"], json!([id]));
 }
-both_backends!(merge_and_inhibit, related_groups_merge_and_dependents_are_inhibited);
+both_backends!(
+    merge_and_inhibit,
+    related_groups_merge_and_dependents_are_inhibited
+);
 
 async fn inhibit_rules_and_the_declare_policy_apply(backend: Backend) {
     let app = spawn(backend, |c| {
@@ -359,26 +409,44 @@ async fn inhibit_rules_and_the_declare_policy_apply(backend: Backend) {
     target["labels"] = json!({"cluster": "eu"});
     let mut other = native("ApiSlow", "checkout", "warning");
     other["labels"] = json!({"cluster": "us"});
-    let (s, _) = app.post_json("/hooks/alerts", json!({"alerts": [source]})).await;
+    let (s, _) = app
+        .post_json("/hooks/alerts", json!({"alerts": [source]}))
+        .await;
     assert_eq!(s, 200);
     wait_incidents(&app, 1).await;
     let (s, _) = app
-        .post_json("/hooks/alerts", json!({"alerts": [target, other, native("JobLate", "batch", "critical")]}))
+        .post_json(
+            "/hooks/alerts",
+            json!({"alerts": [target, other, native("JobLate", "batch", "critical")]}),
+        )
         .await;
     assert_eq!(s, 200);
     let list = wait_incidents(&app, 2).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let list2 = incidents(&app).await;
-    assert_eq!(list2.len(), 2, "the inhibited and the recorded alert open nothing: {list:?}");
-    let services: Vec<&str> = list2.iter().map(|i| i["service"].as_str().unwrap()).collect();
-    assert!(services.contains(&"db") && services.contains(&"checkout"), "{services:?}");
+    assert_eq!(
+        list2.len(),
+        2,
+        "the inhibited and the recorded alert open nothing: {list:?}"
+    );
+    let services: Vec<&str> = list2
+        .iter()
+        .map(|i| i["service"].as_str().unwrap())
+        .collect();
+    assert!(
+        services.contains(&"db") && services.contains(&"checkout"),
+        "{services:?}"
+    );
     let (_, web) = app.get_json("/api/v1/alerts?service=web").await;
     assert!(web["alerts"][0]["inhibited_by"].is_string(), "{web}");
     let (_, batch) = app.get_json("/api/v1/alerts?service=batch").await;
     assert_eq!(batch["alerts"][0]["status"], "firing");
     assert!(batch["alerts"][0]["incident_id"].is_null());
 }
-both_backends!(inhibit_and_declare, inhibit_rules_and_the_declare_policy_apply);
+both_backends!(
+    inhibit_and_declare,
+    inhibit_rules_and_the_declare_policy_apply
+);
 
 async fn group_wait_collects_a_group_and_survives_a_restart(backend: Backend) {
     let app = spawn(backend, |c| {
@@ -395,15 +463,30 @@ async fn group_wait_collects_a_group_and_survives_a_restart(backend: Backend) {
     let (_, groups) = app.get_json("/api/v1/alerts/groups").await;
     assert_eq!(groups["groups"].as_array().unwrap().len(), 1, "{groups}");
     assert!(groups["groups"][0]["next_flush_at"].is_string());
-    assert!(incidents(&app).await.is_empty(), "group_wait holds the group");
+    assert!(
+        incidents(&app).await.is_empty(),
+        "group_wait holds the group"
+    );
     // The timer is in the database: it fires after a restart.
     let app = app.restart().await;
     let list = wait_incidents(&app, 1).await;
     assert_eq!(list.len(), 1);
     let id = list[0]["id"].as_i64().unwrap();
     let events = timeline(&app, id).await;
-    assert_eq!(events[0]["kind"], "detected", "P2 is detected, awaiting a human");
+    assert_eq!(
+        events[0]["kind"], "detected",
+        "P2 is detected, awaiting a human"
+    );
     assert_eq!(events[0]["data"]["alerts"].as_array().unwrap().len(), 3);
-    assert_eq!(kinds(&events).iter().filter(|k| *k == "alert_firing").count(), 3);
+    assert_eq!(
+        kinds(&events)
+            .iter()
+            .filter(|k| *k == "alert_firing")
+            .count(),
+        3
+    );
 }
-both_backends!(group_wait_restart, group_wait_collects_a_group_and_survives_a_restart);
+both_backends!(
+    group_wait_restart,
+    group_wait_collects_a_group_and_survives_a_restart
+);

@@ -96,18 +96,18 @@ pub fn parse_backstage(text: &str) -> Result<Vec<Service>, String> {
             }
         }
         let tier = match ann("warroom.io/tier") {
-            Some(t) => Some(
-                t.parse::<u8>()
-                    .map_err(|_| format!("{}: warroom.io/tier `{t}` is not a number", e.metadata.name))?,
-            ),
+            Some(t) => Some(t.parse::<u8>().map_err(|_| {
+                format!("{}: warroom.io/tier `{t}` is not a number", e.metadata.name)
+            })?),
             None => None,
         };
         let slo = match ann("warroom.io/slo") {
-            Some(t) => Some(
-                t.trim_end_matches('%')
-                    .parse::<f64>()
-                    .map_err(|_| format!("{}: warroom.io/slo `{t}` is not a percentage", e.metadata.name))?,
-            ),
+            Some(t) => Some(t.trim_end_matches('%').parse::<f64>().map_err(|_| {
+                format!(
+                    "{}: warroom.io/slo `{t}` is not a percentage",
+                    e.metadata.name
+                )
+            })?),
             None => None,
         };
         services.push(Service {

@@ -1,12 +1,12 @@
 //! `[alerts]`: grouping, merge, inhibition, severity mapping and the declare policy.
 
 use super::load::Problem;
+use crate::domain::Severity;
 use crate::domain::alert::AlertSource;
 use crate::domain::alert_policy::{
     AlertPolicy, DeclareAction, DeclareRule, Grade, default_severity_map,
 };
 use crate::domain::alert_rules::{InhibitRule, InhibitRuleSpec};
-use crate::domain::Severity;
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -105,9 +105,8 @@ impl AlertsConfig {
     /// The policy this section describes, or every problem in it by key.
     pub fn policy(&self) -> Result<AlertPolicy, Vec<Problem>> {
         let mut p = Vec::new();
-        let bad = |p: &mut Vec<Problem>, key: String, message: String| {
-            p.push(Problem { key, message })
-        };
+        let bad =
+            |p: &mut Vec<Problem>, key: String, message: String| p.push(Problem { key, message });
         let group_wait = duration("alerts.group_wait", &self.group_wait, &mut p);
         let group_interval = duration("alerts.group_interval", &self.group_interval, &mut p);
         let repeat_interval = duration("alerts.repeat_interval", &self.repeat_interval, &mut p);
@@ -189,7 +188,11 @@ impl AlertsConfig {
             );
         }
         if self.max_batch == 0 {
-            bad(&mut p, "alerts.max_batch".into(), "must be at least 1".into());
+            bad(
+                &mut p,
+                "alerts.max_batch".into(),
+                "must be at least 1".into(),
+            );
         }
         if self.tick_ms == 0 {
             bad(

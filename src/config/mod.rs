@@ -5,6 +5,6 @@ mod load;
 mod sections;
 mod validate;
 
+pub use alerts::AlertsConfig;
 pub use load::{ConfigError, Problem, load, load_for_check};
 pub use sections::*;
-pub use alerts::AlertsConfig;

@@ -98,8 +98,7 @@ pub fn default_severity_map(source: AlertSource) -> BTreeMap<String, Grade> {
             ("none", Grade::Record),
         ],
     };
-    let mut map: BTreeMap<String, Grade> =
-        pairs.iter().map(|(k, g)| (k.to_string(), *g)).collect();
+    let mut map: BTreeMap<String, Grade> = pairs.iter().map(|(k, g)| (k.to_string(), *g)).collect();
     for s in Severity::ALL {
         map.insert(s.as_str().to_ascii_lowercase(), Grade::Page(s));
     }
@@ -226,7 +225,12 @@ pub fn incident_title(alerts: &[&Alert], service: Option<&str>) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    title.chars().take(200).collect::<String>().trim().to_string()
+    title
+        .chars()
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -298,7 +302,8 @@ mod tests {
             depends_on: d.iter().map(|s| s.to_string()).collect(),
             ..Service::default()
         };
-        let catalog = Catalog::new(vec![svc("api", &["db"]), svc("db", &[]), svc("x", &[])]).unwrap();
+        let catalog =
+            Catalog::new(vec![svc("api", &["db"]), svc("db", &[]), svc("x", &[])]).unwrap();
         let now = Utc.timestamp_opt(10_000, 0).unwrap();
         let open = vec![
             OpenIncident {

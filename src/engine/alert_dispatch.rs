@@ -45,7 +45,11 @@ fn grade_of(r: &AlertRecord) -> Grade {
 
 fn firing_event(r: &AlertRecord, inhibited: Option<&Inhibition>, at: DateTime<Utc>) -> NewEvent {
     let a = &r.alert;
-    let svc = a.service.as_deref().map(|s| format!(" on {s}")).unwrap_or_default();
+    let svc = a
+        .service
+        .as_deref()
+        .map(|s| format!(" on {s}"))
+        .unwrap_or_default();
     let summary = a.summary().map(|s| format!(": {s}")).unwrap_or_default();
     let mut text = format!("🔥 {} firing{svc}{summary}", a.alertname());
     if let Some(i) = inhibited {
@@ -67,9 +71,15 @@ fn resolved_event(a: &Alert, at: DateTime<Utc>) -> NewEvent {
     let ends = a.ends_at.unwrap_or(at);
     NewEvent::new(EventKind::AlertResolved, ends, Some(ACTOR))
         .text(format!("✅ {} resolved", a.alertname()))
-        .data(json!({"fingerprint": a.fingerprint, "alertname": a.alertname(), "service": a.service,
-            "source": a.source, "ends_at": ends.to_rfc3339()}))
-        .key(format!("alert:{}:{}:resolved", a.fingerprint, a.starts_at.timestamp_millis()))
+        .data(
+            json!({"fingerprint": a.fingerprint, "alertname": a.alertname(), "service": a.service,
+            "source": a.source, "ends_at": ends.to_rfc3339()}),
+        )
+        .key(format!(
+            "alert:{}:{}:resolved",
+            a.fingerprint,
+            a.starts_at.timestamp_millis()
+        ))
 }
 
 impl Engine {
@@ -186,8 +196,9 @@ impl Engine {
                     Some(id) => tx.incident_for_update(id).await?,
                     None => {
                         let alerts: Vec<&Alert> = pageable.iter().map(|r| &r.alert).collect();
-                        let (inc, event) =
-                            self.open_from_alerts(tx, g, &alerts, severity, service, action, now).await?;
+                        let (inc, event) = self
+                            .open_from_alerts(tx, g, &alerts, severity, service, action, now)
+                            .await?;
                         events.push(event);
                         opened = true;
                         Some(inc)
@@ -200,7 +211,9 @@ impl Engine {
             if let Some(w) = policy.merge_window {
                 let service = g.service.clone();
                 let open = tx.open_incidents_since(now - w).await?;
-                if let Some(id) = merge_target(service.as_deref(), &open, &self.catalog, &policy, now) {
+                if let Some(id) =
+                    merge_target(service.as_deref(), &open, &self.catalog, &policy, now)
+                {
                     incident = tx.incident_for_update(id).await?;
                 }
             }
@@ -219,7 +232,8 @@ impl Engine {
                     tx.release_inhibited(&r.alert.fingerprint, now).await?;
                 }
             }
-            tx.group_dispatched(&g.group_key, g.incident_id, now).await?;
+            tx.group_dispatched(&g.group_key, g.incident_id, now)
+                .await?;
             return Ok(None);
         };
         let mut any_resolved = false;
@@ -227,7 +241,8 @@ impl Engine {
             let a = &r.alert;
             // At most one `alert_firing` per fingerprint per repeat_interval: flaps are counted, not re-posted.
             let announced_recently = r.incident_id == Some(inc.id)
-                && r.announced_at.is_some_and(|t| now - t < policy.repeat_interval);
+                && r.announced_at
+                    .is_some_and(|t| now - t < policy.repeat_interval);
             let this_start_announced =
                 r.incident_id == Some(inc.id) && r.announced_at.is_some_and(|t| t >= a.starts_at);
             let mut announced = None;
@@ -269,7 +284,11 @@ impl Engine {
                     NewEvent::new(EventKind::AlertsResolved, end, Some(ACTOR))
                         .text(text)
                         .data(json!({"alerts": fps}))
-                        .key(format!("alerts_resolved:{}:{}", inc.id, end.timestamp_millis())),
+                        .key(format!(
+                            "alerts_resolved:{}:{}",
+                            inc.id,
+                            end.timestamp_millis()
+                        )),
                 );
                 if policy.auto_resolve && inc.status.is_open() {
                     let from = inc.transition(Status::Resolved, now)?;
@@ -313,14 +332,23 @@ impl Engine {
         let title = incident_title(alerts, service.as_deref());
         let kind = incident_type(alerts);
         let declared = action == DeclareAction::Declare;
-        let detected_at = alerts.iter().map(|a| a.starts_at).min().unwrap_or(now).min(now);
+        let detected_at = alerts
+            .iter()
+            .map(|a| a.starts_at)
+            .min()
+            .unwrap_or(now)
+            .min(now);
         let mut inc = Incident::open(
             NewIncident {
                 title: title.clone(),
                 severity,
                 kind,
                 service: service.clone(),
-                status: if declared { Status::Declared } else { Status::Detected },
+                status: if declared {
+                    Status::Declared
+                } else {
+                    Status::Detected
+                },
                 declared_by: declared.then(|| ACTOR.to_string()),
                 detected_at,
             },
@@ -332,12 +360,19 @@ impl Engine {
             .map(|s| self.catalog.dependents(s).into_iter().collect())
             .unwrap_or_default();
         if !dependents.is_empty() {
-            inc.impact = Some(format!("Dependents possibly impacted: {}", dependents.join(", ")));
+            inc.impact = Some(format!(
+                "Dependents possibly impacted: {}",
+                dependents.join(", ")
+            ));
         }
         inc.id = tx.insert_incident(&inc).await?;
         let mut text = format!(
             "{} from {} alert(s) in group {}: {title}",
-            if declared { "Declared by policy" } else { "Detected" },
+            if declared {
+                "Declared by policy"
+            } else {
+                "Detected"
+            },
             alerts.len(),
             g.group_key
         );

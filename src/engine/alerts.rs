@@ -166,10 +166,7 @@ async fn commit_jobs(
 }
 
 fn count(alerts: &[Alert], out: &Ingested) {
-    let source = alerts
-        .first()
-        .map(|a| a.source.as_str())
-        .unwrap_or("none");
+    let source = alerts.first().map(|a| a.source.as_str()).unwrap_or("none");
     metrics::counter!("warroom_alerts_received_total", "source" => source)
         .increment(out.received as u64);
     metrics::counter!("warroom_alerts_deduplicated_total", "source" => source)
@@ -245,12 +242,11 @@ async fn store_batch(
                 .as_str()
                 .to_string();
             let key = group_key(&alert.labels, &policy.group_by);
-            let reports = changed
-                .get(&alert.fingerprint)
-                .map(|c| c.4)
-                .unwrap_or(0)
-                + 1;
-            changed.insert(alert.fingerprint.clone(), (alert, grade, key, flaps, reports));
+            let reports = changed.get(&alert.fingerprint).map(|c| c.4).unwrap_or(0) + 1;
+            changed.insert(
+                alert.fingerprint.clone(),
+                (alert, grade, key, flaps, reports),
+            );
         }
         outs.push(out);
     }
@@ -281,14 +277,8 @@ async fn store_batch(
             .or_insert(alert.service.as_deref());
     }
     for (key, service) in groups {
-        tx.touch_group(
-            key,
-            service,
-            now,
-            policy.group_wait,
-            policy.group_interval,
-        )
-        .await?;
+        tx.touch_group(key, service, now, policy.group_wait, policy.group_interval)
+            .await?;
     }
     Ok(outs)
 }

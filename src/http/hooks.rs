@@ -82,8 +82,10 @@ async fn ingest_batch(
     let out = state.engine.ingest_alerts(batch.alerts).await?;
     Ok((
         StatusCode::OK,
-        axum::Json(json!({"status": "success", "received": out.received, "changed": out.changed,
-            "duplicates": out.duplicates, "stale": out.stale, "truncated": truncated})),
+        axum::Json(
+            json!({"status": "success", "received": out.received, "changed": out.changed,
+            "duplicates": out.duplicates, "stale": out.stale, "truncated": truncated}),
+        ),
     )
         .into_response())
 }
@@ -153,8 +155,10 @@ fn pd_error(status: StatusCode, pd_status: &str, message: &str, error: &str) -> 
     };
     (
         status,
-        axum::Json(json!({"status": pd_status, "message": message, "errors": [error],
-            "error": {"code": code, "message": error}})),
+        axum::Json(
+            json!({"status": pd_status, "message": message, "errors": [error],
+            "error": {"code": code, "message": error}}),
+        ),
     )
         .into_response()
 }

@@ -3,8 +3,8 @@
 mod api_alerts;
 mod api_incidents;
 mod auth;
-mod hooks;
 pub mod error;
+mod hooks;
 pub mod json;
 mod ops;
 mod web;
@@ -38,9 +38,9 @@ pub fn router(state: AppState) -> Router {
     let api = api_incidents::routes()
         .merge(api_alerts::routes())
         .route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_api_token,
-    ));
+            state.clone(),
+            auth::require_api_token,
+        ));
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

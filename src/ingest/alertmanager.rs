@@ -32,7 +32,13 @@ pub fn parse(
     check_size(items.len(), max)?;
     let mut alerts = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        alerts.push(alert(item, &format!("alerts[{i}]"), source, service_label, now)?);
+        alerts.push(alert(
+            item,
+            &format!("alerts[{i}]"),
+            source,
+            service_label,
+            now,
+        )?);
     }
     let truncated = match top.get("truncatedAlerts") {
         None | Some(Value::Null) => 0,
@@ -158,7 +164,14 @@ mod tests {
     #[test]
     fn malformed_bodies_name_the_field() {
         let err = |body: &str| {
-            parse(body.as_bytes(), AlertSource::Alertmanager, "service", 100, now()).unwrap_err()
+            parse(
+                body.as_bytes(),
+                AlertSource::Alertmanager,
+                "service",
+                100,
+                now(),
+            )
+            .unwrap_err()
         };
         assert_eq!(err("{").field, "body");
         assert_eq!(err("{\"version\":\"4\"}").field, "alerts");
@@ -183,6 +196,15 @@ mod tests {
             "{{\"alerts\":[{}]}}",
             vec![r#"{"labels":{"a":"b"},"startsAt":"2026-01-01T00:00:00Z"}"#; 3].join(",")
         );
-        assert!(parse(many.as_bytes(), AlertSource::Alertmanager, "service", 2, now()).is_err());
+        assert!(
+            parse(
+                many.as_bytes(),
+                AlertSource::Alertmanager,
+                "service",
+                2,
+                now()
+            )
+            .is_err()
+        );
     }
 }

@@ -18,8 +18,7 @@ pub fn parse(
     let mut alerts = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = format!("alerts[{i}]");
-        let mut alert =
-            alertmanager::alert(item, &path, AlertSource::Grafana, service_label, now)?;
+        let mut alert = alertmanager::alert(item, &path, AlertSource::Grafana, service_label, now)?;
         let o = object(item, &path)?;
         for (field, annotation) in [
             ("dashboardURL", "dashboard_url"),

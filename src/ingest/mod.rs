@@ -42,7 +42,8 @@ pub struct Batch {
 
 /// Parses the body as a JSON value.
 pub fn json(body: &[u8]) -> Result<Value, IngestError> {
-    serde_json::from_slice(body).map_err(|e| IngestError::new("body", format!("malformed JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| IngestError::new("body", format!("malformed JSON: {e}")))
 }
 
 /// The object at `path`.
@@ -52,7 +53,11 @@ pub fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, In
 }
 
 /// A required field of an object.
-pub fn field<'a>(o: &'a Map<String, Value>, path: &str, name: &str) -> Result<&'a Value, IngestError> {
+pub fn field<'a>(
+    o: &'a Map<String, Value>,
+    path: &str,
+    name: &str,
+) -> Result<&'a Value, IngestError> {
     match o.get(name) {
         Some(Value::Null) | None => Err(IngestError::new(join(path, name), "is required")),
         Some(v) => Ok(v),
@@ -60,7 +65,11 @@ pub fn field<'a>(o: &'a Map<String, Value>, path: &str, name: &str) -> Result<&'
 }
 
 /// An optional string field (null and absent are `None`).
-pub fn opt_str(o: &Map<String, Value>, path: &str, name: &str) -> Result<Option<String>, IngestError> {
+pub fn opt_str(
+    o: &Map<String, Value>,
+    path: &str,
+    name: &str,
+) -> Result<Option<String>, IngestError> {
     match o.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -72,7 +81,10 @@ pub fn opt_str(o: &Map<String, Value>, path: &str, name: &str) -> Result<Option<
 pub fn req_str(o: &Map<String, Value>, path: &str, name: &str) -> Result<String, IngestError> {
     match opt_str(o, path, name)? {
         Some(s) if !s.trim().is_empty() => Ok(s),
-        _ => Err(IngestError::new(join(path, name), "is required and must not be blank")),
+        _ => Err(IngestError::new(
+            join(path, name),
+            "is required and must not be blank",
+        )),
     }
 }
 
@@ -93,7 +105,11 @@ pub fn labels(o: &Map<String, Value>, path: &str, name: &str) -> Result<Labels, 
 }
 
 /// An RFC 3339 time, truncated to milliseconds (the stored precision); the zero time `0001-01-01…` is `None`.
-pub fn opt_time(o: &Map<String, Value>, path: &str, name: &str) -> Result<Option<DateTime<Utc>>, IngestError> {
+pub fn opt_time(
+    o: &Map<String, Value>,
+    path: &str,
+    name: &str,
+) -> Result<Option<DateTime<Utc>>, IngestError> {
     let Some(s) = opt_str(o, path, name)? else {
         return Ok(None);
     };
@@ -102,12 +118,21 @@ pub fn opt_time(o: &Map<String, Value>, path: &str, name: &str) -> Result<Option
     }
     let t = DateTime::parse_from_rfc3339(&s)
         .or_else(|_| DateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .map_err(|e| IngestError::new(join(path, name), format!("`{s}` is not an RFC 3339 time: {e}")))?;
+        .map_err(|e| {
+            IngestError::new(
+                join(path, name),
+                format!("`{s}` is not an RFC 3339 time: {e}"),
+            )
+        })?;
     Ok(DateTime::from_timestamp_millis(t.timestamp_millis()))
 }
 
 /// The elements of an array field.
-pub fn array<'a>(o: &'a Map<String, Value>, path: &str, name: &str) -> Result<&'a Vec<Value>, IngestError> {
+pub fn array<'a>(
+    o: &'a Map<String, Value>,
+    path: &str,
+    name: &str,
+) -> Result<&'a Vec<Value>, IngestError> {
     field(o, path, name)?
         .as_array()
         .ok_or_else(|| IngestError::new(join(path, name), "must be an array"))

@@ -94,6 +94,9 @@ mod tests {
         assert_eq!(b.alerts[1].status, AlertStatus::Resolved);
         assert_eq!(b.alerts[1].ends_at, Some(now));
         let err = parse(br#"{"alerts": [{"severity": "x"}]}"#, "service", 10, now).unwrap_err();
-        assert_eq!(err.to_string(), "alerts[0].name: is required and must not be blank");
+        assert_eq!(
+            err.to_string(),
+            "alerts[0].name: is required and must not be blank"
+        );
     }
 }

@@ -57,11 +57,19 @@ pub fn parse(
     };
     let dedup_key = match opt_str(o, "", "dedup_key")?.filter(|k| !k.is_empty()) {
         Some(k) if k.len() > 255 => {
-            return Err(IngestError::new("dedup_key", "is longer than 255 characters"));
+            return Err(IngestError::new(
+                "dedup_key",
+                "is longer than 255 characters",
+            ));
         }
         Some(k) => k,
         None if action == Action::Trigger => new_key(),
-        None => return Err(IngestError::new("dedup_key", "is required for acknowledge and resolve")),
+        None => {
+            return Err(IngestError::new(
+                "dedup_key",
+                "is required for acknowledge and resolve",
+            ));
+        }
     };
     let service = service_for(&routing_key);
     let alert = match action {
@@ -145,7 +153,10 @@ fn trigger(
                 for (i, item) in items.iter().enumerate() {
                     let io = object(item, &format!("{name}[{i}]"))?;
                     if opt_str(io, &format!("{name}[{i}]"), required)?.is_none() {
-                        return Err(IngestError::new(format!("{name}[{i}].{required}"), "is missing"));
+                        return Err(IngestError::new(
+                            format!("{name}[{i}].{required}"),
+                            "is missing",
+                        ));
                     }
                 }
                 annotations.insert(name.into(), Value::Array(items.clone()).to_string());
@@ -223,17 +234,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.dedup_key, "generated");
-        let field = |b: &str| parse(b.as_bytes(), svc, || "g".into(), now()).unwrap_err().field;
+        let field = |b: &str| {
+            parse(b.as_bytes(), svc, || "g".into(), now())
+                .unwrap_err()
+                .field
+        };
         assert_eq!(field(r#"{"event_action":"trigger"}"#), "routing_key");
-        assert_eq!(field(r#"{"routing_key":"k","event_action":"boom"}"#), "event_action");
-        assert_eq!(field(r#"{"routing_key":"k","event_action":"resolve"}"#), "dedup_key");
-        assert_eq!(field(r#"{"routing_key":"k","event_action":"trigger"}"#), "payload");
         assert_eq!(
-            field(r#"{"routing_key":"k","event_action":"trigger","payload":{"source":"h","severity":"info"}}"#),
+            field(r#"{"routing_key":"k","event_action":"boom"}"#),
+            "event_action"
+        );
+        assert_eq!(
+            field(r#"{"routing_key":"k","event_action":"resolve"}"#),
+            "dedup_key"
+        );
+        assert_eq!(
+            field(r#"{"routing_key":"k","event_action":"trigger"}"#),
+            "payload"
+        );
+        assert_eq!(
+            field(
+                r#"{"routing_key":"k","event_action":"trigger","payload":{"source":"h","severity":"info"}}"#
+            ),
             "payload.summary"
         );
         assert_eq!(
-            field(r#"{"routing_key":"k","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"bad"}}"#),
+            field(
+                r#"{"routing_key":"k","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"bad"}}"#
+            ),
             "payload.severity"
         );
         let ack = parse(

@@ -463,9 +463,7 @@ impl Tx {
         .bind(incident_id)
         .fetch_all(self.conn())
         .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get("fingerprint")?))
-            .collect()
+        rows.iter().map(|r| Ok(r.try_get("fingerprint")?)).collect()
     }
 
     /// Records a dispatch: the group's incident, and nothing due until the next change.
@@ -529,7 +527,10 @@ impl Store {
         if let Some(i) = filter.incident {
             q = q.bind(i);
         }
-        let rows = q.bind(filter.limit.clamp(1, 1000)).fetch_all(&self.read).await?;
+        let rows = q
+            .bind(filter.limit.clamp(1, 1000))
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(record_from_row).collect()
     }
 
@@ -550,7 +551,11 @@ impl Store {
         )
         .fetch_one(&self.read)
         .await?;
-        Ok((row.try_get("n")?, row.try_get("reports")?, row.try_get("pending")?))
+        Ok((
+            row.try_get("n")?,
+            row.try_get("reports")?,
+            row.try_get("pending")?,
+        ))
     }
 
     /// Open incidents per service.
