@@ -143,7 +143,7 @@ impl InhibitRule {
             && self.source.iter().all(|m| m.matches(source))
             && self.equal.iter().all(|l| source.get(l) == target.get(l))
             // An alert that matches both sides cannot inhibit itself (as in Alertmanager).
-            && !(source == target)
+            && source != target
     }
 }
 

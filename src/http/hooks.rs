@@ -208,7 +208,8 @@ async fn pagerduty_enqueue(
         }
     };
     let known_key = keys.contains_key(&event.routing_key);
-    if !known_key && !(keys.is_empty() && is_loopback(Some(&peer))) {
+    let open_on_loopback = keys.is_empty() && is_loopback(Some(&peer));
+    if !(known_key || open_on_loopback) {
         return pd_error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",

@@ -20,13 +20,12 @@ pub fn parse(
 ) -> Result<Batch, IngestError> {
     let v = json(body)?;
     let top = object(&v, "body")?;
-    if let Some(version) = opt_str(top, "", "version")? {
-        if source == AlertSource::Alertmanager && version != "4" {
-            return Err(IngestError::new(
-                "version",
-                format!("webhook version `{version}` is not supported; Alertmanager sends \"4\""),
-            ));
-        }
+    let version = opt_str(top, "", "version")?;
+    if let Some(version) = version.filter(|v| source == AlertSource::Alertmanager && v != "4") {
+        return Err(IngestError::new(
+            "version",
+            format!("webhook version `{version}` is not supported; Alertmanager sends \"4\""),
+        ));
     }
     let items = array(top, "", "alerts")?;
     check_size(items.len(), max)?;
@@ -194,7 +193,7 @@ mod tests {
         );
         let many = format!(
             "{{\"alerts\":[{}]}}",
-            vec![r#"{"labels":{"a":"b"},"startsAt":"2026-01-01T00:00:00Z"}"#; 3].join(",")
+            [r#"{"labels":{"a":"b"},"startsAt":"2026-01-01T00:00:00Z"}"#; 3].join(",")
         );
         assert!(
             parse(
