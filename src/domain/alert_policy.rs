@@ -176,19 +176,20 @@ pub struct OpenIncident {
     pub detected_at: DateTime<Utc>,
 }
 
-/// The open incident a new group on `service` joins (root-cause merge), if any: the earliest one on the
-/// same service or, with `merge_dependencies`, a service linked by `depends_on`, detected within the window.
+/// The open incident a new group on `service` that started at `start` joins (root-cause merge), if any:
+/// the earliest one on the same service or, with `merge_dependencies`, a service linked by `depends_on`,
+/// detected within the merge window of the group's start.
 pub fn merge_target(
     service: Option<&str>,
     open: &[OpenIncident],
     catalog: &Catalog,
     policy: &AlertPolicy,
-    now: DateTime<Utc>,
+    start: DateTime<Utc>,
 ) -> Option<i64> {
     let window = policy.merge_window?;
     let service = service?;
     open.iter()
-        .filter(|i| i.detected_at >= now - window)
+        .filter(|i| i.detected_at >= start - window && i.detected_at <= start + window)
         .filter(|i| {
             i.service.as_deref().is_some_and(|s| {
                 s == service || (policy.merge_dependencies && catalog.related(s, service))

@@ -187,8 +187,14 @@ impl Engine {
             if action != DeclareAction::Record {
                 let merge = match policy.merge_window {
                     Some(w) => {
-                        let open = tx.open_incidents_since(now - w).await?;
-                        merge_target(service.as_deref(), &open, &self.catalog, &policy, now)
+                        let start = pageable
+                            .iter()
+                            .map(|r| r.alert.starts_at)
+                            .min()
+                            .unwrap_or(now)
+                            .min(now);
+                        let open = tx.open_incidents_since(start - w).await?;
+                        merge_target(service.as_deref(), &open, &self.catalog, &policy, start)
                     }
                     None => None,
                 };
@@ -210,9 +216,15 @@ impl Engine {
             // Inhibited alerts are not paged, but are shown in a related open incident (usually their cause's).
             if let Some(w) = policy.merge_window {
                 let service = g.service.clone();
-                let open = tx.open_incidents_since(now - w).await?;
+                let start = decided
+                    .iter()
+                    .map(|(r, _)| r.alert.starts_at)
+                    .min()
+                    .unwrap_or(now)
+                    .min(now);
+                let open = tx.open_incidents_since(start - w).await?;
                 if let Some(id) =
-                    merge_target(service.as_deref(), &open, &self.catalog, &policy, now)
+                    merge_target(service.as_deref(), &open, &self.catalog, &policy, start)
                 {
                     incident = tx.incident_for_update(id).await?;
                 }
