@@ -11,7 +11,6 @@ use crate::domain::{EventKind, Incident, NewEvent, NewIncident, Severity, Status
 use crate::store::{AlertGroup, AlertRecord, Tx};
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -89,29 +88,32 @@ impl Engine {
         loop {
             let now = self.now();
             let mut tx = self.store.begin().await?;
-            tx.lock_dispatch().await?;
             let groups = tx.due_groups(now, ROUND).await?;
-            if groups.is_empty() {
-                tx.commit().await?;
-                return Ok(total);
-            }
             let policy = &self.alerts.policy;
             let needs_firing = !policy.inhibit_rules.is_empty()
                 || (policy.catalog_inhibition && !self.catalog.is_empty());
-            let firing = if needs_firing {
+            let firing = if needs_firing && !groups.is_empty() {
                 tx.firing_alerts().await?
             } else {
                 Vec::new()
             };
-            let mut touched = BTreeSet::new();
-            for g in &groups {
-                if let Some(id) = self.dispatch_group(&mut tx, g, &firing, now).await? {
-                    touched.insert(id);
-                }
-            }
             tx.commit().await?;
-            for id in touched {
-                self.hub.notify(id);
+            if groups.is_empty() {
+                return Ok(total);
+            }
+            // One transaction per group: it locks only that group's alerts (in fingerprint order, like
+            // ingest), so ingest and dispatch cannot deadlock; the advisory lock serialises replicas.
+            for g in &groups {
+                let mut tx = self.store.begin().await?;
+                tx.lock_dispatch().await?;
+                let Some(g) = tx.due_group(&g.group_key, now).await? else {
+                    continue; // another replica dispatched it meanwhile
+                };
+                let touched = self.dispatch_group(&mut tx, &g, &firing, now).await?;
+                tx.commit().await?;
+                if let Some(id) = touched {
+                    self.hub.notify(id);
+                }
             }
             total += groups.len();
             if (groups.len() as i64) < ROUND {

@@ -339,6 +339,21 @@ impl Tx {
         rows.iter().map(group_from_row).collect()
     }
 
+    /// One group, if its dispatch is (still) due.
+    pub async fn due_group(
+        &mut self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<AlertGroup>> {
+        let row =
+            sqlx::query("SELECT * FROM alert_groups WHERE group_key = $1 AND next_flush_at <= $2")
+                .bind(key)
+                .bind(ms(now))
+                .fetch_optional(self.conn())
+                .await?;
+        row.as_ref().map(group_from_row).transpose()
+    }
+
     /// A group's alerts that wait for dispatch.
     pub async fn pending_alerts(&mut self, group_key: &str) -> StoreResult<Vec<AlertRecord>> {
         let sql = format!(
