@@ -490,3 +490,69 @@ both_backends!(
     group_wait_restart,
     group_wait_collects_a_group_and_survives_a_restart
 );
+
+async fn flapping_is_counted_not_reposted(backend: Backend) {
+    let app = spawn(backend, |_| {}).await;
+    let t1 = chrono::Utc::now() - chrono::TimeDelta::seconds(60);
+    let alert = |status: &str, start: chrono::DateTime<chrono::Utc>| {
+        json!({"alerts": [{"name": "Flappy", "service": "web", "severity": "critical", "status": status,
+            "fingerprint": "flappy-1", "starts_at": start.to_rfc3339()}]})
+    };
+    let (s, _) = app.post_json("/hooks/alerts", alert("firing", t1)).await;
+    assert_eq!(s, 200);
+    let id = wait_incidents(&app, 1).await[0]["id"].as_i64().unwrap();
+    let (s, _) = app.post_json("/hooks/alerts", alert("resolved", t1)).await;
+    assert_eq!(s, 200);
+    app.eventually("the resolve", || async {
+        kinds(&timeline(&app, id).await).contains(&"alerts_resolved".to_string())
+    })
+    .await;
+    // It fires again (a flap) and resolves again: counted, not re-posted within repeat_interval.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let t2 = chrono::Utc::now();
+    for status in ["firing", "resolved"] {
+        let (s, _) = app.post_json("/hooks/alerts", alert(status, t2)).await;
+        assert_eq!(s, 200);
+        app.eventually("dispatched", || async {
+            let (_, a) = app.get_json("/api/v1/alerts?fingerprint=flappy-1").await;
+            a["alerts"][0]["pending"] == false && a["alerts"][0]["status"] == status
+        })
+        .await;
+    }
+    let (_, a) = app.get_json("/api/v1/alerts?fingerprint=flappy-1").await;
+    assert_eq!(a["alerts"][0]["flaps"], 1, "{a}");
+    let events = timeline(&app, id).await;
+    assert_eq!(
+        kinds(&events)
+            .iter()
+            .filter(|k| *k == "alert_firing")
+            .count(),
+        1
+    );
+    assert_eq!(
+        kinds(&events)
+            .iter()
+            .filter(|k| *k == "alert_resolved")
+            .count(),
+        1
+    );
+    assert_eq!(incidents(&app).await.len(), 1, "a flap opens nothing new");
+}
+both_backends!(flapping, flapping_is_counted_not_reposted);
+
+#[test]
+fn check_config_names_alert_and_catalog_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("warroom.toml");
+    std::fs::write(
+        &file,
+        "[catalog]\npath = \"/nonexistent/services.toml\"\n[alerts]\ngroup_wait = \"soon\"\n\
+         [[alerts.declare]]\naction = \"page\"\n",
+    )
+    .unwrap();
+    let (_, problems) = warroom::config::load_for_check(Some(&file));
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert!(keys.contains(&"catalog.path"), "{problems:?}");
+    assert!(keys.contains(&"alerts.group_wait"), "{problems:?}");
+    assert!(keys.contains(&"alerts.declare[0].action"), "{problems:?}");
+}
