@@ -15,6 +15,11 @@ const COLUMNS: &str = "fingerprint, source, status, alertname, service, grade, l
     ends_at, generator_url, group_key, incident_id, inhibited_by, dirty, flaps, reports, acknowledged_at, \
     first_seen, updated_at, announced_at";
 
+/// Rows per multi-row upsert and fingerprints per `IN (…)` list. Kept small on purpose: SQLite resolves
+/// each `$N` parameter by a linear scan, so binding costs grow with the square of the parameter count.
+const WRITE_ROWS: usize = 16;
+const IN_LIST: usize = 128;
+
 /// An alert as stored, with what governance decided about it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlertRecord {
@@ -164,7 +169,7 @@ impl Tx {
         } else {
             ""
         };
-        for chunk in fingerprints.chunks(500) {
+        for chunk in fingerprints.chunks(IN_LIST) {
             let sql = format!(
                 "SELECT fingerprint, status, starts_at, flaps FROM alerts WHERE fingerprint IN ({}){lock}",
                 placeholders(1, chunk.len())
@@ -194,7 +199,7 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         const COLS: usize = 16;
-        for chunk in writes.chunks(60) {
+        for chunk in writes.chunks(WRITE_ROWS) {
             let mut sql = String::from(
                 "INSERT INTO alerts (fingerprint, source, status, alertname, service, grade, labels, annotations, \
                  starts_at, ends_at, generator_url, group_key, flaps, reports, first_seen, updated_at) VALUES ",
@@ -243,7 +248,7 @@ impl Tx {
 
     /// Counts `n` duplicate reports of each of these known alerts.
     pub async fn count_duplicates(&mut self, fingerprints: &[&str], n: i64) -> StoreResult<()> {
-        for chunk in fingerprints.chunks(500) {
+        for chunk in fingerprints.chunks(IN_LIST) {
             let sql = format!(
                 "UPDATE alerts SET reports = reports + $1 WHERE fingerprint IN ({})",
                 placeholders(2, chunk.len())
