@@ -70,6 +70,15 @@ enum BenchCommand {
         #[arg(long)]
         no_peer: bool,
     },
+    /// Latency from a new alert to its committed incident (group_wait 0s).
+    FirstAlert {
+        /// Alerts, one new service each.
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        /// PostgreSQL URL; default a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// An alert storm: incidents opened, alerts lost, time to drain.
     Storm {
         /// Alerts in total.
@@ -152,6 +161,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     })
                     .await?
                 }
+                BenchCommand::FirstAlert {
+                    count,
+                    database_url,
+                } => warroom::bench::first_alert(count, database_url).await?,
                 BenchCommand::Storm {
                     alerts,
                     fingerprints,
