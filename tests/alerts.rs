@@ -556,3 +556,51 @@ fn check_config_names_alert_and_catalog_problems() {
     assert!(keys.contains(&"alerts.group_wait"), "{problems:?}");
     assert!(keys.contains(&"alerts.declare[0].action"), "{problems:?}");
 }
+
+/// The checkout alert's `inhibited_by`, once dispatched.
+async fn checkout_inhibited_by(app: &TestApp) -> Option<Value> {
+    let (_, a) = app
+        .get_json("/api/v1/alerts?fingerprint=checkout-errors")
+        .await;
+    (a["alerts"][0]["pending"] == false).then(|| a["alerts"][0]["inhibited_by"].clone())
+}
+
+async fn inhibited_alerts_are_released_when_their_cause_resolves(backend: Backend) {
+    let app = spawn(backend, |_| {}).await;
+    let db = json!({"name": "DbDown", "service": "db", "severity": "critical",
+        "fingerprint": "db-down"});
+    let (s, _) = app
+        .post_json("/hooks/alerts", json!({"alerts": [db]}))
+        .await;
+    assert_eq!(s, 200);
+    wait_incidents(&app, 1).await;
+    let checkout = json!({"name": "CheckoutErrors", "service": "checkout", "severity": "critical",
+        "fingerprint": "checkout-errors"});
+    let (s, _) = app
+        .post_json("/hooks/alerts", json!({"alerts": [checkout]}))
+        .await;
+    assert_eq!(s, 200);
+    app.eventually("checkout inhibited by db", || async {
+        checkout_inhibited_by(&app).await == Some(json!("db-down"))
+    })
+    .await;
+    let mut resolved = db.clone();
+    resolved["status"] = json!("resolved");
+    let (s, _) = app
+        .post_json("/hooks/alerts", json!({"alerts": [resolved]}))
+        .await;
+    assert_eq!(s, 200);
+    app.eventually("checkout released", || async {
+        checkout_inhibited_by(&app).await == Some(Value::Null)
+    })
+    .await;
+    assert_eq!(
+        incidents(&app).await.len(),
+        1,
+        "it stays with the incident of its cause"
+    );
+}
+both_backends!(
+    release_inhibited,
+    inhibited_alerts_are_released_when_their_cause_resolves
+);
