@@ -26,13 +26,13 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             ),
         );
     }
-    if let Some(url) = &config.server.public_url {
-        if !is_http_url(url) {
-            bad(
-                "server.public_url",
-                format!("`{url}` is not an http(s) URL"),
-            );
-        }
+    if let Some(url) = &config.server.public_url
+        && !is_http_url(url)
+    {
+        bad(
+            "server.public_url",
+            format!("`{url}` is not an http(s) URL"),
+        );
     }
     if config.server.max_body_bytes == 0 {
         bad("server.max_body_bytes", "must be greater than 0".into());
@@ -103,13 +103,13 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             );
         }
     }
-    if let Some(key) = &discord.public_key {
-        if key.len() != 64 || hex::decode(key).is_err() {
-            bad(
-                "discord.public_key",
-                "must be the application's 64-character hex public key".into(),
-            );
-        }
+    if let Some(key) = &discord.public_key
+        && (key.len() != 64 || hex::decode(key).is_err())
+    {
+        bad(
+            "discord.public_key",
+            "must be the application's 64-character hex public key".into(),
+        );
     }
     if !is_http_url(&discord.api_url) {
         bad(

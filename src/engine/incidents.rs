@@ -197,14 +197,14 @@ impl Engine {
         }
         self.apply(id, |inc, now| {
             let mut events = Vec::new();
-            if let Some(sev) = patch.severity {
-                if let Some(prev) = inc.set_severity(sev, now) {
-                    events.push(
-                        NewEvent::new(EventKind::SeverityChanged, now, Some(actor))
-                            .text(format!("{actor} changed the severity from {prev} to {sev}"))
-                            .data(json!({"from": prev, "to": sev})),
-                    );
-                }
+            if let Some(sev) = patch.severity
+                && let Some(prev) = inc.set_severity(sev, now)
+            {
+                events.push(
+                    NewEvent::new(EventKind::SeverityChanged, now, Some(actor))
+                        .text(format!("{actor} changed the severity from {prev} to {sev}"))
+                        .data(json!({"from": prev, "to": sev})),
+                );
             }
             for (role, user) in roles {
                 let previous = match &user {

@@ -282,12 +282,12 @@ macro_rules! both_backends {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$func(crate::common::Backend::Sqlite).await
+                super::$func($crate::common::Backend::Sqlite).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if crate::common::postgres_url().is_some() {
-                    super::$func(crate::common::Backend::Postgres).await
+                if $crate::common::postgres_url().is_some() {
+                    super::$func($crate::common::Backend::Postgres).await
                 }
             }
         }
