@@ -428,6 +428,7 @@ pub async fn storm(opts: StormOptions) -> anyhow::Result<()> {
     config.alerts.group_interval = "500ms".into();
     config.alerts.tick_ms = 100;
     let app = App::start(config).await?;
+    let idle_rss = proc_status_kib("VmRSS:").unwrap_or(0);
     let (fps, svcs) = (opts.fingerprints.max(1), opts.services.max(1));
     let batches = (opts.alerts / 10).max(1) as u64;
     let pace = Duration::from_secs(opts.seconds) / batches as u32;
@@ -500,9 +501,27 @@ pub async fn storm(opts: StormOptions) -> anyhow::Result<()> {
         },
         drained_after.as_secs_f64() * 1000.0
     );
+    println!(
+        "memory of the bench process (warroom + load generator): {} MiB resident before the storm, \
+         peak {} MiB",
+        idle_rss / 1024,
+        proc_status_kib("VmHWM:").unwrap_or(0) / 1024
+    );
     app.stop().await?;
     db.drop_now().await;
     Ok(())
+}
+
+/// A `kB` field of `/proc/self/status` (Linux), e.g. `VmRSS:` or `VmHWM:`.
+fn proc_status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// `warroom bench first-alert`: time from posting a new alert (a new service each time, `group_wait = "0s"`)
