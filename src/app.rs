@@ -23,6 +23,7 @@ pub struct App {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     workers: JoinHandle<()>,
+    alert_dispatcher: JoinHandle<()>,
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every app in the process).
@@ -89,7 +90,10 @@ impl App {
             crate::chat::slack::SlackClient::new(&config.slack.api_url, token)
         });
         let config = Arc::new(config);
-        let catalog = Arc::new(crate::config::load_catalog(&config.catalog.path)?);
+        let catalog = Arc::new(
+            crate::catalog::load(&config.catalog.path)
+                .with_context(|| format!("catalog.path: cannot load {}", config.catalog.path))?,
+        );
         let engine = Engine::new(
             store.clone(),
             Arc::new(SystemClock),
@@ -121,6 +125,10 @@ impl App {
             engine.clone(),
             shutdown_rx.clone(),
         ));
+        let alert_dispatcher = tokio::spawn(crate::engine::alert_dispatch::run(
+            engine.clone(),
+            shutdown_rx.clone(),
+        ));
         let renderer = Arc::new(Renderer::new(config.templates.dir.clone().map(Into::into)));
         let state = AppState {
             engine: engine.clone(),
@@ -148,6 +156,7 @@ impl App {
             shutdown,
             server,
             workers,
+            alert_dispatcher,
         })
     }
 
@@ -156,6 +165,7 @@ impl App {
         let _ = self.shutdown.send(true);
         self.server.await??;
         self.workers.await?;
+        self.alert_dispatcher.await?;
         self.engine.store().close().await;
         Ok(())
     }

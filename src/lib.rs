@@ -1,6 +1,8 @@
 //! warroom: a self-hosted chat-ops bot for incident war rooms.
 
 pub mod app;
+pub mod bench;
+pub mod catalog;
 pub mod chat;
 pub mod config;
 pub mod domain;

@@ -9,6 +9,10 @@ use std::process::ExitCode;
 use warroom::config;
 use warroom::telemetry::{self, LogFormat};
 
+/// mimalloc: the hot ingest path allocates many small labels maps; glibc malloc contends under load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// warroom: incident war rooms, alerts and changes in one service.
 #[derive(Parser)]
 #[command(name = "warroom", version, about)]
@@ -56,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: SlackCommand,
     },
+    /// Benchmarks (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
 }
 
 /// How `warroom postmortem` prints the draft.
@@ -71,6 +80,61 @@ enum PostmortemFormat {
 enum SlackCommand {
     /// Print a Slack app manifest (JSON) for server.public_url.
     Manifest,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Alert ingest over HTTP (10-alert Alertmanager batches), side by side with Alertmanager if installed.
+    Ingest {
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds each side is loaded.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// PostgreSQL URL to bench on (a fresh schema is made); default a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Distinct fingerprints cycled through.
+        #[arg(long, default_value_t = 1000)]
+        fingerprints: usize,
+        /// Distinct services.
+        #[arg(long, default_value_t = 20)]
+        services: usize,
+        /// Skip the Alertmanager side.
+        #[arg(long)]
+        no_peer: bool,
+    },
+    /// Latency from a new alert to its committed incident (group_wait 0s).
+    FirstAlert {
+        /// Alerts, one new service each.
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        /// PostgreSQL URL; default a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// An alert storm: incidents opened, alerts lost, time to drain.
+    Storm {
+        /// Alerts in total.
+        #[arg(long, default_value_t = 100_000)]
+        alerts: usize,
+        /// Distinct fingerprints.
+        #[arg(long, default_value_t = 1000)]
+        fingerprints: usize,
+        /// Distinct services.
+        #[arg(long, default_value_t = 20)]
+        services: usize,
+        /// Seconds the storm lasts.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// PostgreSQL URL; default a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -126,6 +190,51 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let manifest =
                 warroom::chat::slack::manifest::manifest(url).map_err(anyhow::Error::msg)?;
             println!("{}", serde_json::to_string_pretty(&manifest)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { what } => {
+            match what {
+                BenchCommand::Ingest {
+                    connections,
+                    seconds,
+                    database_url,
+                    fingerprints,
+                    services,
+                    no_peer,
+                } => {
+                    warroom::bench::ingest(warroom::bench::IngestOptions {
+                        connections,
+                        duration: std::time::Duration::from_secs(seconds),
+                        database_url,
+                        fingerprints,
+                        services,
+                        peer: !no_peer,
+                    })
+                    .await?
+                }
+                BenchCommand::FirstAlert {
+                    count,
+                    database_url,
+                } => warroom::bench::first_alert(count, database_url).await?,
+                BenchCommand::Storm {
+                    alerts,
+                    fingerprints,
+                    services,
+                    seconds,
+                    connections,
+                    database_url,
+                } => {
+                    warroom::bench::storm(warroom::bench::StormOptions {
+                        alerts,
+                        fingerprints,
+                        services,
+                        seconds,
+                        connections,
+                        database_url,
+                    })
+                    .await?
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { file } => {

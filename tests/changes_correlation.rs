@@ -11,8 +11,8 @@ use warroom::engine::CommandContext;
 
 fn catalog_file(dir: &std::path::Path) -> String {
     let path = dir.join("services.toml");
-    let toml = "[[services]]\nname = \"checkout\"\ndepends_on = [\"db\"]\n\n[[services]]\nname = \"db\"\n\n\
-                [[services]]\nname = \"search\"\n";
+    let toml = "[[service]]\nname = \"checkout\"\ndepends_on = [\"db\"]\n\n[[service]]\nname = \"db\"\n\n\
+                [[service]]\nname = \"search\"\n";
     std::fs::write(&path, toml).unwrap();
     path.display().to_string()
 }

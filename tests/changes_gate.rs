@@ -12,15 +12,15 @@ fn catalog_file(dir: &std::path::Path) -> String {
     std::fs::write(
         &path,
         r#"
-[[services]]
+[[service]]
 name = "checkout"
 owner = "payments-team"
 depends_on = ["db"]
 
-[[services]]
+[[service]]
 name = "db"
 
-[[services]]
+[[service]]
 name = "search"
 "#,
     )

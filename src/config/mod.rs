@@ -1,10 +1,10 @@
 //! Typed configuration: defaults, then a TOML file, then `WARROOM_<SECTION>__<KEY>` variables.
 
-mod catalog_file;
+pub mod alerts;
 mod load;
 mod sections;
 mod validate;
 
-pub use catalog_file::{CatalogFileError, load_catalog};
+pub use alerts::AlertsConfig;
 pub use load::{ConfigError, Problem, load, load_for_check};
 pub use sections::*;

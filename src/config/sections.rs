@@ -29,6 +29,8 @@ pub struct Config {
     pub changes: ChangesConfig,
     /// Postmortem drafts.
     pub postmortem: PostmortemConfig,
+    /// Alert governance.
+    pub alerts: super::alerts::AlertsConfig,
 }
 
 /// `[server]`

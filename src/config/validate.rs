@@ -161,6 +161,15 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must be between 100 and 10000".into(),
         );
     }
+    if let Err(problems) = config.alerts.policy() {
+        p.extend(problems);
+    }
+    if let Err(e) = crate::catalog::load(&config.catalog.path) {
+        p.push(Problem {
+            key: "catalog.path".into(),
+            message: e.to_string(),
+        });
+    }
     p
 }
 

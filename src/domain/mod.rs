@@ -1,6 +1,9 @@
 //! The pure domain core: no I/O, no clock reads (time is passed in).
 
 pub mod action_item;
+pub mod alert;
+pub mod alert_policy;
+pub mod alert_rules;
 pub mod catalog;
 pub mod command;
 pub mod escape;

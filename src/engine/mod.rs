@@ -1,5 +1,7 @@
 //! Use-cases: everything that changes an incident goes through here, through the store, in one transaction.
 
+pub mod alert_dispatch;
+mod alerts;
 mod change_commands;
 mod change_report;
 mod changes;
@@ -18,6 +20,7 @@ mod replies;
 mod reports;
 pub mod rollback;
 
+pub use alerts::{AlertsRuntime, Ingested};
 pub use changes::{GateAnswer, GateOverride, Recorded};
 pub use chat::{InboundMessage, MessageChange};
 pub use clock::{Clock, SystemClock};
@@ -40,6 +43,7 @@ pub struct Engine {
     destinations: Arc<Vec<String>>,
     config: Arc<Config>,
     catalog: Arc<Catalog>,
+    alerts: AlertsRuntime,
 }
 
 impl Engine {
@@ -52,7 +56,9 @@ impl Engine {
         config: Arc<Config>,
         catalog: Arc<Catalog>,
     ) -> Engine {
+        let alerts = AlertsRuntime::new(&config);
         Engine {
+            alerts,
             store,
             clock,
             hub,

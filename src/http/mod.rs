@@ -1,11 +1,13 @@
 //! The HTTP surface: verify, parse, call the engine, map the result. No business rules here.
 
+mod api_alerts;
 mod api_changes;
 mod api_incidents;
 mod api_postmortem;
 mod api_reports;
 mod auth;
 pub mod error;
+mod hooks;
 mod hooks_changes;
 pub mod json;
 mod ops;
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_changes::routes())
         .merge(api_postmortem::routes())
         .merge(api_reports::routes())
+        .merge(api_alerts::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_token,
@@ -58,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(hooks_changes::routes())
         .merge(web_postmortem::routes())
         .merge(slack::routes())
+        .merge(hooks::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))

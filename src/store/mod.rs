@@ -5,6 +5,7 @@
 //! Where the backends differ (connection set-up, migrations, row locking for claims) the code
 //! branches on [`Backend`]. No SQL lives outside this module.
 
+mod alerts;
 mod changes;
 mod connect;
 mod gates;
@@ -19,6 +20,7 @@ mod slack;
 mod timeline;
 mod tx;
 
+pub use alerts::{AlertFilter, AlertGroup, AlertRecord, AlertWrite, KnownAlert};
 pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};
 pub use incidents::IncidentFilter;
 pub use jobs::Job;

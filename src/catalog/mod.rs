@@ -1,0 +1,150 @@
+//! Loading the service catalog: `config/services.toml` and Backstage `catalog-info.yaml` files.
+
+mod backstage;
+
+pub use backstage::parse_backstage;
+
+use crate::domain::catalog::{Catalog, CatalogError, Service};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The catalog path used when `catalog.path` is not set; a missing file there means an empty catalog.
+pub const DEFAULT_PATH: &str = "config/services.toml";
+
+/// Why a catalog could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML does not parse.
+    #[error("{path}: {message}")]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// The YAML does not parse.
+    #[error("{path}: {message}")]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// The entries do not hold together.
+    #[error("{0}")]
+    Invalid(#[from] CatalogError),
+}
+
+/// `services.toml`: `[[service]]` tables, plus Backstage files to import.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ServicesFile {
+    /// The services.
+    service: Vec<Service>,
+    /// Backstage `catalog-info.yaml` files, relative to this file.
+    import: Vec<String>,
+}
+
+/// Loads the catalog at `path` (TOML, or a Backstage YAML file); a missing default file is an empty catalog.
+pub fn load(path: &str) -> Result<Catalog, LoadError> {
+    let p = Path::new(path);
+    if !p.exists() && path == DEFAULT_PATH {
+        return Ok(Catalog::default());
+    }
+    let services = read_services(p)?;
+    Ok(Catalog::new(services)?)
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+fn read_services(path: &Path) -> Result<Vec<Service>, LoadError> {
+    let text = read(path)?;
+    if is_yaml(path) {
+        return parse_backstage(&text).map_err(|message| LoadError::Yaml {
+            path: path.to_path_buf(),
+            message,
+        });
+    }
+    let file: ServicesFile = toml::from_str(&text).map_err(|e| LoadError::Toml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut services = file.service;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for import in &file.import {
+        let p = dir.join(import);
+        let text = read(&p)?;
+        let imported = parse_backstage(&text).map_err(|message| LoadError::Yaml {
+            path: p.clone(),
+            message,
+        })?;
+        for s in imported {
+            // Entries written in services.toml win over imported ones of the same name.
+            if !services.iter().any(|x| x.name == s.name) {
+                services.push(s);
+            }
+        }
+    }
+    Ok(services)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_with_a_backstage_import_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("catalog-info.yaml"),
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: payments\n\
+             spec:\n  type: service\n  owner: group:default/pay\n  dependsOn: [\"resource:default/db\"]\n",
+        )
+        .unwrap();
+        let toml_path = dir.path().join("services.toml");
+        std::fs::write(
+            &toml_path,
+            "import = [\"catalog-info.yaml\"]\n[[service]]\nname = \"db\"\nowner = \"dba\"\ntier = 1\n\
+             runbook = \"https://runbooks/db\"\n",
+        )
+        .unwrap();
+        let c = load(toml_path.to_str().unwrap()).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.get("payments").unwrap().owner.as_deref(), Some("pay"));
+        assert_eq!(c.dependents("db"), ["payments".to_string()].into());
+    }
+
+    #[test]
+    fn problems_name_the_file() {
+        assert!(load(DEFAULT_PATH).is_ok() || Path::new(DEFAULT_PATH).exists());
+        let err = load("/nonexistent/services.toml").unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/services.toml"));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("services.toml");
+        std::fs::write(&p, "[[service]]\nname = \"a\"\n[[service]]\nname = \"a\"\n").unwrap();
+        assert_eq!(
+            load(p.to_str().unwrap()).unwrap_err().to_string(),
+            "service `a` is defined twice"
+        );
+    }
+}

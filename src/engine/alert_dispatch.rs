@@ -1,0 +1,426 @@
+//! The alert dispatcher: reads due groups from the store, applies inhibition, opens or joins the
+//! incident (declare policy, root-cause merge) and appends the alert events, one transaction per round.
+
+use super::{Engine, EngineError, outbound};
+use crate::domain::alert::{Alert, AlertStatus};
+use crate::domain::alert_policy::{
+    DeclareAction, Grade, incident_title, incident_type, merge_target,
+};
+use crate::domain::alert_rules::{FiringRef, Inhibition, inhibition};
+use crate::domain::{EventKind, Incident, NewEvent, NewIncident, Severity, Status};
+use crate::store::{AlertGroup, AlertRecord, Tx};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Groups dispatched per transaction.
+const ROUND: i64 = 100;
+
+/// The actor of everything the dispatcher writes.
+const ACTOR: &str = "warroom";
+
+/// Runs the dispatcher until shutdown: woken by ingest, and every `alerts.tick_ms` for timers.
+pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
+    let tick = Duration::from_millis(engine.config().alerts.tick_ms.max(1));
+    loop {
+        if let Err(e) = engine.dispatch_due().await {
+            tracing::warn!(error = %e, "alert dispatch failed; retrying");
+        }
+        tokio::select! {
+            _ = engine.alerts.wake.notified() => {}
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+    }
+}
+
+fn grade_of(r: &AlertRecord) -> Grade {
+    r.grade.parse().unwrap_or(Grade::Record)
+}
+
+fn firing_event(r: &AlertRecord, inhibited: Option<&Inhibition>, at: DateTime<Utc>) -> NewEvent {
+    let a = &r.alert;
+    let svc = a
+        .service
+        .as_deref()
+        .map(|s| format!(" on {s}"))
+        .unwrap_or_default();
+    let summary = a.summary().map(|s| format!(": {s}")).unwrap_or_default();
+    let mut text = format!("🔥 {} firing{svc}{summary}", a.alertname());
+    if let Some(i) = inhibited {
+        text.push_str(&format!(" (inhibited by {}, not paged)", i.by));
+    }
+    if r.flaps > 0 {
+        text.push_str(&format!(" (flapped {} times)", r.flaps));
+    }
+    NewEvent::new(EventKind::AlertFiring, at, Some(ACTOR))
+        .text(text)
+        .data(json!({"fingerprint": a.fingerprint, "alertname": a.alertname(), "service": a.service,
+            "severity": r.grade, "source": a.source, "labels": a.labels, "annotations": a.annotations,
+            "starts_at": a.starts_at.to_rfc3339(), "summary": a.summary(), "inhibited": inhibited.is_some(),
+            "flaps": r.flaps, "generator_url": a.generator_url}))
+        .key(format!("alert:{}:{}:firing", a.fingerprint, a.starts_at.timestamp_millis()))
+}
+
+fn resolved_event(a: &Alert, at: DateTime<Utc>) -> NewEvent {
+    let ends = a.ends_at.unwrap_or(at);
+    NewEvent::new(EventKind::AlertResolved, ends, Some(ACTOR))
+        .text(format!("✅ {} resolved", a.alertname()))
+        .data(
+            json!({"fingerprint": a.fingerprint, "alertname": a.alertname(), "service": a.service,
+            "source": a.source, "ends_at": ends.to_rfc3339()}),
+        )
+        .key(format!(
+            "alert:{}:{}:resolved",
+            a.fingerprint,
+            a.starts_at.timestamp_millis()
+        ))
+}
+
+impl Engine {
+    /// Dispatches every due group; returns how many were dispatched.
+    pub async fn dispatch_due(&self) -> Result<usize, EngineError> {
+        let mut total = 0;
+        loop {
+            let now = self.now();
+            let mut tx = self.store.begin().await?;
+            let groups = tx.due_groups(now, ROUND).await?;
+            let policy = &self.alerts.policy;
+            let needs_firing = !policy.inhibit_rules.is_empty()
+                || (policy.catalog_inhibition && !self.catalog.is_empty());
+            let firing = if needs_firing && !groups.is_empty() {
+                tx.firing_alerts().await?
+            } else {
+                Vec::new()
+            };
+            tx.commit().await?;
+            if groups.is_empty() {
+                return Ok(total);
+            }
+            // One transaction per group: it locks only that group's alerts (in fingerprint order, like
+            // ingest), so ingest and dispatch cannot deadlock; the advisory lock serialises replicas.
+            for g in &groups {
+                let mut tx = self.store.begin().await?;
+                tx.lock_dispatch().await?;
+                let Some(g) = tx.due_group(&g.group_key, now).await? else {
+                    continue; // another replica dispatched it meanwhile
+                };
+                let touched = self.dispatch_group(&mut tx, &g, &firing, now).await?;
+                tx.commit().await?;
+                if let Some(id) = touched {
+                    self.hub.notify(id);
+                }
+            }
+            total += groups.len();
+            if (groups.len() as i64) < ROUND {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn dispatch_group(
+        &self,
+        tx: &mut Tx,
+        g: &AlertGroup,
+        firing: &[FiringRef],
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, EngineError> {
+        let policy = self.alerts.policy.clone();
+        let records = tx.pending_alerts(&g.group_key).await?;
+        let decided: Vec<(AlertRecord, Option<Inhibition>)> = records
+            .into_iter()
+            .map(|r| {
+                let inh = (r.alert.status == AlertStatus::Firing && grade_of(&r) != Grade::Record)
+                    .then(|| {
+                        inhibition(
+                            &r.alert.fingerprint,
+                            &r.alert.labels,
+                            r.alert.service.as_deref(),
+                            firing,
+                            &policy.inhibit_rules,
+                            &self.catalog,
+                            policy.catalog_inhibition,
+                        )
+                    })
+                    .flatten();
+                (r, inh)
+            })
+            .collect();
+        let inhibited = decided.iter().filter(|(_, i)| i.is_some()).count();
+        if inhibited > 0 {
+            metrics::counter!("warroom_alerts_inhibited_total").increment(inhibited as u64);
+        }
+        let mut incident = match g.incident_id {
+            Some(id) => tx
+                .incident_for_update(id)
+                .await?
+                .filter(|i| i.status.is_open()),
+            None => None,
+        };
+        let pageable: Vec<&AlertRecord> = decided
+            .iter()
+            .filter(|(r, i)| {
+                i.is_none()
+                    && r.alert.status == AlertStatus::Firing
+                    && matches!(grade_of(r), Grade::Page(_))
+            })
+            .map(|(r, _)| r)
+            .collect();
+        let mut events = Vec::new();
+        let mut opened = false;
+        if incident.is_none() && !pageable.is_empty() {
+            let severity = pageable
+                .iter()
+                .filter_map(|r| match grade_of(r) {
+                    Grade::Page(s) => Some(s),
+                    Grade::Record => None,
+                })
+                .min()
+                .unwrap_or(Severity::P3);
+            let service = g
+                .service
+                .clone()
+                .or_else(|| pageable.iter().find_map(|r| r.alert.service.clone()));
+            let action = policy.action(severity, service.as_deref());
+            if action != DeclareAction::Record {
+                let merge = match policy.merge_window {
+                    Some(w) => {
+                        let start = pageable
+                            .iter()
+                            .map(|r| r.alert.starts_at)
+                            .min()
+                            .unwrap_or(now)
+                            .min(now);
+                        let open = tx.open_incidents_since(start - w).await?;
+                        merge_target(service.as_deref(), &open, &self.catalog, &policy, start)
+                    }
+                    None => None,
+                };
+                incident = match merge {
+                    Some(id) => tx.incident_for_update(id).await?,
+                    None => {
+                        let alerts: Vec<&Alert> = pageable.iter().map(|r| &r.alert).collect();
+                        let (inc, event) = self
+                            .open_from_alerts(tx, g, &alerts, severity, service, action, now)
+                            .await?;
+                        events.push(event);
+                        opened = true;
+                        Some(inc)
+                    }
+                };
+            }
+        }
+        if incident.is_none() && decided.iter().any(|(_, i)| i.is_some()) {
+            // Inhibited alerts are not paged, but are shown in a related open incident (usually their cause's).
+            if let Some(w) = policy.merge_window {
+                let service = g.service.clone();
+                let start = decided
+                    .iter()
+                    .map(|(r, _)| r.alert.starts_at)
+                    .min()
+                    .unwrap_or(now)
+                    .min(now);
+                let open = tx.open_incidents_since(start - w).await?;
+                if let Some(id) =
+                    merge_target(service.as_deref(), &open, &self.catalog, &policy, start)
+                {
+                    incident = tx.incident_for_update(id).await?;
+                }
+            }
+        }
+        let Some(mut inc) = incident else {
+            for (r, inh) in &decided {
+                tx.alert_dispatched(
+                    &r.alert.fingerprint,
+                    r.reports,
+                    None,
+                    inh.as_ref().map(|i| i.by.as_str()),
+                    None,
+                )
+                .await?;
+                if r.alert.status == AlertStatus::Resolved {
+                    tx.release_inhibited(&r.alert.fingerprint, now).await?;
+                }
+            }
+            tx.group_dispatched(&g.group_key, g.incident_id, now)
+                .await?;
+            return Ok(None);
+        };
+        let mut any_resolved = false;
+        for (r, inh) in &decided {
+            let a = &r.alert;
+            // At most one `alert_firing` per fingerprint per repeat_interval: flaps are counted, not re-posted.
+            let announced_recently = r.incident_id == Some(inc.id)
+                && r.announced_at
+                    .is_some_and(|t| now - t < policy.repeat_interval);
+            let this_start_announced =
+                r.incident_id == Some(inc.id) && r.announced_at.is_some_and(|t| t >= a.starts_at);
+            let mut announced = None;
+            match a.status {
+                AlertStatus::Firing if !announced_recently => {
+                    events.push(firing_event(r, inh.as_ref(), now));
+                    announced = Some(now);
+                }
+                AlertStatus::Firing => {}
+                AlertStatus::Resolved => {
+                    any_resolved = true;
+                    if this_start_announced {
+                        events.push(resolved_event(a, now));
+                    }
+                    tx.release_inhibited(&a.fingerprint, now).await?;
+                }
+            }
+            tx.alert_dispatched(
+                &a.fingerprint,
+                r.reports,
+                Some(inc.id),
+                inh.as_ref().map(|i| i.by.as_str()),
+                announced,
+            )
+            .await?;
+        }
+        if any_resolved {
+            let (total, still_firing, last_end) = tx.incident_alert_state(inc.id).await?;
+            if total > 0 && still_firing == 0 {
+                let fps = tx.incident_fingerprints(inc.id).await?;
+                let end = last_end.unwrap_or(now);
+                let mut text = format!("All {total} alerts of this incident have resolved.");
+                if policy.auto_resolve {
+                    text.push_str(" The alert policy resolves the incident.");
+                } else {
+                    text.push_str(" Resolving stays your decision: `/inc resolve`.");
+                }
+                events.push(
+                    NewEvent::new(EventKind::AlertsResolved, end, Some(ACTOR))
+                        .text(text)
+                        .data(json!({"alerts": fps}))
+                        .key(format!(
+                            "alerts_resolved:{}:{}",
+                            inc.id,
+                            end.timestamp_millis()
+                        )),
+                );
+                if policy.auto_resolve && inc.status.is_open() {
+                    let from = inc.transition(Status::Resolved, now)?;
+                    events.push(
+                        NewEvent::new(EventKind::StatusChanged, now, Some(ACTOR))
+                            .text(format!("{ACTOR} changed the status from {from} to resolved: every alert resolved"))
+                            .data(json!({"from": from, "to": Status::Resolved})),
+                    );
+                }
+            }
+        }
+        let mut stored = Vec::with_capacity(events.len());
+        for e in &events {
+            if let Some(s) = tx.append(inc.id, e, now).await? {
+                stored.push(s);
+            }
+        }
+        if !stored.is_empty() && !opened {
+            inc.updated_at = now;
+            tx.save_incident(&inc).await?;
+        }
+        for entry in outbound::for_events(&inc, &stored, &self.destinations) {
+            tx.enqueue(&entry, now).await?;
+        }
+        tx.group_dispatched(&g.group_key, Some(inc.id), now).await?;
+        Ok(Some(inc.id))
+    }
+
+    /// Inserts the incident a group opens, with its room, and returns it with its opening event.
+    #[allow(clippy::too_many_arguments)]
+    async fn open_from_alerts(
+        &self,
+        tx: &mut Tx,
+        g: &AlertGroup,
+        alerts: &[&Alert],
+        severity: Severity,
+        service: Option<String>,
+        action: DeclareAction,
+        now: DateTime<Utc>,
+    ) -> Result<(Incident, NewEvent), EngineError> {
+        let title = incident_title(alerts, service.as_deref());
+        let kind = incident_type(alerts);
+        let declared = action == DeclareAction::Declare;
+        let detected_at = alerts
+            .iter()
+            .map(|a| a.starts_at)
+            .min()
+            .unwrap_or(now)
+            .min(now);
+        let mut inc = Incident::open(
+            NewIncident {
+                title: title.clone(),
+                severity,
+                kind,
+                service: service.clone(),
+                status: if declared {
+                    Status::Declared
+                } else {
+                    Status::Detected
+                },
+                declared_by: declared.then(|| ACTOR.to_string()),
+                detected_at,
+            },
+            now,
+        );
+        let svc = service.as_deref().and_then(|s| self.catalog.get(s));
+        let dependents: Vec<String> = service
+            .as_deref()
+            .map(|s| self.catalog.dependents(s).into_iter().collect())
+            .unwrap_or_default();
+        if !dependents.is_empty() {
+            inc.impact = Some(format!(
+                "Dependents possibly impacted: {}",
+                dependents.join(", ")
+            ));
+        }
+        inc.id = tx.insert_incident(&inc).await?;
+        let mut text = format!(
+            "{} from {} alert(s) in group {}: {title}",
+            if declared {
+                "Declared by policy"
+            } else {
+                "Detected"
+            },
+            alerts.len(),
+            g.group_key
+        );
+        if let Some(s) = svc {
+            text.push_str(&format!(
+                "\nService {} — owner: {}, on-call: {}",
+                s.name,
+                s.owner.as_deref().unwrap_or("unknown"),
+                s.oncall.as_deref().unwrap_or("none")
+            ));
+            if let Some(rb) = &s.runbook {
+                text.push_str(&format!("\nRunbook: {rb}"));
+            }
+        }
+        if !dependents.is_empty() {
+            text.push_str(&format!("\nImpacted dependents: {}", dependents.join(", ")));
+        }
+        let fps: Vec<&str> = alerts.iter().map(|a| a.fingerprint.as_str()).collect();
+        let event = NewEvent::new(
+            if declared { EventKind::Declared } else { EventKind::Detected },
+            now,
+            Some(ACTOR),
+        )
+        .text(text)
+        .data(json!({"title": inc.title, "severity": inc.severity, "type": inc.kind, "service": inc.service,
+            "group": g.group_key, "alerts": fps, "owner": svc.and_then(|s| s.owner.clone()),
+            "oncall": svc.and_then(|s| s.oncall.clone()), "channel": svc.and_then(|s| s.channel.clone()),
+            "runbook": svc.and_then(|s| s.runbook.clone()), "dependents": dependents}));
+        for entry in outbound::room_opened(&inc, &self.destinations) {
+            tx.enqueue(&entry, now).await?;
+        }
+        metrics::counter!("warroom_incidents_from_alerts_total", "severity" => severity.as_str())
+            .increment(1);
+        tracing::info!(incident = inc.id, group = %g.group_key, "incident opened from alerts");
+        Ok((inc, event))
+    }
+}

@@ -1,0 +1,593 @@
+//! Alerts (current state per fingerprint) and alert groups (durable grouping timers).
+
+use super::rows::{get_json, get_parsed, get_time, get_time_opt, json_text, ms, ms_opt};
+use super::{Backend, Store, StoreResult, Tx};
+use crate::domain::alert::{Alert, AlertStatus};
+use crate::domain::alert_policy::OpenIncident;
+use crate::domain::alert_rules::FiringRef;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use std::collections::HashMap;
+
+const COLUMNS: &str = "fingerprint, source, status, alertname, service, grade, labels, annotations, starts_at, \
+    ends_at, generator_url, group_key, incident_id, inhibited_by, dirty, flaps, reports, acknowledged_at, \
+    first_seen, updated_at, announced_at";
+
+/// Rows per multi-row upsert and fingerprints per `IN (…)` list. Kept small on purpose: SQLite resolves
+/// each `$N` parameter by a linear scan, so binding costs grow with the square of the parameter count.
+const WRITE_ROWS: usize = 16;
+const IN_LIST: usize = 128;
+
+/// An alert as stored, with what governance decided about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertRecord {
+    /// The alert.
+    #[serde(flatten)]
+    pub alert: Alert,
+    /// `P0`…`P3` or `record`.
+    pub grade: String,
+    /// Its group.
+    pub group_key: String,
+    /// The incident it feeds, once dispatched.
+    pub incident_id: Option<i64>,
+    /// The fingerprint of the alert that inhibits it, if inhibited.
+    pub inhibited_by: Option<String>,
+    /// Whether a change awaits dispatch.
+    pub pending: bool,
+    /// How often it fired again after resolving.
+    pub flaps: i64,
+    /// How many reports of it arrived (duplicates included).
+    pub reports: i64,
+    /// When a PagerDuty `acknowledge` arrived.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// First report.
+    pub first_seen: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// When its last `alert_firing` event was appended.
+    pub announced_at: Option<DateTime<Utc>>,
+}
+
+/// What the ingest path knows of a fingerprint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownAlert {
+    /// Last status.
+    pub status: AlertStatus,
+    /// Last start.
+    pub starts_at: DateTime<Utc>,
+    /// Flap count.
+    pub flaps: i64,
+}
+
+/// An alert to write (insert or update).
+#[derive(Debug, Clone)]
+pub struct AlertWrite<'a> {
+    /// The alert.
+    pub alert: &'a Alert,
+    /// Its grade.
+    pub grade: &'a str,
+    /// Its group.
+    pub group_key: &'a str,
+    /// Its flap count.
+    pub flaps: i64,
+    /// How many accepted reports this write stands for.
+    pub reports: i64,
+}
+
+/// A group as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertGroup {
+    /// The group key.
+    pub group_key: String,
+    /// The service of its first alert.
+    pub service: Option<String>,
+    /// The incident it feeds.
+    pub incident_id: Option<i64>,
+    /// First alert.
+    pub first_seen: DateTime<Utc>,
+    /// Last alert.
+    pub last_seen: DateTime<Utc>,
+    /// Last dispatch.
+    pub last_flush_at: Option<DateTime<Utc>>,
+    /// Next dispatch due, if changes wait.
+    pub next_flush_at: Option<DateTime<Utc>>,
+}
+
+/// Which alerts a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    /// Only this status.
+    pub status: Option<AlertStatus>,
+    /// Only this service.
+    pub service: Option<String>,
+    /// Only this fingerprint.
+    pub fingerprint: Option<String>,
+    /// Only alerts of this incident.
+    pub incident: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+fn record_from_row(row: &AnyRow) -> StoreResult<AlertRecord> {
+    Ok(AlertRecord {
+        alert: Alert {
+            fingerprint: row.try_get("fingerprint")?,
+            source: get_parsed(row, "source")?,
+            status: get_parsed(row, "status")?,
+            labels: get_json(row, "labels")?,
+            annotations: get_json(row, "annotations")?,
+            starts_at: get_time(row, "starts_at")?,
+            ends_at: get_time_opt(row, "ends_at")?,
+            generator_url: row.try_get("generator_url")?,
+            service: row.try_get("service")?,
+        },
+        grade: row.try_get("grade")?,
+        group_key: row.try_get("group_key")?,
+        incident_id: row.try_get("incident_id")?,
+        inhibited_by: row.try_get("inhibited_by")?,
+        pending: row.try_get::<i64, _>("dirty")? != 0,
+        flaps: row.try_get("flaps")?,
+        reports: row.try_get("reports")?,
+        acknowledged_at: get_time_opt(row, "acknowledged_at")?,
+        first_seen: get_time(row, "first_seen")?,
+        updated_at: get_time(row, "updated_at")?,
+        announced_at: get_time_opt(row, "announced_at")?,
+    })
+}
+
+fn group_from_row(row: &AnyRow) -> StoreResult<AlertGroup> {
+    Ok(AlertGroup {
+        group_key: row.try_get("group_key")?,
+        service: row.try_get("service")?,
+        incident_id: row.try_get("incident_id")?,
+        first_seen: get_time(row, "first_seen")?,
+        last_seen: get_time(row, "last_seen")?,
+        last_flush_at: get_time_opt(row, "last_flush_at")?,
+        next_flush_at: get_time_opt(row, "next_flush_at")?,
+    })
+}
+
+fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Tx {
+    /// What is known of these fingerprints.
+    pub async fn known_alerts(
+        &mut self,
+        fingerprints: &[&str],
+    ) -> StoreResult<HashMap<String, KnownAlert>> {
+        let mut out = HashMap::new();
+        // On PostgreSQL the rows are locked in fingerprint order, so concurrent ingests never deadlock.
+        let lock = if self.backend() == Backend::Postgres {
+            " ORDER BY fingerprint FOR UPDATE"
+        } else {
+            ""
+        };
+        for chunk in fingerprints.chunks(IN_LIST) {
+            let sql = format!(
+                "SELECT fingerprint, status, starts_at, flaps FROM alerts WHERE fingerprint IN ({}){lock}",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for f in chunk {
+                q = q.bind(*f);
+            }
+            for row in q.fetch_all(self.conn()).await? {
+                out.insert(
+                    row.try_get("fingerprint")?,
+                    KnownAlert {
+                        status: get_parsed(&row, "status")?,
+                        starts_at: get_time(&row, "starts_at")?,
+                        flaps: row.try_get("flaps")?,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts or updates alerts (marking them for dispatch), many rows per statement.
+    pub async fn write_alerts(
+        &mut self,
+        writes: &[AlertWrite<'_>],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        const COLS: usize = 16;
+        for chunk in writes.chunks(WRITE_ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO alerts (fingerprint, source, status, alertname, service, grade, labels, annotations, \
+                 starts_at, ends_at, generator_url, group_key, flaps, reports, first_seen, updated_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                sql.push_str(&placeholders(i * COLS + 1, COLS));
+                sql.push(')');
+            }
+            sql.push_str(
+                " ON CONFLICT (fingerprint) DO UPDATE SET source = excluded.source, status = excluded.status, \
+                 alertname = excluded.alertname, service = excluded.service, grade = excluded.grade, \
+                 labels = excluded.labels, annotations = excluded.annotations, starts_at = excluded.starts_at, \
+                 ends_at = excluded.ends_at, generator_url = excluded.generator_url, \
+                 group_key = excluded.group_key, flaps = excluded.flaps, updated_at = excluded.updated_at, \
+                 dirty = 1, reports = alerts.reports + excluded.reports",
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for w in chunk {
+                let a = w.alert;
+                q = q
+                    .bind(a.fingerprint.clone())
+                    .bind(a.source.as_str())
+                    .bind(a.status.as_str())
+                    .bind(a.alertname().to_string())
+                    .bind(a.service.clone())
+                    .bind(w.grade.to_string())
+                    .bind(json_text(&a.labels))
+                    .bind(json_text(&a.annotations))
+                    .bind(ms(a.starts_at))
+                    .bind(ms_opt(a.ends_at))
+                    .bind(a.generator_url.clone())
+                    .bind(w.group_key.to_string())
+                    .bind(w.flaps)
+                    .bind(w.reports)
+                    .bind(ms(now))
+                    .bind(ms(now));
+            }
+            q.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts `n` duplicate reports of each of these known alerts.
+    pub async fn count_duplicates(&mut self, fingerprints: &[&str], n: i64) -> StoreResult<()> {
+        for chunk in fingerprints.chunks(IN_LIST) {
+            let sql = format!(
+                "UPDATE alerts SET reports = reports + $1 WHERE fingerprint IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(n);
+            for f in chunk {
+                q = q.bind(*f);
+            }
+            q.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
+    /// Records a PagerDuty acknowledgement; false when the fingerprint is unknown.
+    pub async fn acknowledge_alert(
+        &mut self,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE alerts SET acknowledged_at = $1, updated_at = $2 WHERE fingerprint = $3",
+        )
+        .bind(ms(now))
+        .bind(ms(now))
+        .bind(fingerprint)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Creates the group or schedules its next dispatch: `now + wait` for a new group, else one
+    /// `interval` after its last dispatch (at the earliest now); an already scheduled dispatch stays.
+    pub async fn touch_group(
+        &mut self,
+        key: &str,
+        service: Option<&str>,
+        now: DateTime<Utc>,
+        wait: TimeDelta,
+        interval: TimeDelta,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO alert_groups (group_key, service, first_seen, last_seen, next_flush_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_key) DO UPDATE SET last_seen = $6, \
+             next_flush_at = COALESCE(alert_groups.next_flush_at, CASE \
+               WHEN alert_groups.last_flush_at IS NULL THEN $7 \
+               WHEN alert_groups.last_flush_at + $8 > $9 THEN alert_groups.last_flush_at + $10 \
+               ELSE $11 END)",
+        )
+        .bind(key)
+        .bind(service)
+        .bind(ms(now))
+        .bind(ms(now))
+        .bind(ms(now + wait))
+        .bind(ms(now))
+        .bind(ms(now + wait))
+        .bind(interval.num_milliseconds())
+        .bind(ms(now))
+        .bind(interval.num_milliseconds())
+        .bind(ms(now))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Serialises dispatchers across replicas (PostgreSQL advisory lock until commit; SQLite has one writer).
+    pub async fn lock_dispatch(&mut self) -> StoreResult<()> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7270110001)")
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Groups whose dispatch is due, oldest first, locked (skipping locked ones on PostgreSQL).
+    pub async fn due_groups(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<AlertGroup>> {
+        let sql = match self.backend() {
+            // Dispatchers are serialised by `lock_dispatch`; groups are not row-locked here so that the
+            // dispatcher takes row locks in the same order as ingest (alerts, then groups).
+            Backend::Postgres | Backend::Sqlite => {
+                "SELECT * FROM alert_groups WHERE next_flush_at <= $1 ORDER BY next_flush_at LIMIT $2"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(ms(now))
+            .bind(limit)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    /// One group, if its dispatch is (still) due.
+    pub async fn due_group(
+        &mut self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<AlertGroup>> {
+        let row =
+            sqlx::query("SELECT * FROM alert_groups WHERE group_key = $1 AND next_flush_at <= $2")
+                .bind(key)
+                .bind(ms(now))
+                .fetch_optional(self.conn())
+                .await?;
+        row.as_ref().map(group_from_row).transpose()
+    }
+
+    /// A group's alerts that wait for dispatch.
+    pub async fn pending_alerts(&mut self, group_key: &str) -> StoreResult<Vec<AlertRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM alerts WHERE group_key = $1 AND dirty = 1 ORDER BY fingerprint"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(group_key)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    /// Every firing alert, as a possible inhibition source.
+    pub async fn firing_alerts(&mut self) -> StoreResult<Vec<FiringRef>> {
+        let rows = sqlx::query(
+            "SELECT fingerprint, labels, service FROM alerts WHERE status = 'firing' AND grade <> 'record'",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FiringRef {
+                    fingerprint: r.try_get("fingerprint")?,
+                    labels: get_json(r, "labels")?,
+                    service: r.try_get("service")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Open incidents on a service detected since `since` (root-cause merge candidates).
+    pub async fn open_incidents_since(
+        &mut self,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<OpenIncident>> {
+        let rows = sqlx::query(
+            "SELECT id, service, detected_at FROM incidents WHERE service IS NOT NULL AND detected_at >= $1 \
+             AND status IN ('detected', 'declared', 'triaging', 'mitigating') ORDER BY id",
+        )
+        .bind(ms(since))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OpenIncident {
+                    id: r.try_get("id")?,
+                    service: r.try_get("service")?,
+                    detected_at: get_time(r, "detected_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks an alert dispatched: its incident, inhibition and (if announced) when. A report that arrived
+    /// since it was read (`reports` moved on) keeps it pending for the next dispatch.
+    pub async fn alert_dispatched(
+        &mut self,
+        fingerprint: &str,
+        reports: i64,
+        incident_id: Option<i64>,
+        inhibited_by: Option<&str>,
+        announced_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE alerts SET dirty = 0, incident_id = COALESCE($1, incident_id), inhibited_by = $2, \
+             announced_at = COALESCE($3, announced_at) WHERE fingerprint = $4 AND reports = $5",
+        )
+        .bind(incident_id)
+        .bind(inhibited_by)
+        .bind(ms_opt(announced_at))
+        .bind(fingerprint)
+        .bind(reports)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Re-queues the firing alerts that `fingerprint` inhibited (it resolved), due at once.
+    pub async fn release_inhibited(
+        &mut self,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE alerts SET dirty = 1 WHERE inhibited_by = $1 AND status = 'firing'")
+            .bind(fingerprint)
+            .execute(self.conn())
+            .await?;
+        sqlx::query(
+            "UPDATE alert_groups SET next_flush_at = $1 WHERE next_flush_at IS NULL AND group_key IN \
+             (SELECT group_key FROM alerts WHERE inhibited_by = $2 AND status = 'firing')",
+        )
+        .bind(ms(now))
+        .bind(fingerprint)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// How many of an incident's alerts still fire, and the latest end among them.
+    pub async fn incident_alert_state(
+        &mut self,
+        incident_id: i64,
+    ) -> StoreResult<(i64, i64, Option<DateTime<Utc>>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS total, \
+             SUM(CASE WHEN status = 'firing' THEN 1 ELSE 0 END) AS firing, MAX(ends_at) AS last_end \
+             FROM alerts WHERE incident_id = $1",
+        )
+        .bind(incident_id)
+        .fetch_one(self.conn())
+        .await?;
+        let total: i64 = row.try_get("total")?;
+        let firing: Option<i64> = row.try_get("firing")?;
+        Ok((total, firing.unwrap_or(0), get_time_opt(&row, "last_end")?))
+    }
+
+    /// The fingerprints of an incident's alerts.
+    pub async fn incident_fingerprints(&mut self, incident_id: i64) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT fingerprint FROM alerts WHERE incident_id = $1 ORDER BY fingerprint",
+        )
+        .bind(incident_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("fingerprint")?)).collect()
+    }
+
+    /// Records a dispatch: the group's incident, and nothing due until the next change.
+    pub async fn group_dispatched(
+        &mut self,
+        key: &str,
+        incident_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE alert_groups SET incident_id = $1, last_flush_at = $2, next_flush_at = CASE \
+             WHEN EXISTS (SELECT 1 FROM alerts WHERE group_key = $3 AND dirty = 1) THEN $4 ELSE NULL END \
+             WHERE group_key = $5",
+        )
+        .bind(incident_id)
+        .bind(ms(now))
+        .bind(key)
+        .bind(ms(now))
+        .bind(key)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Alerts matching `filter`, most recently changed first.
+    pub async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<AlertRecord>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM alerts WHERE 1 = 1");
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if filter.status.is_some() {
+            sql.push_str(&format!(" AND status = {}", next()));
+        }
+        if filter.service.is_some() {
+            sql.push_str(&format!(" AND service = {}", next()));
+        }
+        if filter.fingerprint.is_some() {
+            sql.push_str(&format!(" AND fingerprint = {}", next()));
+        }
+        if filter.incident.is_some() {
+            sql.push_str(&format!(" AND incident_id = {}", next()));
+        }
+        sql.push_str(&format!(
+            " ORDER BY updated_at DESC, fingerprint LIMIT {}",
+            next()
+        ));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(s) = filter.status {
+            q = q.bind(s.as_str());
+        }
+        if let Some(s) = &filter.service {
+            q = q.bind(s.clone());
+        }
+        if let Some(f) = &filter.fingerprint {
+            q = q.bind(f.clone());
+        }
+        if let Some(i) = filter.incident {
+            q = q.bind(i);
+        }
+        let rows = q
+            .bind(filter.limit.clamp(1, 1000))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    /// Every alert group, newest first.
+    pub async fn alert_groups(&self, limit: i64) -> StoreResult<Vec<AlertGroup>> {
+        let rows = sqlx::query("SELECT * FROM alert_groups ORDER BY last_seen DESC LIMIT $1")
+            .bind(limit.clamp(1, 1000))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    /// Total reports stored (every accepted report counts once) and alerts waiting for dispatch.
+    pub async fn alert_totals(&self) -> StoreResult<(i64, i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(reports), 0) AS BIGINT) AS reports, \
+             CAST(COALESCE(SUM(dirty), 0) AS BIGINT) AS pending FROM alerts",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok((
+            row.try_get("n")?,
+            row.try_get("reports")?,
+            row.try_get("pending")?,
+        ))
+    }
+
+    /// Open incidents per service.
+    pub async fn open_incidents_by_service(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT service, id FROM incidents WHERE service IS NOT NULL \
+             AND status IN ('detected', 'declared', 'triaging', 'mitigating') ORDER BY id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("service")?, r.try_get("id")?)))
+            .collect()
+    }
+}
