@@ -113,6 +113,10 @@ impl Engine {
                 tx.commit().await?;
                 if let Some(id) = touched {
                     self.hub.notify(id);
+                    // New alerts move the first signal: rank the recent changes again (idempotent).
+                    if let Err(e) = self.correlate(id).await {
+                        tracing::warn!(incident = id, error = %e, "correlation after dispatch failed");
+                    }
                 }
             }
             total += groups.len();

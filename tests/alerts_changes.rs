@@ -1,0 +1,82 @@
+//! The causal chain across both halves: a change, then alerts, then an incident that names the change.
+
+mod common;
+
+use common::{Backend, TestApp};
+use serde_json::{Value, json};
+
+async fn an_incident_opened_by_alerts_names_the_preceding_change(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("services.toml");
+    std::fs::write(&catalog, "[[service]]\nname = \"checkout\"\ndepends_on = [\"db\"]\n\n[[service]]\nname = \"db\"\n\n[[service]]\nname = \"search\"\n").unwrap();
+    let app = TestApp::spawn_with(backend, |c| {
+        c.catalog.path = catalog.display().to_string();
+        c.alerts.group_wait = "0s".into();
+        c.alerts.group_interval = "0s".into();
+        c.alerts.tick_ms = 20;
+    })
+    .await;
+    let started = chrono::Utc::now() - chrono::Duration::minutes(6);
+    for (service, summary, version) in [
+        ("checkout", "Deploy checkout v2.3.1", "v2.3.1"),
+        ("search", "Deploy search v9", "v9"),
+    ] {
+        let (s, b) = app
+            .post_json(
+                "/hooks/changes",
+                json!({"kind": "deploy", "services": [service], "summary": summary, "author": "alice",
+                    "version": version, "status": "done", "started_at": started.to_rfc3339(),
+                    "ended_at": (started + chrono::Duration::minutes(1)).to_rfc3339()}),
+            )
+            .await;
+        assert!(s == 200 || s == 201, "{s} {b}");
+    }
+    let (s, b) = app
+        .post_json(
+            "/hooks/alerts",
+            json!({"alerts": [{"name": "HighErrorRate", "service": "checkout", "severity": "critical",
+                "summary": "5xx above 5%"}]}),
+        )
+        .await;
+    assert!((200..300).contains(&s), "{s} {b}");
+
+    let mut incident: Option<i64> = None;
+    let mut linked: Vec<Value> = Vec::new();
+    for _ in 0..200 {
+        let (_, list) = app.get_json("/api/v1/incidents").await;
+        incident = list["incidents"][0]["id"].as_i64();
+        if let Some(id) = incident {
+            let (_, tl) = app
+                .get_json(&format!("/api/v1/incidents/{id}/timeline?limit=1000"))
+                .await;
+            linked = tl["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "change_linked")
+                .cloned()
+                .collect();
+            if !linked.is_empty() {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let id = incident.expect("the alert opened an incident");
+    assert!(!linked.is_empty(), "incident {id} names a suspect change");
+    let top = &linked[0];
+    assert_eq!(top["data"]["service"], "checkout", "{top}");
+    assert_eq!(top["data"]["rank"], 1, "{top}");
+    let text = top["text"].as_str().unwrap_or_default();
+    assert!(text.contains("v2.3.1") && text.contains("alice"), "{text}");
+    assert!(
+        linked
+            .iter()
+            .all(|e| e["data"]["service"] != "search" || e["data"]["rank"].as_i64() > Some(1)),
+        "an unrelated service's change does not outrank the causal one: {linked:?}"
+    );
+}
+both_backends!(
+    alert_opened_incident_names_the_change,
+    an_incident_opened_by_alerts_names_the_preceding_change
+);
