@@ -276,3 +276,24 @@ async fn cross_site_posts_are_refused(backend: Backend) {
     assert_eq!(list["incidents"][0]["declared_by"], "carol");
 }
 both_backends!(cross_site, cross_site_posts_are_refused);
+
+async fn ack_acknowledges_the_incident(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = declare(&app, "Disk filling up", "P3").await;
+    join(&app, "dana").await;
+    let (_, b) = say(&app, id, "/inc ack").await;
+    assert_eq!(b["ok"], true, "{b}");
+    assert_eq!(
+        b["reply"]["text"],
+        format!("dana acknowledged incident #{id}; it is now triaging.")
+    );
+    let (_, b) = say(&app, id, "/inc ack").await;
+    assert_eq!(b["ok"], false);
+    assert_eq!(
+        b["reply"]["text"],
+        format!("⚠️ incident #{id} is triaging: it was acknowledged already")
+    );
+    let (_, inc) = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(inc["status"], "triaging");
+}
+both_backends!(ack, ack_acknowledges_the_incident);

@@ -253,7 +253,16 @@ impl Engine {
                 );
                 Ok(Reply::private(text, Some(id), true))
             }
-            IncCommand::Page { .. } | IncCommand::Ack => Ok(Reply::private(
+            IncCommand::Ack => {
+                let id = self.room_incident(ctx, "inc ack")?;
+                let applied = self.acknowledge(id, actor).await?;
+                let text = format!(
+                    "{actor} acknowledged incident #{id}; it is now {}.",
+                    applied.incident.status
+                );
+                Ok(in_room(text, id))
+            }
+            IncCommand::Page { .. } => Ok(Reply::private(
                 "Paging is not configured on this warroom: no on-call schedules or page targets exist yet.",
                 ctx.incident_id,
                 false,
