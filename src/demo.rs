@@ -54,6 +54,9 @@ pub async fn run(keep: bool) -> anyhow::Result<()> {
             dir.display()
         );
     } else {
+        if result.is_err() {
+            eprintln!("(run `warroom demo --keep` to keep the database for a look)");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
@@ -270,16 +273,20 @@ async fn war_room(api: &Api, id: i64, culprit: i64) -> anyhow::Result<()> {
         ),
     ];
     for (who, text) in &script {
-        let answer = who.say(text).await?;
-        println!("  {:>5}> {text}", who.name);
-        if answer["ok"] != true {
-            bail!("`{text}` failed: {}", answer["reply"]["text"]);
-        }
-        if let Some(reply) = answer["reply"]["text"].as_str() {
-            for line in reply.lines() {
-                println!("         | {line}");
-            }
-        }
+        type_line(who, text).await?;
+    }
+    Ok(())
+}
+
+/// `who` types `text` into the room; prints it with the reply, and fails if a command did not succeed.
+async fn type_line(who: &Person, text: &str) -> anyhow::Result<()> {
+    let answer = who.say(text).await?;
+    println!("  {:>5}> {text}", who.name);
+    if answer["ok"] != true {
+        bail!("`{text}` failed: {}", answer["reply"]["text"]);
+    }
+    for line in answer["reply"]["text"].as_str().unwrap_or_default().lines() {
+        println!("         | {line}");
     }
     Ok(())
 }
@@ -298,11 +305,7 @@ async fn resolve(api: &Api, id: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
     .await?;
     println!("  timeline: all alerts of #{id} resolved");
     let alice = Person::join(api, "alice", id).await?;
-    let answer = alice.say("/inc resolve").await?;
-    println!("  alice> /inc resolve");
-    if let Some(reply) = answer["reply"]["text"].as_str() {
-        println!("         | {reply}");
-    }
+    type_line(&alice, "/inc resolve").await?;
     let incident = wait_for("the incident to be resolved", || async {
         let i = api.get(&format!("/api/v1/incidents/{id}")).await?;
         Ok((i["status"] == "resolved").then_some(i))
