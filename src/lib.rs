@@ -5,6 +5,7 @@ pub mod bench;
 pub mod catalog;
 pub mod chat;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod http;

@@ -65,6 +65,12 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+    /// A scripted end-to-end run on a throw-away database: alert storm, incident, war room, postmortem.
+    Demo {
+        /// Keep the temporary directory (database and catalog) and print its path.
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 /// How `warroom postmortem` prints the draft.
@@ -139,7 +145,12 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    if matches!(cli.command, Command::Demo { .. }) {
+        // The demo narrates on stdout; only warnings go to stderr unless RUST_LOG says otherwise.
+        telemetry::init_with(cli.log_format, "warn");
+    } else {
+        telemetry::init(cli.log_format);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -250,6 +261,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("{} problem(s) found", problems.len());
                 Ok(ExitCode::from(2))
             }
+        }
+        Command::Demo { keep } => {
+            warroom::demo::run(keep).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Postmortem { id, format } => {
             let config = config::load(cli.config.as_deref())?;
