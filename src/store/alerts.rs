@@ -246,6 +246,41 @@ impl Tx {
         Ok(())
     }
 
+    /// Counts `n` more reports of each of these alerts that is stored with exactly this status and start
+    /// (so every such report is a pure duplicate), in one statement whatever the number of fingerprints;
+    /// returns the fingerprints it counted. The check and the count are one atomic statement (on
+    /// PostgreSQL the rows are locked in fingerprint order first), so the database decides, not a cache.
+    pub async fn count_if_unchanged(
+        &mut self,
+        fingerprints: &[&str],
+        status: AlertStatus,
+        starts_at: DateTime<Utc>,
+        n: i64,
+    ) -> StoreResult<Vec<String>> {
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "UPDATE alerts SET reports = reports + $1 WHERE status = $2 AND starts_at = $3 \
+                 AND fingerprint IN (SELECT value FROM json_each($4)) RETURNING fingerprint"
+            }
+            Backend::Postgres => {
+                // `= ANY(ARRAY(…))` keeps both scans on the primary key index.
+                "UPDATE alerts SET reports = reports + $1 WHERE fingerprint = ANY(ARRAY(SELECT fingerprint \
+                 FROM alerts WHERE status = $2 AND starts_at = $3 AND fingerprint = \
+                 ANY(ARRAY(SELECT json_array_elements_text($4::json))) ORDER BY fingerprint FOR UPDATE)) \
+                 RETURNING fingerprint"
+            }
+        };
+        let list = serde_json::to_string(fingerprints).unwrap_or_else(|_| "[]".into());
+        let rows = sqlx::query(sql)
+            .bind(n)
+            .bind(status.as_str())
+            .bind(ms(starts_at))
+            .bind(list)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("fingerprint")?)).collect()
+    }
+
     /// Counts `n` duplicate reports of each of these known alerts.
     pub async fn count_duplicates(&mut self, fingerprints: &[&str], n: i64) -> StoreResult<()> {
         for chunk in fingerprints.chunks(IN_LIST) {
