@@ -637,7 +637,11 @@ async fn duplicates_mixed_with_changes_are_counted_once(backend: Backend) {
     let (s, body) = post_raw(&app, "/hooks/alertmanager", &both, None).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(
-        (body["duplicates"].as_i64(), body["stale"].as_i64(), body["changed"].as_i64()),
+        (
+            body["duplicates"].as_i64(),
+            body["stale"].as_i64(),
+            body["changed"].as_i64()
+        ),
         (Some(1), Some(1), Some(0)),
         "{body}"
     );
@@ -648,8 +652,16 @@ async fn duplicates_mixed_with_changes_are_counted_once(backend: Backend) {
     let once = am_body(&[("dupb", "firing", zero)]);
     let (s, body) = post_raw(&app, "/hooks/alertmanager", &once, None).await;
     assert_eq!((s, body["duplicates"].as_i64()), (200, Some(1)), "{body}");
-    assert_eq!(reports_of(&app, "dupa").await, 2, "fired, resolved; stale not counted");
-    assert_eq!(reports_of(&app, "dupb").await, 5, "fired, then four duplicates");
+    assert_eq!(
+        reports_of(&app, "dupa").await,
+        2,
+        "fired, resolved; stale not counted"
+    );
+    assert_eq!(
+        reports_of(&app, "dupb").await,
+        5,
+        "fired, then four duplicates"
+    );
 }
 both_backends!(
     duplicate_fast_path,

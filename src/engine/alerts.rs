@@ -122,13 +122,6 @@ async fn commit_jobs(
     wake: &Notify,
     jobs: Vec<Job>,
 ) {
-    if let Some(outs) = all_duplicates(store, &jobs).await {
-        for (job, out) in jobs.into_iter().zip(outs) {
-            count(&job.alerts, &out);
-            let _ = job.reply.send(Ok(out));
-        }
-        return;
-    }
     let merged = async {
         let mut tx = store.begin().await?;
         let all: Vec<&[Alert]> = jobs.iter().map(|j| j.alerts.as_slice()).collect();
@@ -175,45 +168,6 @@ async fn commit_jobs(
     }
 }
 
-/// The one-statement path (PostgreSQL): when every report of the requests re-states one (status, start)
-/// the same number of times per fingerprint, one self-committing conditional statement counts them all,
-/// or changes nothing and the requests take the transactional path.
-async fn all_duplicates(store: &Store, jobs: &[Job]) -> Option<Vec<Ingested>> {
-    if store.backend() != Backend::Postgres {
-        return None;
-    }
-    let first = jobs.first()?.alerts.first()?;
-    let (status, start) = (first.status, first.starts_at);
-    if start.timestamp_subsec_nanos() % 1_000_000 != 0 {
-        return None;
-    }
-    let mut per_fp: HashMap<&str, i64> = HashMap::new();
-    for a in jobs.iter().flat_map(|j| j.alerts.iter()) {
-        if a.status != status || a.starts_at != start {
-            return None;
-        }
-        *per_fp.entry(a.fingerprint.as_str()).or_insert(0) += 1;
-    }
-    let n = *per_fp.values().next()?;
-    if per_fp.values().any(|c| *c != n) {
-        return None;
-    }
-    let mut fps: Vec<&str> = per_fp.into_keys().collect();
-    fps.sort_unstable();
-    match store.count_all_if_unchanged(&fps, status, start, n).await {
-        Ok(true) => Some(
-            jobs.iter()
-                .map(|j| Ingested {
-                    received: j.alerts.len(),
-                    duplicates: j.alerts.len(),
-                    ..Ingested::default()
-                })
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
 fn count(alerts: &[Alert], out: &Ingested) {
     let source = alerts.first().map(|a| a.source.as_str()).unwrap_or("none");
     metrics::counter!("warroom_alerts_received_total", "source" => source)
@@ -222,7 +176,10 @@ fn count(alerts: &[Alert], out: &Ingested) {
         .increment((out.duplicates + out.stale) as u64);
 }
 
-/// The fast path for re-sent alerts: a fingerprint whose reports in this commit all state one
+/// A status, a start and how many reports stated them.
+type Stated = (AlertStatus, DateTime<Utc>, i64);
+
+/// The fast path for re-sent alerts (SQLite): a fingerprint whose reports in this commit all state one
 /// (status, start) is a pure duplicate if the database holds exactly that state, whatever its source
 /// (`classify` answers `Duplicate` for equal status and start). One conditional statement per
 /// (status, start, count) checks and counts them; the fingerprints it counted are returned, and the
@@ -231,8 +188,12 @@ async fn count_pure_duplicates(
     tx: &mut Tx,
     jobs: &[&[Alert]],
 ) -> Result<HashSet<String>, StoreError> {
+    // Measured slower than the classifying path's indexed `IN (…)` lists on PostgreSQL: SQLite only.
+    if tx.backend() != Backend::Sqlite {
+        return Ok(HashSet::new());
+    }
     // fingerprint -> (status, start, reports); None once its reports disagree or need classifying.
-    let mut uniform: HashMap<&str, Option<(AlertStatus, DateTime<Utc>, i64)>> = HashMap::new();
+    let mut uniform: HashMap<&str, Option<Stated>> = HashMap::new();
     for a in jobs.iter().flat_map(|j| j.iter()) {
         // Only stored precision (ms) can equal a stored start exactly.
         let exact = a.starts_at.timestamp_subsec_nanos() % 1_000_000 == 0;
@@ -244,7 +205,7 @@ async fn count_pure_duplicates(
             })
             .or_insert(exact.then_some((a.status, a.starts_at, 1)));
     }
-    let mut by_state: HashMap<(AlertStatus, DateTime<Utc>, i64), Vec<&str>> = HashMap::new();
+    let mut by_state: HashMap<Stated, Vec<&str>> = HashMap::new();
     for (fp, u) in uniform {
         if let Some(state) = u {
             by_state.entry(state).or_default().push(fp);

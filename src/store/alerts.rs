@@ -248,9 +248,9 @@ impl Tx {
 
     /// Counts `n` more reports of each of these alerts that is stored with exactly this status and start
     /// (so every such report is a pure duplicate), in one statement whatever the number of fingerprints;
-    /// returns the fingerprints it counted. `fingerprints` must be distinct. The check and the count are one
-    /// atomic statement (on PostgreSQL the rows are locked in fingerprint order first), so the database
-    /// decides, not a cache.
+    /// returns the fingerprints it counted. `fingerprints` must be distinct. The check and the count are
+    /// one atomic statement, so the database decides, not a cache. SQLite only (`json_each`); on
+    /// PostgreSQL it counts nothing.
     pub async fn count_if_unchanged(
         &mut self,
         fingerprints: &[&str],
@@ -258,24 +258,11 @@ impl Tx {
         starts_at: DateTime<Utc>,
         n: i64,
     ) -> StoreResult<Vec<String>> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(Vec::new());
+        }
         let list = serde_json::to_string(fingerprints).unwrap_or_else(|_| "[]".into());
         let (status, starts_at) = (status.as_str(), ms(starts_at));
-        if self.backend() == Backend::Postgres {
-            // `= ANY(ARRAY(…))` keeps both scans on the primary key index.
-            let rows = sqlx::query(
-                "UPDATE alerts SET reports = reports + $1 WHERE fingerprint = ANY(ARRAY(SELECT fingerprint \
-                 FROM alerts WHERE status = $2 AND starts_at = $3 AND fingerprint = \
-                 ANY(ARRAY(SELECT json_array_elements_text($4::json))) ORDER BY fingerprint FOR UPDATE)) \
-                 RETURNING fingerprint",
-            )
-            .bind(n)
-            .bind(status)
-            .bind(starts_at)
-            .bind(list)
-            .fetch_all(self.conn())
-            .await?;
-            return rows.iter().map(|r| Ok(r.try_get("fingerprint")?)).collect();
-        }
         // SQLite hands rows over one by one from its worker thread: count instead of returning them, and
         // only when some did not match, ask which did (this transaction holds the only write lock, so the
         // rows that match now are the rows that were counted).
@@ -573,36 +560,6 @@ impl Tx {
 }
 
 impl Store {
-    /// On PostgreSQL, counts `n` more reports of every one of these distinct fingerprints in one
-    /// self-committing statement, but only if every one is stored with exactly this status and start (all
-    /// pure duplicates); otherwise changes nothing. True when it counted them (committed).
-    pub async fn count_all_if_unchanged(
-        &self,
-        fingerprints: &[&str],
-        status: AlertStatus,
-        starts_at: DateTime<Utc>,
-        n: i64,
-    ) -> StoreResult<bool> {
-        if self.backend != Backend::Postgres {
-            return Ok(false);
-        }
-        let list = serde_json::to_string(fingerprints).unwrap_or_else(|_| "[]".into());
-        let done = sqlx::query(
-            "WITH l AS (SELECT fingerprint FROM alerts WHERE status = $1 AND starts_at = $2 AND fingerprint = \
-             ANY(ARRAY(SELECT json_array_elements_text($3::json))) ORDER BY fingerprint FOR UPDATE) \
-             UPDATE alerts SET reports = reports + $4 WHERE fingerprint = ANY(ARRAY(SELECT fingerprint FROM l)) \
-             AND (SELECT COUNT(*) FROM l) = $5",
-        )
-        .bind(status.as_str())
-        .bind(ms(starts_at))
-        .bind(list)
-        .bind(n)
-        .bind(fingerprints.len() as i64)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
     /// Alerts matching `filter`, most recently changed first.
     pub async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<AlertRecord>> {
         let mut sql = format!("SELECT {COLUMNS} FROM alerts WHERE 1 = 1");
