@@ -604,3 +604,66 @@ both_backends!(
     release_inhibited,
     inhibited_alerts_are_released_when_their_cause_resolves
 );
+
+/// An Alertmanager webhook with these (fingerprint, status, endsAt) alerts, all started at the same time.
+fn am_body(alerts: &[(&str, &str, &str)]) -> String {
+    let items: Vec<Value> = alerts
+        .iter()
+        .map(|(fp, status, ends)| {
+            json!({"status": status, "fingerprint": fp, "startsAt": "2026-11-21T23:00:00Z", "endsAt": ends,
+                "labels": {"alertname": format!("Dup{fp}"), "service": "checkout", "severity": "warning"}})
+        })
+        .collect();
+    json!({"version": "4", "status": "firing", "alerts": items}).to_string()
+}
+
+async fn reports_of(app: &TestApp, fp: &str) -> i64 {
+    let (_, v) = app
+        .get_json(&format!("/api/v1/alerts?fingerprint={fp}"))
+        .await;
+    v["alerts"][0]["reports"].as_i64().unwrap_or(-1)
+}
+
+async fn duplicates_mixed_with_changes_are_counted_once(backend: Backend) {
+    let app = spawn(backend, |_| {}).await;
+    let zero = "0001-01-01T00:00:00Z";
+    let both = am_body(&[("dupa", "firing", zero), ("dupb", "firing", zero)]);
+    let (s, body) = post_raw(&app, "/hooks/alertmanager", &both, None).await;
+    assert_eq!((s, body["changed"].as_i64()), (200, Some(2)), "{body}");
+    let resolve = am_body(&[("dupa", "resolved", "2026-11-21T23:05:00Z")]);
+    let (s, body) = post_raw(&app, "/hooks/alertmanager", &resolve, None).await;
+    assert_eq!((s, body["changed"].as_i64()), (200, Some(1)), "{body}");
+    // The same (status, start) for both: b is a pure duplicate, a a stale re-fire of what resolved.
+    let (s, body) = post_raw(&app, "/hooks/alertmanager", &both, None).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        (
+            body["duplicates"].as_i64(),
+            body["stale"].as_i64(),
+            body["changed"].as_i64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{body}"
+    );
+    // b twice in one request, then alone: every report counted once.
+    let twice = am_body(&[("dupb", "firing", zero), ("dupb", "firing", zero)]);
+    let (s, body) = post_raw(&app, "/hooks/alertmanager", &twice, None).await;
+    assert_eq!((s, body["duplicates"].as_i64()), (200, Some(2)), "{body}");
+    let once = am_body(&[("dupb", "firing", zero)]);
+    let (s, body) = post_raw(&app, "/hooks/alertmanager", &once, None).await;
+    assert_eq!((s, body["duplicates"].as_i64()), (200, Some(1)), "{body}");
+    assert_eq!(
+        reports_of(&app, "dupa").await,
+        2,
+        "fired, resolved; stale not counted"
+    );
+    assert_eq!(
+        reports_of(&app, "dupb").await,
+        5,
+        "fired, then four duplicates"
+    );
+}
+both_backends!(
+    duplicate_fast_path,
+    duplicates_mixed_with_changes_are_counted_once
+);

@@ -3,12 +3,12 @@
 
 use super::{Clock, Engine, EngineError};
 use crate::config::Config;
-use crate::domain::alert::{Alert, Change, Known, classify};
+use crate::domain::alert::{Alert, AlertStatus, Change, Known, classify};
 use crate::domain::alert_policy::AlertPolicy;
 use crate::domain::alert_rules::group_key;
 use crate::store::{AlertWrite, Backend, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
@@ -73,7 +73,10 @@ fn spawn_batcher(
     let rx = Arc::new(Mutex::new(rx));
     let writers = match store.backend() {
         Backend::Sqlite => 1,
-        Backend::Postgres => 4,
+        Backend::Postgres => std::env::var("WARROOM_EXP_PG_WRITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4),
     };
     for _ in 0..writers {
         let (store, clock, policy, wake, rx) = (
@@ -173,6 +176,49 @@ fn count(alerts: &[Alert], out: &Ingested) {
         .increment((out.duplicates + out.stale) as u64);
 }
 
+/// A status, a start and how many reports stated them.
+type Stated = (AlertStatus, DateTime<Utc>, i64);
+
+/// The fast path for re-sent alerts (SQLite): a fingerprint whose reports in this commit all state one
+/// (status, start) is a pure duplicate if the database holds exactly that state, whatever its source
+/// (`classify` answers `Duplicate` for equal status and start). One conditional statement per
+/// (status, start, count) checks and counts them; the fingerprints it counted are returned, and the
+/// others take the classifying path.
+async fn count_pure_duplicates(
+    tx: &mut Tx,
+    jobs: &[&[Alert]],
+) -> Result<HashSet<String>, StoreError> {
+    // Measured slower than the classifying path's indexed `IN (…)` lists on PostgreSQL: SQLite only.
+    if tx.backend() != Backend::Sqlite {
+        return Ok(HashSet::new());
+    }
+    // fingerprint -> (status, start, reports); None once its reports disagree or need classifying.
+    let mut uniform: HashMap<&str, Option<Stated>> = HashMap::new();
+    for a in jobs.iter().flat_map(|j| j.iter()) {
+        // Only stored precision (ms) can equal a stored start exactly.
+        let exact = a.starts_at.timestamp_subsec_nanos() % 1_000_000 == 0;
+        uniform
+            .entry(a.fingerprint.as_str())
+            .and_modify(|u| match u {
+                Some((s, t, n)) if *s == a.status && *t == a.starts_at => *n += 1,
+                _ => *u = None,
+            })
+            .or_insert(exact.then_some((a.status, a.starts_at, 1)));
+    }
+    let mut by_state: HashMap<Stated, Vec<&str>> = HashMap::new();
+    for (fp, u) in uniform {
+        if let Some(state) = u {
+            by_state.entry(state).or_default().push(fp);
+        }
+    }
+    let mut counted = HashSet::new();
+    for ((status, start, n), mut fps) in by_state {
+        fps.sort_unstable();
+        counted.extend(tx.count_if_unchanged(&fps, status, start, n).await?);
+    }
+    Ok(counted)
+}
+
 /// Classifies several requests' alerts (in order) against what is stored and writes the changes inside
 /// `tx` with a handful of statements, whatever the number of requests; one answer per request.
 async fn store_batch(
@@ -181,9 +227,11 @@ async fn store_batch(
     jobs: &[&[Alert]],
     now: DateTime<Utc>,
 ) -> Result<Vec<Ingested>, StoreError> {
+    let counted = count_pure_duplicates(tx, jobs).await?;
     let mut fps: Vec<&str> = jobs
         .iter()
         .flat_map(|j| j.iter().map(|a| a.fingerprint.as_str()))
+        .filter(|fp| !counted.contains(*fp))
         .collect();
     fps.sort_unstable();
     fps.dedup();
@@ -209,6 +257,11 @@ async fn store_batch(
             ..Ingested::default()
         };
         for incoming in alerts.iter() {
+            if counted.contains(incoming.fingerprint.as_str()) {
+                // Already counted by `count_pure_duplicates`: the stored state is what it repeats.
+                out.duplicates += 1;
+                continue;
+            }
             let prev = known.get(&incoming.fingerprint);
             let change = classify(prev.map(|(k, _)| k), incoming);
             match change {

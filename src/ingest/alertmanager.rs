@@ -11,7 +11,24 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// Parses an Alertmanager (or Grafana, which shares the shape) webhook body.
+///
+/// A valid body is read straight into typed structs (no JSON tree); anything the fast reading does not
+/// accept is read again field by field, which names the offending field in its error.
 pub fn parse(
+    body: &[u8],
+    source: AlertSource,
+    service_label: &str,
+    max: usize,
+    now: DateTime<Utc>,
+) -> Result<Batch, IngestError> {
+    if let Some(batch) = fast::parse(body, source, service_label, max, now) {
+        return Ok(batch);
+    }
+    parse_fields(body, source, service_label, max, now)
+}
+
+/// The field-by-field reading of [`parse`]: slower, names the field of any refusal.
+fn parse_fields(
     body: &[u8],
     source: AlertSource,
     service_label: &str,
@@ -105,6 +122,123 @@ pub fn alert(
     })
 }
 
+/// The typed fast path of [`parse`]: `None` whenever the field-by-field reading could answer differently.
+mod fast {
+    use super::super::{Batch, ms_precision, time_str};
+    use crate::domain::alert::{Alert, AlertSource, AlertStatus, Labels, labels_fingerprint};
+    use chrono::{DateTime, Utc};
+    use serde::Deserialize;
+    use serde::de::IgnoredAny;
+    use std::borrow::Cow;
+    use std::collections::HashMap;
+
+    #[derive(Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow, default)]
+        version: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        alerts: Vec<Item<'a>>,
+        #[serde(default, rename = "truncatedAlerts")]
+        truncated: Option<u64>,
+    }
+
+    #[derive(Deserialize)]
+    struct Item<'a> {
+        #[serde(borrow, default)]
+        status: Option<Cow<'a, str>>,
+        #[serde(default)]
+        labels: Option<Labels>,
+        #[serde(default)]
+        annotations: Option<Labels>,
+        #[serde(borrow, default, rename = "startsAt")]
+        starts_at: Option<Cow<'a, str>>,
+        #[serde(borrow, default, rename = "endsAt")]
+        ends_at: Option<Cow<'a, str>>,
+        #[serde(borrow, default, rename = "generatorURL")]
+        generator_url: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        fingerprint: Option<Cow<'a, str>>,
+        /// Other fields; flattening also makes an item read only from a JSON object, never an array.
+        #[serde(flatten)]
+        _rest: HashMap<String, IgnoredAny>,
+    }
+
+    pub(super) fn parse(
+        body: &[u8],
+        source: AlertSource,
+        service_label: &str,
+        max: usize,
+        now: DateTime<Utc>,
+    ) -> Option<Batch> {
+        // The top level must be an object (a struct would also read from an array).
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return None;
+        }
+        let b: Body<'_> = serde_json::from_slice(body).ok()?;
+        if source == AlertSource::Alertmanager && b.version.as_deref().is_some_and(|v| v != "4") {
+            return None;
+        }
+        if b.alerts.len() > max {
+            return None;
+        }
+        let alerts = b
+            .alerts
+            .into_iter()
+            .map(|item| alert(item, source, service_label, now))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Batch {
+            alerts,
+            truncated: b.truncated.unwrap_or(0),
+        })
+    }
+
+    fn alert(
+        item: Item<'_>,
+        source: AlertSource,
+        service_label: &str,
+        now: DateTime<Utc>,
+    ) -> Option<Alert> {
+        let labels = item.labels.unwrap_or_default();
+        if labels.is_empty() {
+            return None;
+        }
+        let annotations = item.annotations.unwrap_or_default();
+        let ends_at = match item.ends_at.as_deref() {
+            Some(s) => time_str(s).ok()?,
+            None => None,
+        };
+        let status = match item.status.as_deref() {
+            Some(s) => s.parse::<AlertStatus>().ok()?,
+            None if ends_at.is_some_and(|e| e <= now) => AlertStatus::Resolved,
+            None => AlertStatus::Firing,
+        };
+        let starts_at = time_str(item.starts_at.as_deref()?).ok()??;
+        let fingerprint = match item.fingerprint {
+            Some(f) if !f.is_empty() => f.into_owned(),
+            _ => labels_fingerprint(&labels),
+        };
+        let service = labels.get(service_label).cloned();
+        Some(Alert {
+            fingerprint,
+            source,
+            status,
+            ends_at: if status == AlertStatus::Resolved {
+                ends_at.or(Some(ms_precision(now)))
+            } else {
+                None
+            },
+            labels,
+            annotations,
+            starts_at,
+            generator_url: item
+                .generator_url
+                .filter(|u| !u.is_empty())
+                .map(Cow::into_owned),
+            service,
+        })
+    }
+}
+
 fn labels_or_empty(
     o: &serde_json::Map<String, Value>,
     path: &str,
@@ -158,6 +292,30 @@ mod tests {
             let b = parse(&body, AlertSource::Alertmanager, "service", 100, now()).unwrap();
             assert!(!b.alerts.is_empty(), "{name}");
         }
+    }
+
+    #[test]
+    fn the_typed_reading_agrees_with_the_field_by_field_one() {
+        for name in [
+            "firing-group-of-two.json",
+            "firing-single-warning.json",
+            "one-resolved-one-firing.json",
+        ] {
+            let body = fixture(name);
+            let args = (AlertSource::Alertmanager, "service", 100, now());
+            let typed = fast::parse(&body, args.0, args.1, args.2, args.3);
+            assert!(typed.is_some(), "{name}: the fast path reads a valid body");
+            assert_eq!(
+                typed,
+                parse_fields(&body, args.0, args.1, args.2, args.3).ok(),
+                "{name}"
+            );
+        }
+        // An item given as an array is not an object, whichever reading sees it first.
+        let body = br#"{"alerts":[["firing",{"a":"b"},{},"2026-01-01T00:00:00Z"]]}"#;
+        assert!(fast::parse(body, AlertSource::Alertmanager, "service", 100, now()).is_none());
+        let err = parse(body, AlertSource::Alertmanager, "service", 100, now()).unwrap_err();
+        assert_eq!(err.field, "alerts[0]");
     }
 
     #[test]

@@ -117,17 +117,21 @@ pub fn opt_time(
     let Some(s) = opt_str(o, path, name)? else {
         return Ok(None);
     };
+    time_str(&s).map_err(|e| {
+        IngestError::new(
+            join(path, name),
+            format!("`{s}` is not an RFC 3339 time: {e}"),
+        )
+    })
+}
+
+/// [`opt_time`] of a string: empty or the zero time is `None`, otherwise RFC 3339 truncated to ms.
+pub fn time_str(s: &str) -> Result<Option<DateTime<Utc>>, chrono::ParseError> {
     if s.is_empty() || s.starts_with("0001-01-01") {
         return Ok(None);
     }
-    let t = DateTime::parse_from_rfc3339(&s)
-        .or_else(|_| DateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .map_err(|e| {
-            IngestError::new(
-                join(path, name),
-                format!("`{s}` is not an RFC 3339 time: {e}"),
-            )
-        })?;
+    let t = DateTime::parse_from_rfc3339(s)
+        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))?;
     Ok(DateTime::from_timestamp_millis(t.timestamp_millis()))
 }
 

@@ -246,6 +246,56 @@ impl Tx {
         Ok(())
     }
 
+    /// Counts `n` more reports of each of these alerts that is stored with exactly this status and start
+    /// (so every such report is a pure duplicate), in one statement whatever the number of fingerprints;
+    /// returns the fingerprints it counted. `fingerprints` must be distinct. The check and the count are
+    /// one atomic statement, so the database decides, not a cache. SQLite only (`json_each`); on
+    /// PostgreSQL it counts nothing.
+    pub async fn count_if_unchanged(
+        &mut self,
+        fingerprints: &[&str],
+        status: AlertStatus,
+        starts_at: DateTime<Utc>,
+        n: i64,
+    ) -> StoreResult<Vec<String>> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(fingerprints).unwrap_or_else(|_| "[]".into());
+        let (status, starts_at) = (status.as_str(), ms(starts_at));
+        // SQLite hands rows over one by one from its worker thread: count instead of returning them, and
+        // only when some did not match, ask which did (this transaction holds the only write lock, so the
+        // rows that match now are the rows that were counted).
+        let done = sqlx::query(
+            "UPDATE alerts SET reports = reports + $1 WHERE status = $2 AND starts_at = $3 \
+             AND fingerprint IN (SELECT value FROM json_each($4))",
+        )
+        .bind(n)
+        .bind(status)
+        .bind(starts_at)
+        .bind(list.clone())
+        .execute(self.conn())
+        .await?;
+        match done.rows_affected() {
+            0 => Ok(Vec::new()),
+            k if k as usize == fingerprints.len() => {
+                Ok(fingerprints.iter().map(|f| f.to_string()).collect())
+            }
+            _ => {
+                let rows = sqlx::query(
+                    "SELECT fingerprint FROM alerts WHERE status = $1 AND starts_at = $2 \
+                     AND fingerprint IN (SELECT value FROM json_each($3))",
+                )
+                .bind(status)
+                .bind(starts_at)
+                .bind(list)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter().map(|r| Ok(r.try_get("fingerprint")?)).collect()
+            }
+        }
+    }
+
     /// Counts `n` duplicate reports of each of these known alerts.
     pub async fn count_duplicates(&mut self, fingerprints: &[&str], n: i64) -> StoreResult<()> {
         for chunk in fingerprints.chunks(IN_LIST) {
