@@ -289,10 +289,7 @@ impl Engine {
         };
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let inc = tx
-            .incident_for_update(id)
-            .await?
-            .ok_or(EngineError::NotFound(id))?;
+        let inc = super::locked_incident(&mut tx, id).await?;
         tx.enqueue(&outbound::post(&inc, platform, &reply.text, None), now)
             .await?;
         tx.commit().await?;

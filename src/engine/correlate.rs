@@ -115,10 +115,7 @@ impl Engine {
         );
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let incident = tx
-            .incident_for_update(id)
-            .await?
-            .ok_or(EngineError::NotFound(id))?;
+        let incident = super::locked_incident(&mut tx, id).await?;
         let keep: Vec<i64> = suspects.iter().map(|s| s.change_id).collect();
         tx.unlink_stale(id, &keep).await?;
         let mut new = Vec::new();
@@ -215,10 +212,7 @@ impl Engine {
         })?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let incident = tx
-            .incident_for_update(id)
-            .await?
-            .ok_or(EngineError::NotFound(id))?;
+        let incident = super::locked_incident(&mut tx, id).await?;
         if let Some(commander) = incident.holder(Role::Commander)
             && !commander.eq_ignore_ascii_case(actor)
         {

@@ -155,10 +155,7 @@ impl Engine {
     {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let mut incident = tx
-            .incident_for_update(id)
-            .await?
-            .ok_or(EngineError::NotFound(id))?;
+        let mut incident = super::locked_incident(&mut tx, id).await?;
         let events = change(&mut incident, now)?;
         let mut stored = Vec::with_capacity(events.len());
         for event in &events {
@@ -168,10 +165,7 @@ impl Engine {
         }
         if stored.is_empty() && !events.is_empty() {
             // Every event was a retry of one already recorded: change nothing.
-            let current = tx
-                .incident_for_update(id)
-                .await?
-                .ok_or(EngineError::NotFound(id))?;
+            let current = super::locked_incident(&mut tx, id).await?;
             return Ok(Applied {
                 incident: current,
                 events: stored,
@@ -335,10 +329,7 @@ impl Engine {
         let owner = owner.map(|o| check_user("owner", o)).transpose()?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let incident = tx
-            .incident_for_update(id)
-            .await?
-            .ok_or(EngineError::NotFound(id))?;
+        let incident = super::locked_incident(&mut tx, id).await?;
         let mut item = ActionItem {
             id: 0,
             incident_id: id,

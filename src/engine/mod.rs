@@ -98,3 +98,13 @@ impl Engine {
         self.clock.now()
     }
 }
+
+/// Locks incident `id` in `tx` until commit, or answers that it does not exist.
+pub(crate) async fn locked_incident(
+    tx: &mut crate::store::Tx,
+    id: i64,
+) -> Result<crate::domain::Incident, EngineError> {
+    tx.incident_for_update(id)
+        .await?
+        .ok_or(EngineError::NotFound(id))
+}

@@ -70,10 +70,7 @@ impl Engine {
         let (postmortem, through) = self.build_postmortem(id, reason).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let incident = tx
-            .incident_for_update(id)
-            .await?
-            .ok_or(EngineError::NotFound(id))?;
+        let incident = super::locked_incident(&mut tx, id).await?;
         let link = self.postmortem_link(id);
         let event = NewEvent::new(EventKind::Postmortem, now, None)
             .text(format!("Postmortem draft generated on {reason}: {link}"))

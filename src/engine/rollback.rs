@@ -120,10 +120,7 @@ impl Engine {
         })?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let incident = tx
-            .incident_for_update(id)
-            .await?
-            .ok_or(EngineError::NotFound(id))?;
+        let incident = super::locked_incident(&mut tx, id).await?;
         let mut original = tx.change_for_update(change_id).await?.ok_or_else(|| {
             EngineError::invalid("change", format!("{} does not exist", label(change_id)))
         })?;
@@ -294,10 +291,7 @@ impl Engine {
         let now = self.now();
         let tick = Duration::milliseconds(self.config().changes.jobs_tick_ms as i64);
         let mut tx = self.store().begin().await?;
-        let incident = tx
-            .incident_for_update(id)
-            .await?
-            .ok_or(EngineError::NotFound(id))?;
+        let incident = super::locked_incident(&mut tx, id).await?;
         match job.kind.as_str() {
             WATCH => {
                 let outbox = num("outbox");

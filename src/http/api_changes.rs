@@ -3,6 +3,7 @@
 use super::AppState;
 use super::error::ApiError;
 use super::json::ApiJson;
+use super::params::api_incident_id;
 use crate::domain::change::{ChangeKind, ChangeStatus, parse_ref};
 use crate::engine::{EngineError, GateOverride, Recorded};
 use crate::ingest::changes as native;
@@ -256,17 +257,11 @@ async fn budget(
     Ok(Json(json!({"service": name, "remaining": body.remaining})))
 }
 
-fn incident_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::bad_request(format!("incident id `{raw}` is not a positive number"))
-    })
-}
-
 async fn linked(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = incident_id(&raw)?;
+    let id = api_incident_id(&raw)?;
     state
         .engine
         .store()
@@ -282,7 +277,7 @@ async fn correlate(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = incident_id(&raw)?;
+    let id = api_incident_id(&raw)?;
     Ok(Json(json!({"suspects": state.engine.correlate(id).await?})))
 }
 

@@ -3,6 +3,7 @@
 use super::AppState;
 use super::error::ApiError;
 use super::json::ApiJson;
+use super::params::api_incident_path;
 use crate::domain::{EventKind, IncidentType, Role, Severity, Status, TimelineEvent};
 use crate::engine::{Declare, Patch};
 use crate::store::IncidentFilter;
@@ -33,13 +34,6 @@ fn actor(headers: &HeaderMap) -> String {
         .filter(|v| !v.is_empty() && v.len() <= 100)
         .unwrap_or("api")
         .to_string()
-}
-
-fn incident_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
-    let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::bad_request(format!("incident id `{raw}` is not a positive number"))
-    })
 }
 
 fn parse_list<T: std::str::FromStr>(field: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError>
@@ -134,7 +128,7 @@ async fn show(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = incident_id(path)?;
+    let id = api_incident_path(path)?;
     let incident = state
         .engine
         .store()
@@ -162,7 +156,7 @@ async fn update(
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = incident_id(path)?;
+    let id = api_incident_path(path)?;
     if body.status.is_none()
         && body.severity.is_none()
         && body.roles.as_ref().is_none_or(|r| r.is_empty())
@@ -193,7 +187,7 @@ async fn timeline(
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<TimelineQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = incident_id(path)?;
+    let id = api_incident_path(path)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -222,7 +216,7 @@ async fn add_note(
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<NoteBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = incident_id(path)?;
+    let id = api_incident_path(path)?;
     let applied = state
         .engine
         .add_text(id, EventKind::Note, &body.text, &actor(&headers))

@@ -25,14 +25,7 @@ async fn postmortem(
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<FormatQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let id = raw
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!("incident id `{raw}` is not a positive number"))
-        })?;
+    let id = super::params::api_incident_path(path)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let format = q.format.unwrap_or_else(|| "json".into());
     if format != "json" && format != "md" {

@@ -11,6 +11,7 @@ mod hooks;
 mod hooks_changes;
 pub mod json;
 mod ops;
+mod params;
 mod slack;
 mod web;
 mod web_postmortem;

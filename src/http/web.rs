@@ -2,6 +2,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::params::page_incident_path;
 use crate::domain::{IncidentType, Severity, TimelineEvent};
 use crate::engine::{CommandContext, Declare};
 use crate::store::{IncidentFilter, RoomPost};
@@ -106,7 +107,7 @@ fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> Response {
+pub(super) fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> Response {
     match state.renderer.render(template, ctx) {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -114,14 +115,6 @@ fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed").into_response()
         }
     }
-}
-
-fn path_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
-    let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    raw.parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| ApiError::not_found(format!("no incident `{raw}`")))
 }
 
 async fn board(State(state): State<AppState>, jar: CookieJar) -> Result<Response, ApiError> {
@@ -194,7 +187,7 @@ async fn room(
     jar: CookieJar,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(path)?;
+    let id = page_incident_path(path)?;
     let store = state.engine.store();
     let incident = store
         .incident(id)
@@ -239,7 +232,7 @@ async fn say(
     body: Result<Json<SayBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     same_origin(&headers)?;
-    let id = path_id(path)?;
+    let id = page_incident_path(path)?;
     let Json(body) = body.map_err(super::json::json_rejection)?;
     let actor =
         name_of(&jar).ok_or_else(|| ApiError::unauthorized("set your name first (POST /name)"))?;
@@ -276,7 +269,7 @@ async fn stream(
     path: Result<Path<String>, PathRejection>,
     Query(q): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let id = path_id(path)?;
+    let id = page_incident_path(path)?;
     if state.engine.store().incident(id).await?.is_none() {
         return Err(ApiError::not_found(format!("incident {id} not found")));
     }

@@ -3,12 +3,13 @@
 use super::AppState;
 use super::api_reports::{PeriodQuery, period};
 use super::error::ApiError;
+use super::web::page;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Duration;
 use serde::Deserialize;
@@ -18,16 +19,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/incidents/{id}/postmortem", get(postmortem_page))
         .route("/reports", get(reports_page))
-}
-
-fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> Response {
-    match state.renderer.render(template, ctx) {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, template, "page rendering failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed").into_response()
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -42,12 +33,7 @@ async fn postmortem_page(
     query: Result<Query<FormatQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let id = raw
-        .parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| ApiError::not_found(format!("no incident `{raw}`")))?;
+    let id = super::params::page_incident_path(path)?;
     let pm = state.engine.postmortem(id).await?;
     match q.format.as_deref() {
         None | Some("html") => {}
