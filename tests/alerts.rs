@@ -662,7 +662,52 @@ async fn duplicates_mixed_with_changes_are_counted_once(backend: Backend) {
         5,
         "fired, then four duplicates"
     );
+    // A change after counted duplicates keeps them: the alert's reports go on from five.
+    let resolve = am_body(&[("dupb", "resolved", "2026-11-21T23:06:00Z")]);
+    let (s, body) = post_raw(&app, "/hooks/alertmanager", &resolve, None).await;
+    assert_eq!((s, body["changed"].as_i64()), (200, Some(1)), "{body}");
+    assert_eq!(reports_of(&app, "dupb").await, 6, "five, then the resolve");
 }
+
+/// Requests re-sending overlapping alerts in different orders, all at once: none fails (no deadlock
+/// between the writers on PostgreSQL) and every report is counted once.
+async fn concurrent_overlapping_duplicates_are_all_counted(backend: Backend) {
+    let app = spawn(backend, |_| {}).await;
+    let zero = "0001-01-01T00:00:00Z";
+    let fps: Vec<String> = (0..20).map(|i| format!("ovl{i:02}")).collect();
+    let all: Vec<(&str, &str, &str)> = fps.iter().map(|f| (f.as_str(), "firing", zero)).collect();
+    let (s, body) = post_raw(&app, "/hooks/alertmanager", &am_body(&all), None).await;
+    assert_eq!((s, body["changed"].as_i64()), (200, Some(20)), "{body}");
+    // Each request sends 10 of the 20, rotated and half of them reversed, so their lock orders differ.
+    let requests: Vec<String> = (0..24)
+        .map(|r| {
+            let mut part: Vec<(&str, &str, &str)> =
+                (0..10).map(|k| all[(r + k * 3) % 20]).collect();
+            if r % 2 == 1 {
+                part.reverse();
+            }
+            am_body(&part)
+        })
+        .collect();
+    let answers = futures::future::join_all(
+        requests
+            .iter()
+            .map(|b| post_raw(&app, "/hooks/alertmanager", b, None)),
+    )
+    .await;
+    for (s, body) in &answers {
+        assert_eq!((*s, body["duplicates"].as_i64()), (200, Some(10)), "{body}");
+    }
+    let mut total = 0;
+    for f in &fps {
+        total += reports_of(&app, f).await;
+    }
+    assert_eq!(total, 20 + 24 * 10, "every report counted once");
+}
+both_backends!(
+    overlapping_duplicates,
+    concurrent_overlapping_duplicates_are_all_counted
+);
 both_backends!(
     duplicate_fast_path,
     duplicates_mixed_with_changes_are_counted_once

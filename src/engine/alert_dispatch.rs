@@ -240,7 +240,7 @@ impl Engine {
             for (r, inh) in &decided {
                 tx.alert_dispatched(
                     &r.alert.fingerprint,
-                    r.reports,
+                    r.written,
                     None,
                     inh.as_ref().map(|i| i.by.as_str()),
                     None,
@@ -280,7 +280,7 @@ impl Engine {
             }
             tx.alert_dispatched(
                 &a.fingerprint,
-                r.reports,
+                r.written,
                 Some(inc.id),
                 inh.as_ref().map(|i| i.by.as_str()),
                 announced,

@@ -179,7 +179,7 @@ fn count(alerts: &[Alert], out: &Ingested) {
 /// A status, a start and how many reports stated them.
 type Stated = (AlertStatus, DateTime<Utc>, i64);
 
-/// The fast path for re-sent alerts (SQLite): a fingerprint whose reports in this commit all state one
+/// The fast path for re-sent alerts: a fingerprint whose reports in this commit all state one
 /// (status, start) is a pure duplicate if the database holds exactly that state, whatever its source
 /// (`classify` answers `Duplicate` for equal status and start). One conditional statement per
 /// (status, start, count) checks and counts them; the fingerprints it counted are returned, and the
@@ -188,10 +188,6 @@ async fn count_pure_duplicates(
     tx: &mut Tx,
     jobs: &[&[Alert]],
 ) -> Result<HashSet<String>, StoreError> {
-    // Measured slower than the classifying path's indexed `IN (…)` lists on PostgreSQL: SQLite only.
-    if tx.backend() != Backend::Sqlite {
-        return Ok(HashSet::new());
-    }
     // fingerprint -> (status, start, reports); None once its reports disagree or need classifying.
     let mut uniform: HashMap<&str, Option<Stated>> = HashMap::new();
     for a in jobs.iter().flat_map(|j| j.iter()) {

@@ -1,7 +1,7 @@
 //! Alerts (current state per fingerprint) and alert groups (durable grouping timers).
 
 use super::rows::{get_json, get_parsed, get_time, get_time_opt, json_text, ms, ms_opt};
-use super::{Backend, Store, StoreResult, Tx};
+use super::{Backend, Store, StoreError, StoreResult, Tx};
 use crate::domain::alert::{Alert, AlertStatus};
 use crate::domain::alert_policy::OpenIncident;
 use crate::domain::alert_rules::FiringRef;
@@ -11,9 +11,12 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::HashMap;
 
+/// `reports` is the row's own count plus the duplicates counted apart (`alert_duplicates`); `written`
+/// the row's own count alone, which moves only when the row is rewritten.
 const COLUMNS: &str = "fingerprint, source, status, alertname, service, grade, labels, annotations, starts_at, \
-    ends_at, generator_url, group_key, incident_id, inhibited_by, dirty, flaps, reports, acknowledged_at, \
-    first_seen, updated_at, announced_at";
+    ends_at, generator_url, group_key, incident_id, inhibited_by, dirty, flaps, reports AS written, \
+    reports + COALESCE((SELECT d.reports FROM alert_duplicates d WHERE d.fingerprint = alerts.fingerprint), 0) \
+    AS reports, acknowledged_at, first_seen, updated_at, announced_at";
 
 /// Rows per multi-row upsert and fingerprints per `IN (…)` list. Kept small on purpose: SQLite resolves
 /// each `$N` parameter by a linear scan, so binding costs grow with the square of the parameter count.
@@ -40,6 +43,10 @@ pub struct AlertRecord {
     pub flaps: i64,
     /// How many reports of it arrived (duplicates included).
     pub reports: i64,
+    /// How often its row was written (changes and duplicates the classifying path saw): a dispatch
+    /// checks it to notice a change that arrived meanwhile.
+    #[serde(skip)]
+    pub written: i64,
     /// When a PagerDuty `acknowledge` arrived.
     pub acknowledged_at: Option<DateTime<Utc>>,
     /// First report.
@@ -130,6 +137,7 @@ fn record_from_row(row: &AnyRow) -> StoreResult<AlertRecord> {
         pending: row.try_get::<i64, _>("dirty")? != 0,
         flaps: row.try_get("flaps")?,
         reports: row.try_get("reports")?,
+        written: row.try_get("written")?,
         acknowledged_at: get_time_opt(row, "acknowledged_at")?,
         first_seen: get_time(row, "first_seen")?,
         updated_at: get_time(row, "updated_at")?,
@@ -249,8 +257,8 @@ impl Tx {
     /// Counts `n` more reports of each of these alerts that is stored with exactly this status and start
     /// (so every such report is a pure duplicate), in one statement whatever the number of fingerprints;
     /// returns the fingerprints it counted. `fingerprints` must be distinct. The check and the count are
-    /// one atomic statement, so the database decides, not a cache. SQLite only (`json_each`); on
-    /// PostgreSQL it counts nothing.
+    /// one atomic statement, so the database decides, not a cache. The count goes to the narrow
+    /// `alert_duplicates` row: the wide alert row is not rewritten.
     pub async fn count_if_unchanged(
         &mut self,
         fingerprints: &[&str],
@@ -258,40 +266,73 @@ impl Tx {
         starts_at: DateTime<Utc>,
         n: i64,
     ) -> StoreResult<Vec<String>> {
-        if self.backend() != Backend::Sqlite {
-            return Ok(Vec::new());
-        }
         let list = serde_json::to_string(fingerprints).unwrap_or_else(|_| "[]".into());
         let (status, starts_at) = (status.as_str(), ms(starts_at));
-        // SQLite hands rows over one by one from its worker thread: count instead of returning them, and
-        // only when some did not match, ask which did (this transaction holds the only write lock, so the
-        // rows that match now are the rows that were counted).
-        let done = sqlx::query(
-            "UPDATE alerts SET reports = reports + $1 WHERE status = $2 AND starts_at = $3 \
-             AND fingerprint IN (SELECT value FROM json_each($4))",
-        )
-        .bind(n)
-        .bind(status)
-        .bind(starts_at)
-        .bind(list.clone())
-        .execute(self.conn())
-        .await?;
-        match done.rows_affected() {
-            0 => Ok(Vec::new()),
-            k if k as usize == fingerprints.len() => {
-                Ok(fingerprints.iter().map(|f| f.to_string()).collect())
-            }
-            _ => {
-                let rows = sqlx::query(
-                    "SELECT fingerprint FROM alerts WHERE status = $1 AND starts_at = $2 \
-                     AND fingerprint IN (SELECT value FROM json_each($3))",
+        match self.backend() {
+            Backend::Sqlite => {
+                // SQLite hands rows over one by one from its worker thread: count instead of returning
+                // them, and only when some did not match, ask which did (this transaction holds the only
+                // write lock, so the rows that match now are the rows that were counted).
+                let done = sqlx::query(
+                    "INSERT INTO alert_duplicates (fingerprint, reports) SELECT fingerprint, $1 FROM alerts \
+                     WHERE status = $2 AND starts_at = $3 AND fingerprint IN (SELECT value FROM json_each($4)) \
+                     ON CONFLICT (fingerprint) DO UPDATE SET reports = alert_duplicates.reports + excluded.reports",
                 )
+                .bind(n)
+                .bind(status)
+                .bind(starts_at)
+                .bind(list.clone())
+                .execute(self.conn())
+                .await?;
+                match done.rows_affected() {
+                    0 => Ok(Vec::new()),
+                    k if k as usize == fingerprints.len() => {
+                        Ok(fingerprints.iter().map(|f| f.to_string()).collect())
+                    }
+                    _ => {
+                        let rows = sqlx::query(
+                            "SELECT fingerprint FROM alerts WHERE status = $1 AND starts_at = $2 \
+                             AND fingerprint IN (SELECT value FROM json_each($3))",
+                        )
+                        .bind(status)
+                        .bind(starts_at)
+                        .bind(list)
+                        .fetch_all(self.conn())
+                        .await?;
+                        rows.iter().map(|r| Ok(r.try_get("fingerprint")?)).collect()
+                    }
+                }
+            }
+            Backend::Postgres => {
+                // The list drives the plan: one primary-key probe per fingerprint, whatever the table's
+                // statistics say (`OFFSET 0` keeps the planner from turning the probes into a scan); counter rows are locked in fingerprint order (concurrent writers never
+                // deadlock); one row comes back: how many were counted and, only when not all, which.
+                let row = sqlx::query(
+                    "WITH counted AS (INSERT INTO alert_duplicates (fingerprint, reports) \
+                     SELECT a.fingerprint, $1 FROM json_array_elements_text($4::json) AS j(fp) \
+                     CROSS JOIN LATERAL (SELECT fingerprint, status, starts_at FROM alerts \
+                     WHERE fingerprint = j.fp OFFSET 0) AS a WHERE a.status = $2 AND a.starts_at = $3 \
+                     ORDER BY a.fingerprint \
+                     ON CONFLICT (fingerprint) DO UPDATE SET reports = alert_duplicates.reports + excluded.reports \
+                     RETURNING fingerprint) \
+                     SELECT COUNT(*) AS n, CASE WHEN COUNT(*) = $5 THEN NULL \
+                     ELSE CAST(json_agg(fingerprint) AS TEXT) END AS which FROM counted",
+                )
+                .bind(n)
                 .bind(status)
                 .bind(starts_at)
                 .bind(list)
-                .fetch_all(self.conn())
+                .bind(fingerprints.len() as i64)
+                .fetch_one(self.conn())
                 .await?;
-                rows.iter().map(|r| Ok(r.try_get("fingerprint")?)).collect()
+                let counted: i64 = row.try_get("n")?;
+                let which: Option<String> = row.try_get("which")?;
+                match which {
+                    _ if counted == 0 => Ok(Vec::new()),
+                    None => Ok(fingerprints.iter().map(|f| f.to_string()).collect()),
+                    Some(json) => Ok(serde_json::from_str(&json)
+                        .map_err(|e| StoreError::Corrupt(format!("counted fingerprints: {e}")))?),
+                }
             }
         }
     }
@@ -462,12 +503,12 @@ impl Tx {
             .collect()
     }
 
-    /// Marks an alert dispatched: its incident, inhibition and (if announced) when. A report that arrived
-    /// since it was read (`reports` moved on) keeps it pending for the next dispatch.
+    /// Marks an alert dispatched: its incident, inhibition and (if announced) when. A write that arrived
+    /// since it was read (`written` moved on) keeps it pending for the next dispatch.
     pub async fn alert_dispatched(
         &mut self,
         fingerprint: &str,
-        reports: i64,
+        written: i64,
         incident_id: Option<i64>,
         inhibited_by: Option<&str>,
         announced_at: Option<DateTime<Utc>>,
@@ -480,7 +521,7 @@ impl Tx {
         .bind(inhibited_by)
         .bind(ms_opt(announced_at))
         .bind(fingerprint)
-        .bind(reports)
+        .bind(written)
         .execute(self.conn())
         .await?;
         Ok(())
@@ -616,7 +657,8 @@ impl Store {
     /// Total reports stored (every accepted report counts once) and alerts waiting for dispatch.
     pub async fn alert_totals(&self) -> StoreResult<(i64, i64, i64)> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(reports), 0) AS BIGINT) AS reports, \
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(reports), 0) + \
+             COALESCE((SELECT SUM(reports) FROM alert_duplicates), 0) AS BIGINT) AS reports, \
              CAST(COALESCE(SUM(dirty), 0) AS BIGINT) AS pending FROM alerts",
         )
         .fetch_one(&self.read)

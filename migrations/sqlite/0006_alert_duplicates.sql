@@ -1,0 +1,6 @@
+-- Duplicate reports counted apart from the wide `alerts` row: a report that only repeats the stored state
+-- adds to this narrow row instead of rewriting the alert. An alert's reports = alerts.reports + this count.
+CREATE TABLE alert_duplicates (
+    fingerprint TEXT   PRIMARY KEY,
+    reports     BIGINT NOT NULL
+) WITHOUT ROWID;
