@@ -81,6 +81,13 @@ fn resolved_event(a: &Alert, at: DateTime<Utc>) -> NewEvent {
         ))
 }
 
+/// The incident a group's dispatch touched.
+struct Touched {
+    incident: i64,
+    /// Whether its first alert signal may have moved (it opened, or an earlier alert joined).
+    first_signal_moved: bool,
+}
+
 impl Engine {
     /// Dispatches every due group; returns how many were dispatched.
     pub async fn dispatch_due(&self) -> Result<usize, EngineError> {
@@ -111,10 +118,14 @@ impl Engine {
                 };
                 let touched = self.dispatch_group(&mut tx, &g, &firing, now).await?;
                 tx.commit().await?;
-                if let Some(id) = touched {
+                if let Some(Touched {
+                    incident: id,
+                    first_signal_moved,
+                }) = touched
+                {
                     self.hub.notify(id);
-                    // New alerts move the first signal: rank the recent changes again (idempotent).
-                    if let Err(e) = self.correlate(id).await {
+                    // An earlier alert moves the first signal: rank the recent changes again (idempotent).
+                    if first_signal_moved && let Err(e) = self.correlate(id).await {
                         tracing::warn!(incident = id, error = %e, "correlation after dispatch failed");
                     }
                 }
@@ -132,7 +143,7 @@ impl Engine {
         g: &AlertGroup,
         firing: &[FiringRef],
         now: DateTime<Utc>,
-    ) -> Result<Option<i64>, EngineError> {
+    ) -> Result<Option<Touched>, EngineError> {
         let policy = self.alerts.policy.clone();
         let records = tx.pending_alerts(&g.group_key).await?;
         let decided: Vec<(AlertRecord, Option<Inhibition>)> = records
@@ -255,6 +266,10 @@ impl Engine {
             return Ok(None);
         };
         let mut any_resolved = false;
+        // Read before this dispatch attaches its alerts: every announced alert's start is at or after the
+        // incident's first alert signal, so a new start before this one is the only way to move it.
+        let earliest = tx.earliest_announced_start(inc.id).await?;
+        let mut earliest_new: Option<DateTime<Utc>> = None;
         for (r, inh) in &decided {
             let a = &r.alert;
             // At most one `alert_firing` per fingerprint per repeat_interval: flaps are counted, not re-posted.
@@ -268,6 +283,7 @@ impl Engine {
                 AlertStatus::Firing if !announced_recently => {
                     events.push(firing_event(r, inh.as_ref(), now));
                     announced = Some(now);
+                    earliest_new = Some(earliest_new.map_or(a.starts_at, |t| t.min(a.starts_at)));
                 }
                 AlertStatus::Firing => {}
                 AlertStatus::Resolved => {
@@ -332,7 +348,11 @@ impl Engine {
             tx.enqueue(&entry, now).await?;
         }
         tx.group_dispatched(&g.group_key, Some(inc.id), now).await?;
-        Ok(Some(inc.id))
+        Ok(Some(Touched {
+            incident: inc.id,
+            first_signal_moved: opened
+                || earliest_new.is_some_and(|n| earliest.is_none_or(|e| n < e)),
+        }))
     }
 
     /// Inserts the incident a group opens, with its room, and returns it with its opening event.

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::domain::alert::{Alert, AlertStatus, Change, Known, classify};
 use crate::domain::alert_policy::AlertPolicy;
 use crate::domain::alert_rules::group_key;
-use crate::store::{AlertWrite, Backend, Store, StoreError, Tx};
+use crate::store::{AlertWrite, Backend, Repeat, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -73,10 +73,9 @@ fn spawn_batcher(
     let rx = Arc::new(Mutex::new(rx));
     let writers = match store.backend() {
         Backend::Sqlite => 1,
-        Backend::Postgres => std::env::var("WARROOM_EXP_PG_WRITERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(4),
+        // Measured best with the default pool (8): 2 writers left the database idle between commits,
+        // 8 queued them behind the dispatcher and readers for connections (BENCHMARKS.md).
+        Backend::Postgres => 4,
     };
     for _ in 0..writers {
         let (store, clock, policy, wake, rx) = (
@@ -181,15 +180,14 @@ type Stated = (AlertStatus, DateTime<Utc>, i64);
 
 /// The fast path for re-sent alerts: a fingerprint whose reports in this commit all state one
 /// (status, start) is a pure duplicate if the database holds exactly that state, whatever its source
-/// (`classify` answers `Duplicate` for equal status and start). One conditional statement per
-/// (status, start, count) checks and counts them; the fingerprints it counted are returned, and the
-/// others take the classifying path.
+/// (`classify` answers `Duplicate` for equal status and start). One conditional statement checks and
+/// counts them all; the fingerprints it counted are returned, and the others take the classifying path.
 async fn count_pure_duplicates(
     tx: &mut Tx,
     jobs: &[&[Alert]],
 ) -> Result<HashSet<String>, StoreError> {
     // fingerprint -> (status, start, reports); None once its reports disagree or need classifying.
-    let mut uniform: HashMap<&str, Option<Stated>> = HashMap::new();
+    let mut uniform: BTreeMap<&str, Option<Stated>> = BTreeMap::new();
     for a in jobs.iter().flat_map(|j| j.iter()) {
         // Only stored precision (ms) can equal a stored start exactly.
         let exact = a.starts_at.timestamp_subsec_nanos() % 1_000_000 == 0;
@@ -201,18 +199,19 @@ async fn count_pure_duplicates(
             })
             .or_insert(exact.then_some((a.status, a.starts_at, 1)));
     }
-    let mut by_state: HashMap<Stated, Vec<&str>> = HashMap::new();
-    for (fp, u) in uniform {
-        if let Some(state) = u {
-            by_state.entry(state).or_default().push(fp);
-        }
-    }
-    let mut counted = HashSet::new();
-    for ((status, start, n), mut fps) in by_state {
-        fps.sort_unstable();
-        counted.extend(tx.count_if_unchanged(&fps, status, start, n).await?);
-    }
-    Ok(counted)
+    // In fingerprint order (the order the counter rows are locked in on PostgreSQL).
+    let repeats: Vec<Repeat<'_>> = uniform
+        .into_iter()
+        .filter_map(|(fingerprint, u)| {
+            u.map(|(status, starts_at, reports)| Repeat {
+                fingerprint,
+                status,
+                starts_at,
+                reports,
+            })
+        })
+        .collect();
+    Ok(tx.count_if_unchanged(&repeats).await?.into_iter().collect())
 }
 
 /// Classifies several requests' alerts (in order) against what is stored and writes the changes inside
@@ -325,10 +324,9 @@ async fn store_batch(
             .entry(key.as_str())
             .or_insert(alert.service.as_deref());
     }
-    for (key, service) in groups {
-        tx.touch_group(key, service, now, policy.group_wait, policy.group_interval)
-            .await?;
-    }
+    let groups: Vec<(&str, Option<&str>)> = groups.into_iter().collect();
+    tx.touch_groups(&groups, now, policy.group_wait, policy.group_interval)
+        .await?;
     Ok(outs)
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// `reports` is the row's own count plus the duplicates counted apart (`alert_duplicates`); `written`
 /// the row's own count alone, which moves only when the row is rewritten.
@@ -80,6 +80,19 @@ pub struct AlertWrite<'a> {
     /// Its flap count.
     pub flaps: i64,
     /// How many accepted reports this write stands for.
+    pub reports: i64,
+}
+
+/// Reports of one alert that all repeat one (status, start): counted if that is what is stored.
+#[derive(Debug, Clone)]
+pub struct Repeat<'a> {
+    /// The alert.
+    pub fingerprint: &'a str,
+    /// The status the reports state.
+    pub status: AlertStatus,
+    /// The start the reports state.
+    pub starts_at: DateTime<Utc>,
+    /// How many reports.
     pub reports: i64,
 }
 
@@ -164,6 +177,16 @@ fn placeholders(start: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Placeholders for a statement whose parameters all appear once, in binding order: plain `?` on
+/// SQLite (its binding looks every `$N` name up by a linear scan: quadratic in a wide statement),
+/// `$N` on PostgreSQL.
+fn placeholders_in_order(backend: Backend, start: usize, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => vec!["?"; n].join(", "),
+        Backend::Postgres => placeholders(start, n),
+    }
+}
+
 impl Tx {
     /// What is known of these fingerprints.
     pub async fn known_alerts(
@@ -207,6 +230,7 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         const COLS: usize = 16;
+        let backend = self.backend();
         for chunk in writes.chunks(WRITE_ROWS) {
             let mut sql = String::from(
                 "INSERT INTO alerts (fingerprint, source, status, alertname, service, grade, labels, annotations, \
@@ -217,7 +241,7 @@ impl Tx {
                     sql.push_str(", ");
                 }
                 sql.push('(');
-                sql.push_str(&placeholders(i * COLS + 1, COLS));
+                sql.push_str(&placeholders_in_order(backend, i * COLS + 1, COLS));
                 sql.push(')');
             }
             sql.push_str(
@@ -254,85 +278,117 @@ impl Tx {
         Ok(())
     }
 
-    /// Counts `n` more reports of each of these alerts that is stored with exactly this status and start
-    /// (so every such report is a pure duplicate), in one statement whatever the number of fingerprints;
-    /// returns the fingerprints it counted. `fingerprints` must be distinct. The check and the count are
-    /// one atomic statement, so the database decides, not a cache. The count goes to the narrow
-    /// `alert_duplicates` row: the wide alert row is not rewritten.
-    pub async fn count_if_unchanged(
-        &mut self,
-        fingerprints: &[&str],
-        status: AlertStatus,
-        starts_at: DateTime<Utc>,
-        n: i64,
-    ) -> StoreResult<Vec<String>> {
-        let list = serde_json::to_string(fingerprints).unwrap_or_else(|_| "[]".into());
-        let (status, starts_at) = (status.as_str(), ms(starts_at));
+    /// Counts the reports of each repeat whose alert is stored with exactly the repeated status and
+    /// start (so every such report is a pure duplicate), in one statement whatever their number;
+    /// returns the fingerprints it counted. `repeats` must be in fingerprint order, fingerprints
+    /// distinct. The check and the count are one atomic statement, so the database decides, not a
+    /// cache; the count goes to the narrow `alert_duplicates` row, not the wide alert row.
+    pub async fn count_if_unchanged(&mut self, repeats: &[Repeat<'_>]) -> StoreResult<Vec<String>> {
+        if repeats.is_empty() {
+            return Ok(Vec::new());
+        }
         match self.backend() {
             Backend::Sqlite => {
-                // SQLite hands rows over one by one from its worker thread: count instead of returning
-                // them, and only when some did not match, ask which did (this transaction holds the only
-                // write lock, so the rows that match now are the rows that were counted).
-                let done = sqlx::query(
-                    "INSERT INTO alert_duplicates (fingerprint, reports) SELECT fingerprint, $1 FROM alerts \
-                     WHERE status = $2 AND starts_at = $3 AND fingerprint IN (SELECT value FROM json_each($4)) \
-                     ON CONFLICT (fingerprint) DO UPDATE SET reports = alert_duplicates.reports + excluded.reports",
-                )
-                .bind(n)
-                .bind(status)
-                .bind(starts_at)
-                .bind(list.clone())
-                .execute(self.conn())
-                .await?;
-                match done.rows_affected() {
-                    0 => Ok(Vec::new()),
-                    k if k as usize == fingerprints.len() => {
-                        Ok(fingerprints.iter().map(|f| f.to_string()).collect())
-                    }
-                    _ => {
-                        let rows = sqlx::query(
-                            "SELECT fingerprint FROM alerts WHERE status = $1 AND starts_at = $2 \
-                             AND fingerprint IN (SELECT value FROM json_each($3))",
-                        )
-                        .bind(status)
-                        .bind(starts_at)
-                        .bind(list)
-                        .fetch_all(self.conn())
-                        .await?;
-                        rows.iter().map(|r| Ok(r.try_get("fingerprint")?)).collect()
-                    }
+                // One writer at a time: no lock order to keep, so one statement per (status, start,
+                // count) with a plain list of fingerprints (cheaper to read than a list of records).
+                let mut by_state: BTreeMap<(&str, i64, i64), Vec<&str>> = BTreeMap::new();
+                for r in repeats {
+                    by_state
+                        .entry((r.status.as_str(), ms(r.starts_at), r.reports))
+                        .or_default()
+                        .push(r.fingerprint);
                 }
+                let mut counted = Vec::new();
+                for ((status, start, n), fps) in by_state {
+                    counted.extend(self.count_sqlite_duplicates(&fps, status, start, n).await?);
+                }
+                Ok(counted)
             }
             Backend::Postgres => {
                 // The list drives the plan: one primary-key probe per fingerprint, whatever the table's
-                // statistics say (`OFFSET 0` keeps the planner from turning the probes into a scan); counter rows are locked in fingerprint order (concurrent writers never
-                // deadlock); one row comes back: how many were counted and, only when not all, which.
+                // statistics say (`OFFSET 0` keeps the planner from turning the probes into a scan).
+                // One statement locks every counter row of the commit, in fingerprint order, so
+                // concurrent writers never deadlock. One row comes back: how many were counted and,
+                // only when not all, which.
+                let list = serde_json::Value::Array(
+                    repeats
+                        .iter()
+                        .map(|r| {
+                            serde_json::json!({"f": r.fingerprint, "s": r.status.as_str(),
+                                "t": ms(r.starts_at), "n": r.reports})
+                        })
+                        .collect(),
+                )
+                .to_string();
                 let row = sqlx::query(
                     "WITH counted AS (INSERT INTO alert_duplicates (fingerprint, reports) \
-                     SELECT a.fingerprint, $1 FROM json_array_elements_text($4::json) AS j(fp) \
+                     SELECT a.fingerprint, j.n FROM json_to_recordset($1::json) AS j(f text, s text, t bigint, n bigint) \
                      CROSS JOIN LATERAL (SELECT fingerprint, status, starts_at FROM alerts \
-                     WHERE fingerprint = j.fp OFFSET 0) AS a WHERE a.status = $2 AND a.starts_at = $3 \
+                     WHERE fingerprint = j.f OFFSET 0) AS a WHERE a.status = j.s AND a.starts_at = j.t \
                      ORDER BY a.fingerprint \
                      ON CONFLICT (fingerprint) DO UPDATE SET reports = alert_duplicates.reports + excluded.reports \
                      RETURNING fingerprint) \
-                     SELECT COUNT(*) AS n, CASE WHEN COUNT(*) = $5 THEN NULL \
+                     SELECT COUNT(*) AS n, CASE WHEN COUNT(*) = $2 THEN NULL \
                      ELSE CAST(json_agg(fingerprint) AS TEXT) END AS which FROM counted",
                 )
-                .bind(n)
-                .bind(status)
-                .bind(starts_at)
                 .bind(list)
-                .bind(fingerprints.len() as i64)
+                .bind(repeats.len() as i64)
                 .fetch_one(self.conn())
                 .await?;
                 let counted: i64 = row.try_get("n")?;
                 let which: Option<String> = row.try_get("which")?;
                 match which {
                     _ if counted == 0 => Ok(Vec::new()),
-                    None => Ok(fingerprints.iter().map(|f| f.to_string()).collect()),
+                    None => Ok(repeats.iter().map(|r| r.fingerprint.to_string()).collect()),
                     Some(json) => Ok(serde_json::from_str(&json)
                         .map_err(|e| StoreError::Corrupt(format!("counted fingerprints: {e}")))?),
                 }
+            }
+        }
+    }
+
+    /// SQLite's conditional count for one (status, start, count): how [`Tx::count_if_unchanged`] runs there.
+    async fn count_sqlite_duplicates(
+        &mut self,
+        fingerprints: &[&str],
+        status: &str,
+        starts_at: i64,
+        n: i64,
+    ) -> StoreResult<Vec<String>> {
+        let list = serde_json::to_string(fingerprints).unwrap_or_else(|_| "[]".into());
+        // The list drives the plan: `CROSS JOIN` fixes the join order and the unary `+` keeps the status
+        // index out, so each fingerprint is one primary-key probe however many alerts fire. SQLite hands
+        // rows over one by one from its worker thread: count instead of returning them, and only when
+        // some did not match, ask which did (this transaction holds the only write lock, so the rows
+        // that match now are the rows that were counted).
+        let done = sqlx::query(
+            "INSERT INTO alert_duplicates (fingerprint, reports) SELECT a.fingerprint, $1 \
+             FROM json_each($2) AS j CROSS JOIN alerts AS a ON a.fingerprint = j.value \
+             WHERE +a.status = $3 AND +a.starts_at = $4 \
+             ON CONFLICT (fingerprint) DO UPDATE SET reports = alert_duplicates.reports + excluded.reports",
+        )
+        .bind(n)
+        .bind(list.clone())
+        .bind(status)
+        .bind(starts_at)
+        .execute(self.conn())
+        .await?;
+        match done.rows_affected() {
+            0 => Ok(Vec::new()),
+            k if k as usize == fingerprints.len() => {
+                Ok(fingerprints.iter().map(|f| f.to_string()).collect())
+            }
+            _ => {
+                let rows = sqlx::query(
+                    "SELECT a.fingerprint FROM json_each($1) AS j CROSS JOIN alerts AS a \
+                     ON a.fingerprint = j.value WHERE +a.status = $2 AND +a.starts_at = $3",
+                )
+                .bind(list)
+                .bind(status)
+                .bind(starts_at)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter().map(|r| Ok(r.try_get("fingerprint")?)).collect()
             }
         }
     }
@@ -370,37 +426,38 @@ impl Tx {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Creates the group or schedules its next dispatch: `now + wait` for a new group, else one
+    /// Creates each group or schedules its next dispatch: `now + wait` for a new group, else one
     /// `interval` after its last dispatch (at the earliest now); an already scheduled dispatch stays.
-    pub async fn touch_group(
+    /// Many groups per statement; `groups` (key, service) in key order, keys distinct.
+    pub async fn touch_groups(
         &mut self,
-        key: &str,
-        service: Option<&str>,
+        groups: &[(&str, Option<&str>)],
         now: DateTime<Utc>,
         wait: TimeDelta,
         interval: TimeDelta,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO alert_groups (group_key, service, first_seen, last_seen, next_flush_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_key) DO UPDATE SET last_seen = $6, \
-             next_flush_at = COALESCE(alert_groups.next_flush_at, CASE \
-               WHEN alert_groups.last_flush_at IS NULL THEN $7 \
-               WHEN alert_groups.last_flush_at + $8 > $9 THEN alert_groups.last_flush_at + $10 \
-               ELSE $11 END)",
-        )
-        .bind(key)
-        .bind(service)
-        .bind(ms(now))
-        .bind(ms(now))
-        .bind(ms(now + wait))
-        .bind(ms(now))
-        .bind(ms(now + wait))
-        .bind(interval.num_milliseconds())
-        .bind(ms(now))
-        .bind(interval.num_milliseconds())
-        .bind(ms(now))
-        .execute(self.conn())
-        .await?;
+        for chunk in groups.chunks(WRITE_ROWS * 2) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, $2, $2, $3)", 4 + 2 * i, 5 + 2 * i))
+                .collect();
+            let sql = format!(
+                "INSERT INTO alert_groups (group_key, service, first_seen, last_seen, next_flush_at) \
+                 VALUES {} ON CONFLICT (group_key) DO UPDATE SET last_seen = excluded.last_seen, \
+                 next_flush_at = COALESCE(alert_groups.next_flush_at, CASE \
+                   WHEN alert_groups.last_flush_at IS NULL THEN excluded.next_flush_at \
+                   WHEN alert_groups.last_flush_at + $1 > $2 THEN alert_groups.last_flush_at + $1 \
+                   ELSE $2 END)",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(interval.num_milliseconds())
+                .bind(ms(now))
+                .bind(ms(now + wait));
+            for (key, service) in chunk {
+                q = q.bind(key.to_string()).bind(service.map(str::to_string));
+            }
+            q.execute(self.conn()).await?;
+        }
         Ok(())
     }
 
@@ -546,6 +603,21 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+
+    /// The earliest start among the alerts announced (`alert_firing`) to an incident.
+    pub async fn earliest_announced_start(
+        &mut self,
+        incident_id: i64,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let row = sqlx::query(
+            "SELECT MIN(starts_at) AS earliest FROM alerts \
+             WHERE incident_id = $1 AND announced_at IS NOT NULL",
+        )
+        .bind(incident_id)
+        .fetch_one(self.conn())
+        .await?;
+        get_time_opt(&row, "earliest")
     }
 
     /// How many of an incident's alerts still fire, and the latest end among them.

@@ -20,7 +20,7 @@ mod slack;
 mod timeline;
 mod tx;
 
-pub use alerts::{AlertFilter, AlertGroup, AlertRecord, AlertWrite, KnownAlert};
+pub use alerts::{AlertFilter, AlertGroup, AlertRecord, AlertWrite, KnownAlert, Repeat};
 pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};
 pub use incidents::IncidentFilter;
 pub use jobs::Job;
