@@ -80,3 +80,100 @@ both_backends!(
     alert_opened_incident_names_the_change,
     an_incident_opened_by_alerts_names_the_preceding_change
 );
+
+/// The incident's events of one kind.
+async fn events_of(app: &TestApp, id: i64, kind: &str) -> Vec<Value> {
+    let (_, tl) = app
+        .get_json(&format!("/api/v1/incidents/{id}/timeline?limit=1000"))
+        .await;
+    tl["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+/// An alert that started earlier than every alert of its incident moves the first signal back: the
+/// changes are ranked again from there, and a deploy before the new first signal becomes a suspect.
+async fn an_earlier_alert_joining_moves_the_first_signal(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("services.toml");
+    std::fs::write(&catalog, "[[service]]\nname = \"checkout\"\n").unwrap();
+    let app = TestApp::spawn_with(backend, |c| {
+        c.catalog.path = catalog.display().to_string();
+        c.alerts.group_wait = "0s".into();
+        c.alerts.group_interval = "0s".into();
+        c.alerts.tick_ms = 20;
+        c.alerts.merge_window = "2h".into();
+        c.changes.lookback_mins = 60;
+    })
+    .await;
+    let now = chrono::Utc::now();
+    let deployed = now - chrono::Duration::minutes(100);
+    let (s, b) = app
+        .post_json(
+            "/hooks/changes",
+            json!({"kind": "deploy", "services": ["checkout"], "summary": "Deploy checkout v1.0",
+                "author": "bob", "version": "v1.0", "status": "done", "started_at": deployed.to_rfc3339(),
+                "ended_at": (deployed + chrono::Duration::minutes(1)).to_rfc3339()}),
+        )
+        .await;
+    assert!(s == 200 || s == 201, "{s} {b}");
+    let alert = |name: &str, started_mins_ago: i64| {
+        json!({"alerts": [{"name": name, "service": "checkout", "severity": "critical",
+            "summary": name, "starts_at": (now - chrono::Duration::minutes(started_mins_ago)).to_rfc3339()}]})
+    };
+    // First alert 5 minutes ago: the deploy 100 minutes ago is outside the 60-minute look-back.
+    let (s, b) = app
+        .post_json("/hooks/alerts", alert("HighLatency", 5))
+        .await;
+    assert!((200..300).contains(&s), "{s} {b}");
+    let mut id = None;
+    for _ in 0..200 {
+        let (_, list) = app.get_json("/api/v1/incidents").await;
+        if let Some(i) = list["incidents"][0]["id"].as_i64()
+            && !events_of(&app, i, "alert_firing").await.is_empty()
+        {
+            id = Some(i);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let id = id.expect("the first alert opened an incident");
+    assert!(
+        events_of(&app, id, "change_linked").await.is_empty(),
+        "nothing within the look-back of the first signal yet"
+    );
+    // An alert that started 70 minutes ago joins: the deploy is now 30 minutes before the first signal.
+    let (s, b) = app.post_json("/hooks/alerts", alert("DiskFull", 70)).await;
+    assert!((200..300).contains(&s), "{s} {b}");
+    let mut linked = Vec::new();
+    for _ in 0..200 {
+        linked = events_of(&app, id, "change_linked").await;
+        if !linked.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(linked.len(), 1, "the deploy is named once: {linked:?}");
+    assert!(
+        linked[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("v1.0"),
+        "{}",
+        linked[0]
+    );
+    let (_, list) = app.get_json("/api/v1/incidents").await;
+    assert_eq!(
+        list["incidents"].as_array().map(Vec::len),
+        Some(1),
+        "the earlier alert joined the open incident: {list}"
+    );
+}
+both_backends!(
+    earlier_alert_moves_the_first_signal,
+    an_earlier_alert_joining_moves_the_first_signal
+);
