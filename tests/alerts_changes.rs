@@ -5,16 +5,32 @@ mod common;
 use common::{Backend, TestApp};
 use serde_json::{Value, json};
 
-async fn an_incident_opened_by_alerts_names_the_preceding_change(backend: Backend) {
+/// An app with this service catalog that dispatches alerts at once; `tweak` adjusts the rest.
+async fn spawn_with_catalog(
+    backend: Backend,
+    services_toml: &str,
+    tweak: impl FnOnce(&mut warroom::config::Config),
+) -> (tempfile::TempDir, TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("services.toml");
-    std::fs::write(&catalog, "[[service]]\nname = \"checkout\"\ndepends_on = [\"db\"]\n\n[[service]]\nname = \"db\"\n\n[[service]]\nname = \"search\"\n").unwrap();
+    std::fs::write(&catalog, services_toml).unwrap();
     let app = TestApp::spawn_with(backend, |c| {
         c.catalog.path = catalog.display().to_string();
         c.alerts.group_wait = "0s".into();
         c.alerts.group_interval = "0s".into();
         c.alerts.tick_ms = 20;
+        tweak(c);
     })
+    .await;
+    (dir, app)
+}
+
+async fn an_incident_opened_by_alerts_names_the_preceding_change(backend: Backend) {
+    let (_dir, app) = spawn_with_catalog(
+        backend,
+        "[[service]]\nname = \"checkout\"\ndepends_on = [\"db\"]\n\n[[service]]\nname = \"db\"\n\n[[service]]\nname = \"search\"\n",
+        |_| {},
+    )
     .await;
     let started = chrono::Utc::now() - chrono::Duration::minutes(6);
     for (service, summary, version) in [
@@ -46,16 +62,7 @@ async fn an_incident_opened_by_alerts_names_the_preceding_change(backend: Backen
         let (_, list) = app.get_json("/api/v1/incidents").await;
         incident = list["incidents"][0]["id"].as_i64();
         if let Some(id) = incident {
-            let (_, tl) = app
-                .get_json(&format!("/api/v1/incidents/{id}/timeline?limit=1000"))
-                .await;
-            linked = tl["events"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|e| e["kind"] == "change_linked")
-                .cloned()
-                .collect();
+            linked = app.events_of(id, "change_linked").await;
             if !linked.is_empty() {
                 break;
             }
@@ -81,31 +88,10 @@ both_backends!(
     an_incident_opened_by_alerts_names_the_preceding_change
 );
 
-/// The incident's events of one kind.
-async fn events_of(app: &TestApp, id: i64, kind: &str) -> Vec<Value> {
-    let (_, tl) = app
-        .get_json(&format!("/api/v1/incidents/{id}/timeline?limit=1000"))
-        .await;
-    tl["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == kind)
-        .cloned()
-        .collect()
-}
-
 /// An alert that started earlier than every alert of its incident moves the first signal back: the
 /// changes are ranked again from there, and a deploy before the new first signal becomes a suspect.
 async fn an_earlier_alert_joining_moves_the_first_signal(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("services.toml");
-    std::fs::write(&catalog, "[[service]]\nname = \"checkout\"\n").unwrap();
-    let app = TestApp::spawn_with(backend, |c| {
-        c.catalog.path = catalog.display().to_string();
-        c.alerts.group_wait = "0s".into();
-        c.alerts.group_interval = "0s".into();
-        c.alerts.tick_ms = 20;
+    let (_dir, app) = spawn_with_catalog(backend, "[[service]]\nname = \"checkout\"\n", |c| {
         c.alerts.merge_window = "2h".into();
         c.changes.lookback_mins = 60;
     })
@@ -134,7 +120,7 @@ async fn an_earlier_alert_joining_moves_the_first_signal(backend: Backend) {
     for _ in 0..200 {
         let (_, list) = app.get_json("/api/v1/incidents").await;
         if let Some(i) = list["incidents"][0]["id"].as_i64()
-            && !events_of(&app, i, "alert_firing").await.is_empty()
+            && !app.events_of(i, "alert_firing").await.is_empty()
         {
             id = Some(i);
             break;
@@ -143,7 +129,7 @@ async fn an_earlier_alert_joining_moves_the_first_signal(backend: Backend) {
     }
     let id = id.expect("the first alert opened an incident");
     assert!(
-        events_of(&app, id, "change_linked").await.is_empty(),
+        app.events_of(id, "change_linked").await.is_empty(),
         "nothing within the look-back of the first signal yet"
     );
     // An alert that started 70 minutes ago joins: the deploy is now 30 minutes before the first signal.
@@ -151,7 +137,7 @@ async fn an_earlier_alert_joining_moves_the_first_signal(backend: Backend) {
     assert!((200..300).contains(&s), "{s} {b}");
     let mut linked = Vec::new();
     for _ in 0..200 {
-        linked = events_of(&app, id, "change_linked").await;
+        linked = app.events_of(id, "change_linked").await;
         if !linked.is_empty() {
             break;
         }

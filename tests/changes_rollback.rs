@@ -117,14 +117,9 @@ async fn alert(app: &TestApp, id: i64, fingerprint: &str, kind: EventKind) {
 }
 
 async fn phases(app: &TestApp, id: i64) -> Vec<String> {
-    let (_, tl) = app
-        .get_json(&format!("/api/v1/incidents/{id}/timeline?limit=200"))
-        .await;
-    tl["events"]
-        .as_array()
-        .unwrap()
+    app.events_of(id, "rollback")
+        .await
         .iter()
-        .filter(|e| e["kind"] == "rollback")
         .map(|e| e["data"]["phase"].as_str().unwrap().to_string())
         .collect()
 }

@@ -233,6 +233,23 @@ impl TestApp {
         split(resp).await
     }
 
+    /// An incident's timeline events of one kind (its first 1,000 events).
+    pub async fn events_of(&self, id: i64, kind: &str) -> Vec<serde_json::Value> {
+        let (_, tl) = self
+            .get_json(&format!("/api/v1/incidents/{id}/timeline?limit=1000"))
+            .await;
+        tl["events"]
+            .as_array()
+            .map(|events| {
+                events
+                    .iter()
+                    .filter(|e| e["kind"] == kind)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Waits until `check` holds, polling for up to five seconds.
     pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
     where
