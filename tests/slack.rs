@@ -424,3 +424,88 @@ fn manifest_needs_a_public_url() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.public_url"));
 }
+
+/// Alerts that join an open incident reach its Slack room as one digest per dispatch (escaped), and
+/// the room is told when every alert has resolved.
+async fn joining_alerts_and_their_resolution_are_posted(backend: Backend) {
+    let fake = FakeSlack::start().await;
+    let f = fake.clone();
+    let app = TestApp::spawn_with(backend, move |c| {
+        f.configure(c);
+        c.alerts.group_wait = "0s".into();
+        c.alerts.group_interval = "0s".into();
+        c.alerts.tick_ms = 20;
+    })
+    .await;
+    let alert = |name: &str, status: &str| {
+        json!({"alerts": [{"name": name, "service": "payments", "severity": "critical", "status": status,
+            "summary": "errors <!channel> & more"}]})
+    };
+    let (s, b) = app
+        .post_json("/hooks/alerts", alert("HighErrorRate", "firing"))
+        .await;
+    assert!((200..300).contains(&s), "{s} {b}");
+    let mut id = None;
+    for _ in 0..400 {
+        let (_, list) = app.get_json("/api/v1/incidents").await;
+        id = list["incidents"][0]["id"].as_i64();
+        if id.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let id = id.expect("the alert opened an incident");
+    drained(&app, id, 20).await;
+    // A second alert on the service joins the open incident (root-cause merge).
+    let (s, b) = app
+        .post_json("/hooks/alerts", alert("LatencyHigh", "firing"))
+        .await;
+    assert!((200..300).contains(&s), "{s} {b}");
+    let texts = |fake: &FakeSlack| -> Vec<String> {
+        fake.channels_named(&format!("inc-{id}-"))
+            .first()
+            .map(|c| {
+                c.messages
+                    .iter()
+                    .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    wait_until("the digest of the joining alert", 10, || {
+        let found = texts(&fake).iter().any(|t| {
+            t.starts_with("More alerts on this incident: 🔥 LatencyHigh firing on payments")
+        });
+        async move { found }
+    })
+    .await;
+    for name in ["HighErrorRate", "LatencyHigh"] {
+        let (s, b) = app
+            .post_json("/hooks/alerts", alert(name, "resolved"))
+            .await;
+        assert!((200..300).contains(&s), "{s} {b}");
+    }
+    wait_until("the all-resolved message", 10, || {
+        let found = texts(&fake)
+            .iter()
+            .any(|t| t.starts_with("All 2 alerts of this incident have resolved."));
+        async move { found }
+    })
+    .await;
+    drained(&app, id, 20).await;
+    let all = texts(&fake).join("\n");
+    assert!(
+        !all.contains("<!channel>") && all.contains("&lt;!channel&gt; &amp; more"),
+        "alert text escaped: {all}"
+    );
+    assert_eq!(
+        all.matches("More alerts on this incident").count(),
+        1,
+        "one digest for the one joining alert: {all}"
+    );
+    assert_no_duplicate_posts(&fake.channels_named(&format!("inc-{id}-")).remove(0));
+}
+both_backends!(
+    joining_alerts_posted,
+    joining_alerts_and_their_resolution_are_posted
+);

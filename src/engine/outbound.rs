@@ -66,6 +66,7 @@ fn announcement(incident: &Incident, event: &TimelineEvent) -> Option<String> {
         }
         EventKind::ActionItem => format!("✅ Action item: {text}"),
         EventKind::Impact => format!("Impact: {text}"),
+        EventKind::AlertsResolved => text.to_string(),
         _ => return None,
     })
 }
@@ -90,6 +91,27 @@ pub fn for_events(
     destinations: &[String],
 ) -> Vec<NewOutbox> {
     let mut out = Vec::new();
+    let opening = events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Declared | EventKind::Detected));
+    let joined: Vec<&TimelineEvent> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::AlertFiring)
+        .collect();
+    // Alerts that join an open incident: one digest per dispatch, not a post per alert (a storm would
+    // flood the room); the opening greeting stands for the alerts an incident opens with, and the web
+    // room shows the timeline itself.
+    if let Some(first) = joined.first().filter(|_| !opening) {
+        let text = alerts_joined(&joined);
+        for d in destinations.iter().filter(|d| d.as_str() != WEB) {
+            out.push(post(
+                incident,
+                d,
+                &text,
+                Some(format!("{d}:alerts:{}", first.id)),
+            ));
+        }
+    }
     for event in events {
         if destinations.iter().any(|d| d == SLACK) {
             out.extend(slack_extras(incident, event));
@@ -107,6 +129,28 @@ pub fn for_events(
         }
     }
     out
+}
+
+/// Alerts listed by name in a digest; the rest are counted.
+const DIGEST_LINES: usize = 5;
+
+/// The digest of alerts that joined an incident: each alert's timeline line, the first few by name.
+fn alerts_joined(joined: &[&TimelineEvent]) -> String {
+    let line = |e: &TimelineEvent| e.text.clone().unwrap_or_else(|| "an alert fired".into());
+    if let [one] = joined {
+        return format!("More alerts on this incident: {}", line(one));
+    }
+    let mut s = format!("{} more alerts on this incident:", joined.len());
+    for e in joined.iter().take(DIGEST_LINES) {
+        s.push_str(&format!("\n• {}", line(e)));
+    }
+    if joined.len() > DIGEST_LINES {
+        s.push_str(&format!(
+            "\n… and {} more on the timeline",
+            joined.len() - DIGEST_LINES
+        ));
+    }
+    s
 }
 
 /// Slack's destination name: it also keeps a pinned summary and announces to a channel.
@@ -240,6 +284,62 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].destination, "slack");
         assert_eq!(room_opened(&incident(), &dests).len(), 1);
+    }
+
+    #[test]
+    fn alerts_joining_an_open_incident_are_posted_as_one_digest() {
+        let dests = vec![WEB.to_string(), SLACK.to_string()];
+        let firing: Vec<TimelineEvent> = (0..7)
+            .map(|i| {
+                let mut e = event(
+                    EventKind::AlertFiring,
+                    &format!("🔥 Alert{i} firing on api"),
+                );
+                e.id = 100 + i;
+                e
+            })
+            .collect();
+        let posts = |events: &[TimelineEvent]| -> Vec<NewOutbox> {
+            for_events(&incident(), events, &dests)
+                .into_iter()
+                .filter(|o| o.action == "post")
+                .collect()
+        };
+        let out = posts(&firing);
+        assert_eq!(out.len(), 1, "one digest, on Slack only: {out:?}");
+        assert_eq!(out[0].destination, SLACK);
+        assert_eq!(out[0].idempotency_key.as_deref(), Some("slack:alerts:100"));
+        let text = out[0].payload["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("7 more alerts on this incident:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("• 🔥 Alert4 firing on api") && !text.contains("Alert5"),
+            "{text}"
+        );
+        assert!(text.ends_with("… and 2 more on the timeline"), "{text}");
+        let one = posts(&firing[..1]);
+        assert_eq!(
+            one[0].payload["text"],
+            "More alerts on this incident: 🔥 Alert0 firing on api"
+        );
+        // The alerts an incident opens with are in its greeting: no digest beside it.
+        let mut opening = vec![event(EventKind::Detected, "d")];
+        opening.extend(firing[..3].iter().cloned());
+        let out = posts(&opening);
+        assert!(
+            out.iter()
+                .all(|o| !o.payload["text"].as_str().unwrap().contains("more alerts")),
+            "{out:?}"
+        );
+        // Every alert resolved: said in the room, where people decide whether to resolve.
+        let all = posts(&[event(
+            EventKind::AlertsResolved,
+            "All 3 alerts of this incident have resolved.",
+        )]);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].destination, SLACK);
     }
 
     #[test]
