@@ -110,7 +110,7 @@ fn sqlite_pool(max: u32) -> AnyPoolOptions {
             Box::pin(async move {
                 conn.execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
+                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
                 )
                 .await?;
                 Ok(())

@@ -5,6 +5,7 @@
 //! Where the backends differ (connection set-up, migrations, row locking for claims) the code
 //! branches on [`Backend`]. No SQL lives outside this module.
 
+mod alert_ingest;
 mod alerts;
 mod changes;
 mod connect;
@@ -20,7 +21,8 @@ mod slack;
 mod timeline;
 mod tx;
 
-pub use alerts::{AlertFilter, AlertGroup, AlertRecord, AlertWrite, KnownAlert, Repeat};
+pub use alert_ingest::{AlertWrite, KnownAlert, Repeat};
+pub use alerts::{AlertFilter, AlertGroup, AlertRecord};
 pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};
 pub use incidents::IncidentFilter;
 pub use jobs::Job;
