@@ -191,7 +191,9 @@ impl Tx {
                 // statistics say (`OFFSET 0` keeps the planner from turning the probes into a scan).
                 // One statement locks every counter row of the commit, in fingerprint order, so
                 // concurrent writers never deadlock. One row comes back: how many were counted and,
-                // only when not all, which.
+                // only when not all, which. The alert rows are read, not locked: a report racing a
+                // concurrent change of the same alert may be counted as a duplicate rather than stale;
+                // both change nothing, only that counter differs.
                 let list = serde_json::Value::Array(
                     repeats
                         .iter()
