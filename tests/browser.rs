@@ -118,18 +118,43 @@ async fn wait_text(c: &Client, css: &str, what: &str, ok: impl Fn(&str) -> bool)
     panic!("timed out waiting for {what} in `{css}`; last text: {last:?}");
 }
 
+/// The text of the element `css` (which must exist).
+async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Clicks the element `css`.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the field `css`.
+async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 async fn set_name(c: &Client, name: &str) {
     let input = c
         .find(Locator::Css("form[action='/name'] input[name=name]"))
         .await
         .unwrap();
     input.send_keys(name).await.unwrap();
-    c.find(Locator::Css("form[action='/name'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "form[action='/name'] button").await;
     wait_text(c, "header", "the name in the header", |t| {
         t.contains(&format!("you are {name}"))
     })
@@ -139,12 +164,7 @@ async fn set_name(c: &Client, name: &str) {
 async fn say(c: &Client, text: &str) {
     let input = c.find(Locator::Css("#say #text")).await.unwrap();
     input.send_keys(text).await.unwrap();
-    c.find(Locator::Css("#say button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "#say button").await;
     // The box empties once the server took it.
     let deadline = Instant::now() + WAIT;
     while Instant::now() < deadline {
@@ -154,13 +174,7 @@ async fn say(c: &Client, text: &str) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let reply = c
-        .find(Locator::Css("#reply"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let reply = text_of(c, "#reply").await;
     panic!("`{text}` was not accepted; reply: {reply}");
 }
 
@@ -168,13 +182,12 @@ async fn scenario(app: &TestApp, alice: &Client, bob: &Client) {
     // The board: alice names herself and declares through the form.
     alice.goto(&app.url("/")).await.unwrap();
     set_name(alice, "alice").await;
-    alice
-        .find(Locator::Css("#declare input[name=title]"))
-        .await
-        .unwrap()
-        .send_keys("Checkout declines cards")
-        .await
-        .unwrap();
+    type_into(
+        alice,
+        "#declare input[name=title]",
+        "Checkout declines cards",
+    )
+    .await;
     alice
         .find(Locator::Css("#declare select[name=severity]"))
         .await
@@ -182,20 +195,8 @@ async fn scenario(app: &TestApp, alice: &Client, bob: &Client) {
         .select_by_label("P1")
         .await
         .unwrap();
-    alice
-        .find(Locator::Css("#declare input[name=service]"))
-        .await
-        .unwrap()
-        .send_keys("checkout")
-        .await
-        .unwrap();
-    alice
-        .find(Locator::Css("#declare button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(alice, "#declare input[name=service]", "checkout").await;
+    click(alice, "#declare button").await;
     let title = wait_text(alice, "#title", "the war room", |t| !t.is_empty()).await;
     assert_eq!(title, "Checkout declines cards");
     let room = alice.current_url().await.unwrap();
@@ -233,13 +234,7 @@ async fn scenario(app: &TestApp, alice: &Client, bob: &Client) {
         t.eq_ignore_ascii_case("mitigating")
     })
     .await;
-    let reply = alice
-        .find(Locator::Css("#reply"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let reply = text_of(alice, "#reply").await;
     assert_eq!(reply, format!("Incident #{id} is now mitigating."));
     say(alice, "/inc resolve").await;
     wait_text(bob, "#status", "the status resolved", |t| {
@@ -259,34 +254,14 @@ async fn scenario(app: &TestApp, alice: &Client, bob: &Client) {
         .unwrap();
     let t = wait_text(bob, "#pm-title", "the draft title", |t| !t.is_empty()).await;
     assert_eq!(t, "Checkout declines cards");
-    let summary = bob
-        .find(Locator::Css("#pm-summary"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let summary = text_of(bob, "#pm-summary").await;
     assert!(
         summary.starts_with("P1 outage on checkout: Checkout declines cards."),
         "{summary}"
     );
-    let alice_messages = bob
-        .find(Locator::Css(
-            "#pm-participants tr[data-name=alice] .messages",
-        ))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let alice_messages = text_of(bob, "#pm-participants tr[data-name=alice] .messages").await;
     assert_eq!(alice_messages, "1");
-    let timeline = bob
-        .find(Locator::Css("#pm-timeline"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let timeline = text_of(bob, "#pm-timeline").await;
     assert!(
         timeline.contains("alice changed the status from declared to mitigating"),
         "{timeline}"
@@ -295,13 +270,7 @@ async fn scenario(app: &TestApp, alice: &Client, bob: &Client) {
         timeline.contains("alice changed the status from mitigating to resolved"),
         "{timeline}"
     );
-    let questions = bob
-        .find(Locator::Css("#pm-questions"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let questions = text_of(bob, "#pm-questions").await;
     assert!(
         questions.contains("The commander role was never filled"),
         "{questions}"
@@ -320,13 +289,7 @@ async fn scenario(app: &TestApp, alice: &Client, bob: &Client) {
     alice.goto(&app.url("/reports")).await.unwrap();
     let overall = wait_text(alice, "#overall h2", "the report", |t| !t.is_empty()).await;
     assert!(overall.starts_with("1 incident from"), "{overall}");
-    let sev = alice
-        .find(Locator::Css("tr[data-group=P1]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let sev = text_of(alice, "tr[data-group=P1]").await;
     assert!(sev.starts_with("P1 1"), "{sev}");
     if let Some(dir) = std::env::var_os("WARROOM_SCREENSHOTS") {
         let png = bob.screenshot().await.unwrap();

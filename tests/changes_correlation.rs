@@ -7,7 +7,6 @@ use chrono::{Duration, Utc};
 use common::{Backend, TestApp};
 use serde_json::json;
 use warroom::domain::{EventKind, NewEvent};
-use warroom::engine::CommandContext;
 
 fn catalog_file(dir: &std::path::Path) -> String {
     let path = dir.join("services.toml");
@@ -134,35 +133,21 @@ async fn suspects_are_ranked_posted_listed_and_confirmed(backend: Backend) {
         3
     );
 
-    let ctx = |actor: &str| CommandContext {
-        actor: actor.into(),
-        platform: "web".into(),
-        incident_id: Some(id),
-    };
-    let reply = app
-        .engine()
-        .run_command("/inc changes", &ctx("bob"))
-        .await
-        .unwrap();
+    let ctx = |actor: &str| common::web_ctx(Some(id), actor);
+    let reply = app.command("/inc changes", &ctx("bob")).await;
     assert!(reply.text.starts_with(&format!("Changes linked to incident #{id}:\n1. chg-{causal} [executing] deploy checkout v2.3.1 by alice")), "{}", reply.text);
-    app.engine()
-        .run_command("/inc role commander @alice", &ctx("alice"))
-        .await
-        .unwrap();
+    app.command("/inc role commander @alice", &ctx("alice"))
+        .await;
     let reply = app
-        .engine()
-        .run_command(&format!("/inc changes confirm chg-{causal}"), &ctx("bob"))
-        .await
-        .unwrap();
+        .command(&format!("/inc changes confirm chg-{causal}"), &ctx("bob"))
+        .await;
     assert!(
         !reply.ok && reply.text.contains("only the commander (alice)"),
         "{reply:?}"
     );
     let reply = app
-        .engine()
-        .run_command(&format!("/inc changes confirm chg-{causal}"), &ctx("alice"))
-        .await
-        .unwrap();
+        .command(&format!("/inc changes confirm chg-{causal}"), &ctx("alice"))
+        .await;
     assert!(reply.ok, "{reply:?}");
     let (_, tl) = app
         .get_json(&format!("/api/v1/incidents/{id}/timeline?limit=200"))
@@ -179,11 +164,7 @@ async fn suspects_are_ranked_posted_listed_and_confirmed(backend: Backend) {
         json!({"change_id": causal, "kind": "deploy", "service": "checkout",
         "summary": "deploy checkout v2.3.1", "author": "alice", "version": "v2.3.1"})
     );
-    let reply = app
-        .engine()
-        .run_command("/inc changes", &ctx("bob"))
-        .await
-        .unwrap();
+    let reply = app.command("/inc changes", &ctx("bob")).await;
     assert!(reply.text.contains("✅ confirmed cause"), "{}", reply.text);
 
     let (s, r) = app.get_json("/api/v1/reports/changes?days=30").await;

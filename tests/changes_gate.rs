@@ -5,7 +5,6 @@ mod common;
 use common::{Backend, TestApp};
 use serde_json::json;
 use warroom::config::FreezeWindowConfig;
-use warroom::engine::CommandContext;
 
 fn catalog_file(dir: &std::path::Path) -> String {
     let path = dir.join("services.toml");
@@ -78,16 +77,10 @@ async fn every_gate_reason_is_named(backend: Backend) {
     );
 
     // A freeze from chat, stored durably.
-    let ctx = CommandContext {
-        actor: "alice".into(),
-        platform: "web".into(),
-        incident_id: None,
-    };
+    let ctx = common::web_ctx(None, "alice");
     let reply = app
-        .engine()
-        .run_command("/change freeze checkout 2h release candidate soak", &ctx)
-        .await
-        .unwrap();
+        .command("/change freeze checkout 2h release candidate soak", &ctx)
+        .await;
     assert!(
         reply.ok && reply.text.contains("froze changes to checkout"),
         "{reply:?}"
@@ -233,11 +226,7 @@ async fn every_gate_reason_is_named(backend: Backend) {
     .await;
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("chg-1 executing (created)"), "{out}");
-    let reply = app
-        .engine()
-        .run_command("/change gate search", &ctx)
-        .await
-        .unwrap();
+    let reply = app.command("/change gate search", &ctx).await;
     assert!(
         reply
             .text
@@ -259,26 +248,18 @@ async fn approvals_follow_the_lifecycle_and_the_approvers(backend: Backend) {
         )
         .await;
     assert_eq!(s, 200);
-    let mut ctx = CommandContext {
-        actor: "alice".into(),
-        platform: "web".into(),
-        incident_id: None,
-    };
+    let mut ctx = common::web_ctx(None, "alice");
     let reply = app
-        .engine()
-        .run_command(&format!("/change approve chg-{id}"), &ctx)
-        .await
-        .unwrap();
+        .command(&format!("/change approve chg-{id}"), &ctx)
+        .await;
     assert!(
         !reply.ok && reply.text.contains("alice may not approve changes"),
         "{reply:?}"
     );
     ctx.actor = "bob".into();
     let reply = app
-        .engine()
-        .run_command(&format!("/change approve chg-{id}"), &ctx)
-        .await
-        .unwrap();
+        .command(&format!("/change approve chg-{id}"), &ctx)
+        .await;
     assert!(
         reply.ok && reply.text.contains("bob approved chg-"),
         "{reply:?}"

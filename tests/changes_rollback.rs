@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use warroom::config::RollbackHook;
 use warroom::domain::{EventKind, NewEvent};
-use warroom::engine::CommandContext;
 
 /// A deploy tool's rollback endpoint: bearer auth, fails the first two attempts (503, then 429 with
 /// `Retry-After: 1`), then performs the rollback once per `Idempotency-Key`.
@@ -148,31 +147,21 @@ async fn rollback_is_called_once_under_retries_and_verified(backend: Backend) {
     })
     .await;
     let (change, id) = setup(&app, "checkout").await;
-    let ctx = |actor: &str| CommandContext {
-        actor: actor.into(),
-        platform: "web".into(),
-        incident_id: Some(id),
-    };
+    let ctx = |actor: &str| common::web_ctx(Some(id), actor);
     let reply = app
-        .engine()
-        .run_command(&format!("/inc rollback chg-{change}"), &ctx("mallory"))
-        .await
-        .unwrap();
+        .command(&format!("/inc rollback chg-{change}"), &ctx("mallory"))
+        .await;
     assert!(
         !reply.ok && reply.text.contains("mallory may not run rollbacks"),
         "{reply:?}"
     );
     let reply = app
-        .engine()
-        .run_command(&format!("/inc rollback chg-{change}"), &ctx("alice"))
-        .await
-        .unwrap();
+        .command(&format!("/inc rollback chg-{change}"), &ctx("alice"))
+        .await;
     assert!(reply.ok, "{reply:?}");
     let again = app
-        .engine()
-        .run_command(&format!("/inc rollback chg-{change}"), &ctx("alice"))
-        .await
-        .unwrap();
+        .command(&format!("/inc rollback chg-{change}"), &ctx("alice"))
+        .await;
     assert!(
         !again.ok && again.text.contains("already rolled back"),
         "{again:?}"
@@ -264,16 +253,8 @@ async fn unresolved_alerts_are_reported_not_verified_after_a_restart(backend: Ba
     })
     .await;
     let (change, id) = setup(&app, "payments").await;
-    let ctx = CommandContext {
-        actor: "bob".into(),
-        platform: "web".into(),
-        incident_id: Some(id),
-    };
-    let reply = app
-        .engine()
-        .run_command(&format!("/inc rollback {change}"), &ctx)
-        .await
-        .unwrap();
+    let ctx = common::web_ctx(Some(id), "bob");
+    let reply = app.command(&format!("/inc rollback {change}"), &ctx).await;
     assert!(reply.ok, "{reply:?}");
     wait_phase(&app, id, "executed").await;
     // The verification is a durable job: it survives a restart.
@@ -293,10 +274,8 @@ async fn unresolved_alerts_are_reported_not_verified_after_a_restart(backend: Ba
         .await;
     assert_eq!(s, 201, "{b}");
     let reply = app
-        .engine()
-        .run_command(&format!("/inc rollback chg-{}", b["change"]["id"]), &ctx)
-        .await
-        .unwrap();
+        .command(&format!("/inc rollback chg-{}", b["change"]["id"]), &ctx)
+        .await;
     assert!(
         !reply.ok
             && reply
@@ -321,16 +300,10 @@ async fn a_refused_hook_is_reported_failed(backend: Backend) {
     })
     .await;
     let (change, id) = setup(&app, "cart").await;
-    let ctx = CommandContext {
-        actor: "bob".into(),
-        platform: "web".into(),
-        incident_id: Some(id),
-    };
+    let ctx = common::web_ctx(Some(id), "bob");
     let reply = app
-        .engine()
-        .run_command(&format!("/inc rollback chg-{change}"), &ctx)
-        .await
-        .unwrap();
+        .command(&format!("/inc rollback chg-{change}"), &ctx)
+        .await;
     assert!(reply.ok, "{reply:?}");
     wait_phase(&app, id, "failed").await;
     assert_eq!(phases(&app, id).await, ["requested", "failed"]);

@@ -9,7 +9,6 @@ use common::{Backend, TestApp, TestDb, test_config};
 use postmortem_support::{at, pm_config, realistic_incident, rig};
 use serde_json::{Value, json};
 use warroom::domain::EventKind;
-use warroom::engine::CommandContext;
 
 fn golden(name: &str, actual: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -113,14 +112,8 @@ async fn draft_of_a_realistic_incident(backend: Backend) {
         "{md}"
     );
     let page_md = app
-        .client
-        .get(app.url(&format!("/incidents/{id}/postmortem?format=md")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(&format!("/incidents/{id}/postmortem?format=md"))
+        .await;
     assert_eq!(page_md, md, "the web page serves the same Markdown");
     let (s, page_json) = app
         .get_json(&format!("/incidents/{id}/postmortem?format=json"))
@@ -136,15 +129,7 @@ async fn draft_of_a_realistic_incident(backend: Backend) {
     );
     let (s, _) = app.get_json("/api/v1/incidents/999/postmortem").await;
     assert_eq!(s, 404);
-    let html = app
-        .client
-        .get(app.url(&format!("/incidents/{id}/postmortem")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_text(&format!("/incidents/{id}/postmortem")).await;
     assert!(html.contains("Checkout returns 5xx for card payments"));
     assert!(
         html.contains("📌 pinned: error rate back to baseline since 12:49 UTC"),
@@ -291,28 +276,14 @@ async fn templates_dir_overrides_the_markdown(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.templates.dir = Some(path)).await;
     let id = common::declare(&app, "Search is slow", "P3").await;
     let md = app
-        .client
-        .get(app.url(&format!("/api/v1/incidents/{id}/postmortem?format=md")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(&format!("/api/v1/incidents/{id}/postmortem?format=md"))
+        .await;
     assert_eq!(
         md,
         format!("CUSTOM #{id} Search is slow: 1 key events, MTTR open")
     );
     // Another template still comes from the embedded defaults.
-    let html = app
-        .client
-        .get(app.url(&format!("/incidents/{id}/postmortem")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_text(&format!("/incidents/{id}/postmortem")).await;
     assert!(html.contains("Postmortem draft: #"), "{html}");
 }
 both_backends!(template_override, templates_dir_overrides_the_markdown);
@@ -320,16 +291,8 @@ both_backends!(template_override, templates_dir_overrides_the_markdown);
 async fn inc_postmortem_answers_with_summary_and_link(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let id = common::declare(&app, "Login fails", "P1").await;
-    let ctx = CommandContext {
-        actor: "erin".into(),
-        platform: "web".into(),
-        incident_id: Some(id),
-    };
-    let reply = app
-        .engine()
-        .run_command("/inc postmortem", &ctx)
-        .await
-        .unwrap();
+    let ctx = common::web_ctx(Some(id), "erin");
+    let reply = app.command("/inc postmortem", &ctx).await;
     assert!(reply.ok);
     assert!(
         reply.text.contains("Postmortem draft so far"),
@@ -342,15 +305,8 @@ async fn inc_postmortem_answers_with_summary_and_link(backend: Backend) {
         "{}",
         reply.text
     );
-    app.engine()
-        .run_command("/inc resolve", &ctx)
-        .await
-        .unwrap();
-    let reply = app
-        .engine()
-        .run_command("/inc postmortem", &ctx)
-        .await
-        .unwrap();
+    app.command("/inc resolve", &ctx).await;
+    let reply = app.command("/inc postmortem", &ctx).await;
     assert!(
         reply
             .text

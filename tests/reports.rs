@@ -296,15 +296,7 @@ async fn report_figures_match_hand_computed_values(backend: Backend) {
         .await;
     assert_eq!(s, 400);
     assert_eq!(e["error"]["message"], "from: must be before `to`");
-    let html = app
-        .client
-        .get(app.url("/reports?from=2026-11-01&to=2026-11-30"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_text("/reports?from=2026-11-01&to=2026-11-30").await;
     assert!(
         html.contains("5 incidents from 2026-11-01 to 2026-11-30"),
         "{html}"

@@ -29,15 +29,7 @@ async fn say(app: &TestApp, id: i64, text: &str) -> (u16, serde_json::Value) {
 async fn pages_escape_user_text(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let id = declare(&app, "<script>alert('x')</script> & co", "P1").await;
-    let board = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let board = app.get_text("/").await;
     assert!(
         board.contains("&lt;script&gt;alert(&#x27;x&#x27;)&lt;&#x2f;script&gt; &amp; co"),
         "{board}"
@@ -181,15 +173,7 @@ async fn bot_posts_reach_the_room(backend: Backend) {
         "{:?}",
         posts[0]
     );
-    let room = app
-        .client
-        .get(app.url(&format!("/incidents/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let room = app.get_text(&format!("/incidents/{id}")).await;
     assert!(
         room.contains("declared: Queue backlog"),
         "the room shows the bot's post"

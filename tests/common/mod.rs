@@ -233,6 +233,27 @@ impl TestApp {
         split(resp).await
     }
 
+    /// GETs a page as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body")
+    }
+
+    /// Runs a chat command through the engine, as `ctx` says who typed it where.
+    pub async fn command(
+        &self,
+        text: &str,
+        ctx: &warroom::engine::CommandContext,
+    ) -> warroom::engine::Reply {
+        self.engine().run_command(text, ctx).await.expect("command")
+    }
+
     /// An incident's timeline events of one kind (its first 1,000 events).
     pub async fn events_of(&self, id: i64, kind: &str) -> Vec<serde_json::Value> {
         let (_, tl) = self
@@ -264,6 +285,15 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
         panic!("timed out waiting for: {what}");
+    }
+}
+
+/// Who typed a command where: `actor` in the web room of `incident` (or outside any room).
+pub fn web_ctx(incident: Option<i64>, actor: &str) -> warroom::engine::CommandContext {
+    warroom::engine::CommandContext {
+        actor: actor.into(),
+        platform: "web".into(),
+        incident_id: incident,
     }
 }
 
