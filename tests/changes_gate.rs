@@ -256,7 +256,7 @@ async fn approvals_follow_the_lifecycle_and_the_approvers(backend: Backend) {
         !reply.ok && reply.text.contains("alice may not approve changes"),
         "{reply:?}"
     );
-    ctx.actor = "bob".into();
+    ctx.actor = warroom::domain::Actor::named("bob", "bob", "web");
     let reply = app
         .command(&format!("/change approve chg-{id}"), &ctx)
         .await;

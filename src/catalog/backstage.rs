@@ -114,6 +114,7 @@ pub fn parse_backstage(text: &str) -> Result<Vec<Service>, String> {
             name: e.metadata.name.clone(),
             owner: e.spec.owner.as_deref().map(ref_name),
             oncall: ann("warroom.io/oncall").or_else(|| ann("pagerduty.com/service-id")),
+            escalation: ann("warroom.io/escalation"),
             channel: ann("warroom.io/channel").or_else(|| ann("slack.com/channel")),
             depends_on,
             runbook,

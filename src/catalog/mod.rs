@@ -5,6 +5,7 @@ mod backstage;
 pub use backstage::parse_backstage;
 
 use crate::domain::catalog::{Catalog, CatalogError, Service};
+use crate::domain::people::{Directory, PeopleError, Person, Team};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,9 @@ pub enum LoadError {
     /// The entries do not hold together.
     #[error("{0}")]
     Invalid(#[from] CatalogError),
+    /// The people and teams do not hold together.
+    #[error("{0}")]
+    People(#[from] PeopleError),
 }
 
 /// `services.toml`: `[[service]]` tables, plus Backstage files to import.
@@ -51,6 +55,10 @@ struct ServicesFile {
     service: Vec<Service>,
     /// Backstage `catalog-info.yaml` files, relative to this file.
     import: Vec<String>,
+    /// The people.
+    person: Vec<Person>,
+    /// The teams.
+    team: Vec<Team>,
 }
 
 /// Loads the catalog at `path` (TOML, or a Backstage YAML file); a missing default file is an empty catalog.
@@ -59,8 +67,17 @@ pub fn load(path: &str) -> Result<Catalog, LoadError> {
     if !p.exists() && path == DEFAULT_PATH {
         return Ok(Catalog::default());
     }
-    let services = read_services(p)?;
-    Ok(Catalog::new(services)?)
+    let entries = read_entries(p)?;
+    let directory = Directory::new(entries.people, entries.teams)?;
+    Ok(Catalog::new(entries.services)?.with_directory(directory))
+}
+
+/// What a catalog file (and its imports) holds.
+#[derive(Debug, Default)]
+struct Entries {
+    services: Vec<Service>,
+    people: Vec<Person>,
+    teams: Vec<Team>,
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
@@ -77,12 +94,16 @@ fn is_yaml(path: &Path) -> bool {
     )
 }
 
-fn read_services(path: &Path) -> Result<Vec<Service>, LoadError> {
+fn read_entries(path: &Path) -> Result<Entries, LoadError> {
     let text = read(path)?;
     if is_yaml(path) {
-        return parse_backstage(&text).map_err(|message| LoadError::Yaml {
+        let services = parse_backstage(&text).map_err(|message| LoadError::Yaml {
             path: path.to_path_buf(),
             message,
+        })?;
+        return Ok(Entries {
+            services,
+            ..Entries::default()
         });
     }
     let file: ServicesFile = toml::from_str(&text).map_err(|e| LoadError::Toml {
@@ -105,7 +126,11 @@ fn read_services(path: &Path) -> Result<Vec<Service>, LoadError> {
             }
         }
     }
-    Ok(services)
+    Ok(Entries {
+        services,
+        people: file.person,
+        teams: file.team,
+    })
 }
 
 #[cfg(test)]
@@ -132,6 +157,35 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert_eq!(c.get("payments").unwrap().owner.as_deref(), Some("pay"));
         assert_eq!(c.dependents("db"), ["payments".to_string()].into());
+    }
+
+    #[test]
+    fn people_and_teams_load_with_numeric_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("services.toml");
+        std::fs::write(
+            &p,
+            "[[service]]\nname = \"checkout\"\nowner = \"payments\"\nescalation = \"payments\"\n\
+             [[person]]\nid = \"alice\"\nname = \"Alice Ng\"\nemail = \"alice@example.com\"\n\
+             slack = \"U0123ABCD\"\ndiscord = 112233445566778899\n\
+             notify = [{ via = \"dm\", after = \"0m\" }, { via = \"webhook\", after = \"2m\" }]\n\
+             [[person]]\nid = \"bob\"\n[[team]]\nid = \"payments\"\nmembers = [\"alice\", \"bob\"]\n",
+        )
+        .unwrap();
+        let c = load(p.to_str().unwrap()).unwrap();
+        let d = c.directory();
+        assert_eq!(d.by_discord("112233445566778899").unwrap().id, "alice");
+        assert_eq!(d.get("alice").unwrap().notify.len(), 2);
+        assert_eq!(d.teams_of("alice"), vec!["payments".to_string()]);
+        assert_eq!(
+            c.get("checkout").unwrap().escalation.as_deref(),
+            Some("payments")
+        );
+        std::fs::write(&p, "[[team]]\nid = \"t\"\nmembers = [\"ghost\"]\n").unwrap();
+        assert_eq!(
+            load(p.to_str().unwrap()).unwrap_err().to_string(),
+            "team `t`: member `ghost` is not a [[person]]"
+        );
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct Service {
     pub owner: Option<String>,
     /// On-call schedule that is paged for it.
     pub oncall: Option<String>,
+    /// Escalation policy that pages for it.
+    pub escalation: Option<String>,
     /// Chat channel of the owning team.
     pub channel: Option<String>,
     /// Services this one needs to work.
@@ -45,6 +47,7 @@ pub enum CatalogError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Catalog {
     services: BTreeMap<String, Service>,
+    directory: super::people::Directory,
 }
 
 impl Catalog {
@@ -63,7 +66,21 @@ impl Catalog {
             }
             map.insert(s.name.clone(), s);
         }
-        Ok(Catalog { services: map })
+        Ok(Catalog {
+            services: map,
+            directory: super::people::Directory::default(),
+        })
+    }
+
+    /// The same catalog with `directory` as its people and teams.
+    pub fn with_directory(mut self, directory: super::people::Directory) -> Catalog {
+        self.directory = directory;
+        self
+    }
+
+    /// The people and teams.
+    pub fn directory(&self) -> &super::people::Directory {
+        &self.directory
     }
 
     /// One service.

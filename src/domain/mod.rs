@@ -1,6 +1,7 @@
 //! The pure domain core: no I/O, no clock reads (time is passed in).
 
 pub mod action_item;
+pub mod actor;
 pub mod alert;
 pub mod alert_policy;
 pub mod alert_rules;
@@ -8,6 +9,7 @@ pub mod catalog;
 pub mod command;
 pub mod escape;
 pub mod incident;
+pub mod people;
 pub mod postmortem;
 mod postmortem_builder;
 mod postmortem_finish;
@@ -18,8 +20,10 @@ pub mod severity;
 pub mod timeline;
 
 pub use action_item::ActionItem;
+pub use actor::{Actor, ActorKind};
 pub use catalog::{Catalog, Service};
 pub use incident::{Incident, IncidentType, NewIncident, Status, TransitionError};
+pub use people::{Directory, Person, Team};
 pub use role::Role;
 pub use severity::Severity;
 pub use timeline::{EventKind, NewEvent, TimelineEvent};

@@ -21,7 +21,7 @@ impl Engine {
         cmd: ChangeCommand,
         ctx: &CommandContext,
     ) -> Result<Reply, EngineError> {
-        let actor = ctx.actor.as_str();
+        let actor = ctx.actor.id.as_str();
         let room = if ctx.incident_id.is_some() {
             Visibility::InChannel
         } else {

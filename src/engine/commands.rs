@@ -2,16 +2,14 @@
 
 use super::{Declare, Engine, EngineError, outbound, replies};
 use crate::domain::command::{self, Command, IncCommand, OncallCommand};
-use crate::domain::{EventKind, IncidentType, NewEvent, Severity, Status};
+use crate::domain::{Actor, EventKind, IncidentType, NewEvent, Severity, Status};
 use serde_json::json;
 
 /// Where a command was typed and by whom.
 #[derive(Debug, Clone)]
 pub struct CommandContext {
-    /// Who typed it (display name or platform user id).
-    pub actor: String,
-    /// The platform (`web`, `slack`, `discord`).
-    pub platform: String,
+    /// Who typed it: a person (or guest) resolved by the entry point, never a typed name.
+    pub actor: Actor,
     /// The incident whose room it was typed in, if any.
     pub incident_id: Option<i64>,
 }
@@ -80,9 +78,9 @@ impl Engine {
         ctx: &CommandContext,
     ) -> Result<(), EngineError> {
         let event = |now| {
-            NewEvent::new(EventKind::Command, now, Some(&ctx.actor))
+            NewEvent::new(EventKind::Command, now, Some(&ctx.actor.id))
                 .text(text.trim().to_string())
-                .data(json!({"platform": ctx.platform, "ok": reply.ok, "result": reply.text}))
+                .data(json!({"platform": ctx.actor.platform, "identity": ctx.actor.identity(), "ok": reply.ok, "result": reply.text}))
         };
         match self.apply(id, |_, now| Ok(vec![event(now)])).await {
             Ok(_) | Err(EngineError::NotFound(_)) => Ok(()),
@@ -123,7 +121,7 @@ impl Engine {
         cmd: IncCommand,
         ctx: &CommandContext,
     ) -> Result<Reply, EngineError> {
-        let actor = ctx.actor.as_str();
+        let actor = ctx.actor.id.as_str();
         let in_room = |reply: String, id: i64| Reply {
             text: reply,
             visibility: Visibility::InChannel,
@@ -272,7 +270,7 @@ impl Engine {
 
     async fn status_command(&self, ctx: &CommandContext, to: Status) -> Result<Reply, EngineError> {
         let id = self.room_incident(ctx, "inc status")?;
-        let applied = self.set_status(id, to, &ctx.actor).await?;
+        let applied = self.set_status(id, to, &ctx.actor.id).await?;
         let text = format!("Incident #{id} is now {}.", applied.incident.status);
         Ok(Reply {
             text,

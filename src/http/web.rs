@@ -239,8 +239,7 @@ async fn say(
     let text = body.text.trim();
     if text.starts_with('/') {
         let ctx = CommandContext {
-            actor,
-            platform: "web".into(),
+            actor: crate::domain::Actor::named(&actor, &actor, "web"),
             incident_id: Some(id),
         };
         let reply = state.engine.run_command(text, &ctx).await?;

@@ -291,8 +291,7 @@ impl TestApp {
 /// Who typed a command where: `actor` in the web room of `incident` (or outside any room).
 pub fn web_ctx(incident: Option<i64>, actor: &str) -> warroom::engine::CommandContext {
     warroom::engine::CommandContext {
-        actor: actor.into(),
-        platform: "web".into(),
+        actor: warroom::domain::Actor::named(actor, actor, "web"),
         incident_id: incident,
     }
 }

@@ -88,8 +88,7 @@ impl Rig {
     async fn command(&self, id: i64, now: DateTime<Utc>, actor: &str, text: &str) {
         self.clock.set(now);
         let ctx = CommandContext {
-            actor: actor.into(),
-            platform: "web".into(),
+            actor: warroom::domain::Actor::named(actor, actor, "web"),
             incident_id: Some(id),
         };
         let reply = self.engine.run_command(text, &ctx).await.unwrap();

@@ -79,11 +79,9 @@ pub async fn handle(
     }
     let text = users::normalize_mentions(store, &format!("{} {args}", cmd.command), now).await?;
     let incident_id = store.incident_of_room(SLACK, &cmd.channel_id).await?;
-    let ctx = CommandContext {
-        actor,
-        platform: SLACK.into(),
-        incident_id,
-    };
+    let mut actor = crate::domain::Actor::named(&actor, &actor, SLACK);
+    actor.platform_id = Some(cmd.user_id.clone());
+    let ctx = CommandContext { actor, incident_id };
     let reply = engine.run_command(&text, &ctx).await?;
     let mut answer = reply.text.clone();
     if let (None, Some(id), true) = (incident_id, reply.incident_id, reply.ok)
