@@ -45,6 +45,12 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Longest time a request may take, in seconds.
     pub request_timeout_secs: u64,
+    /// Reverse proxies (CIDRs, `10.0.0.0/8`, `127.0.0.1/32`) whose `X-Forwarded-For` is honoured.
+    /// A request that came through a proxy is never treated as a loopback client.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+    /// Serve a non-loopback address without sign-in (everyone who reaches it may act). Off by default.
+    pub insecure_open: bool,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +60,8 @@ impl Default for ServerConfig {
             public_url: None,
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            trusted_proxies: Vec::new(),
+            insecure_open: false,
         }
     }
 }
@@ -363,7 +371,7 @@ pub struct RollbackHook {
 }
 
 /// Accepts `["a", "b"]` or `"a,b"` (handy in environment variables).
-fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(crate) fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {

@@ -12,6 +12,7 @@ mod hooks_changes;
 pub mod json;
 mod ops;
 mod params;
+pub mod peer;
 mod slack;
 mod web;
 mod web_postmortem;
