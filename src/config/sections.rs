@@ -31,6 +31,51 @@ pub struct Config {
     pub postmortem: PostmortemConfig,
     /// Alert governance.
     pub alerts: super::alerts::AlertsConfig,
+    /// Web sign-in: local accounts and OpenID Connect.
+    pub auth: AuthConfig,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Local accounts (`warroom user add NAME`, argon2id hashes) for teams without SSO.
+    pub local_accounts: bool,
+    /// OpenID Connect sign-in (any issuer).
+    pub oidc: OidcConfig,
+    /// How long a web session lasts without use, in hours.
+    pub session_hours: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            local_accounts: false,
+            oidc: OidcConfig::default(),
+            session_hours: 12,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Whether any sign-in method is configured (then the web room and the API may face the network).
+    pub fn signin_configured(&self) -> bool {
+        self.local_accounts || self.oidc.issuer.is_some()
+    }
+}
+
+/// `[auth.oidc]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OidcConfig {
+    /// The issuer URL (`https://accounts.google.com`); discovery reads `/.well-known/openid-configuration`.
+    pub issuer: Option<String>,
+    /// The client id registered with the issuer.
+    pub client_id: Option<String>,
+    /// The client secret (or `file:/path`).
+    pub client_secret: Option<String>,
+    /// The name shown on the sign-in button (`Okta`, `Google`).
+    pub display_name: Option<String>,
 }
 
 /// `[server]`
