@@ -4,6 +4,7 @@ use crate::chat::Deliverer;
 use crate::chat::web::WebDeliverer;
 use crate::config::Config;
 use crate::engine::{Engine, Hub, SystemClock, outbound, outbox_worker};
+use crate::http::peer::TrustedProxies;
 use crate::http::{AppState, router};
 use crate::render::Renderer;
 use crate::store::Store;
@@ -68,6 +69,12 @@ pub fn redact(url: &str) -> String {
 impl App {
     /// Opens the store, starts the outbox workers and serves HTTP on `config.server.listen`.
     pub async fn start(config: Config) -> anyhow::Result<App> {
+        // Safe defaults: no open address without sign-in, and proxies parsed once.
+        if let Some(problem) = crate::config::exposure::open_listen(&config) {
+            anyhow::bail!("refusing to serve: {problem}");
+        }
+        let trusted_proxies = TrustedProxies::parse(&config.server.trusted_proxies)
+            .context("server.trusted_proxies")?;
         let store = open_store(&config).await?;
         if store.backend() == crate::store::Backend::Sqlite {
             // One process owns an embedded database: claims left by a crash are nobody's.
@@ -136,6 +143,7 @@ impl App {
             metrics: metrics_handle(),
             renderer,
             slack: slack_client,
+            trusted_proxies,
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let workers = tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! The `warroom` command line.
 
 mod change_cli;
+mod token_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -46,6 +47,11 @@ enum Command {
     Change {
         #[command(subcommand)]
         cmd: Box<change_cli::ChangeCmd>,
+    },
+    /// API tokens that belong to a person or a service account.
+    Token {
+        #[command(subcommand)]
+        cmd: token_cli::TokenCmd,
     },
     /// Print the postmortem draft of an incident.
     Postmortem {
@@ -188,6 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Change { cmd } => change_cli::run(*cmd).await,
+        Command::Token { cmd } => token_cli::run(cmd, config::load(cli.config.as_deref())?).await,
         Command::Slack {
             command: SlackCommand::Manifest,
         } => {

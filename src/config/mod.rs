@@ -1,6 +1,7 @@
 //! Typed configuration: defaults, then a TOML file, then `WARROOM_<SECTION>__<KEY>` variables.
 
 pub mod alerts;
+pub mod exposure;
 mod load;
 mod sections;
 mod validate;

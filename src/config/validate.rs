@@ -34,6 +34,9 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             format!("`{url}` is not an http(s) URL"),
         );
     }
+    for e in super::exposure::problems(config) {
+        bad(&e.key, e.message);
+    }
     if config.server.max_body_bytes == 0 {
         bad("server.max_body_bytes", "must be greater than 0".into());
     }

@@ -18,6 +18,7 @@ pub mod report;
 pub mod role;
 pub mod severity;
 pub mod timeline;
+pub mod token;
 
 pub use action_item::ActionItem;
 pub use actor::{Actor, ActorKind};

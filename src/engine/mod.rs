@@ -19,6 +19,7 @@ mod postmortem;
 mod replies;
 mod reports;
 pub mod rollback;
+pub mod tokens;
 
 pub use alerts::{AlertsRuntime, Ingested};
 pub use changes::{GateAnswer, GateOverride, Recorded};

@@ -3,6 +3,7 @@
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::alert::AlertStatus;
+use crate::domain::token::Scope;
 use crate::store::AlertFilter;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -12,12 +13,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// The alert and catalog API routes (nested under `/api/v1`).
+/// The alert and catalog API routes (nested under `/api/v1`); they need `alerts:read`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/alerts", get(list))
         .route("/alerts/groups", get(groups))
         .route("/services", get(services))
+        .route_layer(super::scope::require(Scope::AlertsRead))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,46 +1,49 @@
 //! `/api/v1/changes…`, the gate, freezes, error budgets and the change risk report.
 
 use super::AppState;
+use super::auth::Grant;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::params::api_incident_id;
+use super::scope;
+use crate::domain::Actor;
 use crate::domain::change::{ChangeKind, ChangeStatus, parse_ref};
+use crate::domain::token::Scope;
 use crate::engine::{EngineError, GateOverride, Recorded};
 use crate::ingest::changes as native;
 use crate::store::ChangeFilter;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::routing::{get, patch, post, put};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// The routes under `/api/v1`.
+/// The routes under `/api/v1`: reads and the gate need `changes:read`, changes `changes:write`, the change
+/// risk report `reports:read`.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/changes", get(list).post(create))
+    let read = Router::new()
+        .route("/changes", get(list))
         .route("/changes/gate", post(gate))
-        .route("/changes/freezes", get(freezes).post(add_freeze))
-        .route("/changes/{id}", get(show).patch(update))
+        .route("/changes/freezes", get(freezes))
+        .route("/changes/{id}", get(show))
+        .route("/incidents/{id}/changes", get(linked))
+        .route_layer(scope::require(Scope::ChangesRead));
+    let write = Router::new()
+        .route("/changes", post(create))
+        .route("/changes/freezes", post(add_freeze))
+        .route("/changes/{id}", patch(update))
         .route("/changes/{id}/approve", post(approve))
         .route("/services/{name}/error-budget", put(budget))
-        .route("/incidents/{id}/changes", get(linked))
         .route("/incidents/{id}/correlate", post(correlate))
+        .route_layer(scope::require(Scope::ChangesWrite));
+    let reports = Router::new()
         .route("/reports/changes", get(report))
-}
-
-/// Who the API caller is: `X-Warroom-User`, else `api`.
-fn actor(headers: &HeaderMap) -> String {
-    headers
-        .get("x-warroom-user")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 100)
-        .unwrap_or("api")
-        .to_string()
+        .route_layer(scope::require(Scope::ReportsRead));
+    read.merge(write).merge(reports)
 }
 
 fn change_id(raw: &str) -> Result<i64, ApiError> {
@@ -89,15 +92,14 @@ async fn list(
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(actor): Extension<Actor>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let report = native::parse(&body, "api")
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", e.to_string()))?;
-    let who = actor(&headers);
     match state
         .engine
-        .record_change(report, &who)
+        .record_change(report, &actor.id)
         .await
         .map_err(bad_field)?
     {
@@ -132,13 +134,13 @@ struct StatusBody {
 async fn update(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    headers: HeaderMap,
+    Extension(actor): Extension<Actor>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = change_id(&raw)?;
     let c = state
         .engine
-        .set_change_status(id, body.status, &actor(&headers), body.note.as_deref())
+        .set_change_status(id, body.status, &actor.id, body.note.as_deref())
         .await
         .map_err(bad_field)?;
     Ok(Json(json!(c)))
@@ -147,11 +149,11 @@ async fn update(
 async fn approve(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    headers: HeaderMap,
+    Extension(actor): Extension<Actor>,
 ) -> Result<Json<Value>, ApiError> {
     let c = state
         .engine
-        .approve_change(change_id(&raw)?, &actor(&headers))
+        .approve_change(change_id(&raw)?, &actor.id)
         .await
         .map_err(bad_field)?;
     Ok(Json(json!(c)))
@@ -160,7 +162,8 @@ async fn approve(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OverrideBody {
-    by: String,
+    /// Who overrides; the caller when left out.
+    by: Option<String>,
     reason: String,
 }
 
@@ -175,6 +178,8 @@ struct GateBody {
 
 async fn gate(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    grant: Option<Extension<Grant>>,
     ApiJson(body): ApiJson<GateBody>,
 ) -> Result<Json<Value>, ApiError> {
     let kind = body
@@ -184,15 +189,19 @@ async fn gate(
                 .map_err(|e| ApiError::bad_request(format!("kind: {e}")))
         })
         .transpose()?;
+    if body.override_.is_some() {
+        // Asking the gate is a read; overriding it is a change.
+        scope::ensure(grant.as_ref().map(|Extension(g)| g), Scope::ChangesWrite)?;
+    }
     let o = body.override_.map(|o| GateOverride {
-        by: o.by,
+        by: o.by.unwrap_or_else(|| actor.id.clone()),
         reason: o.reason,
     });
     if o.as_ref()
         .is_some_and(|o| o.by.trim().is_empty() || o.reason.trim().is_empty())
     {
         return Err(ApiError::bad_request(
-            "override: `by` and `reason` are both required",
+            "override: `reason` is required (and `by`, when given, must not be empty)",
         ));
     }
     let answer = state
@@ -220,7 +229,7 @@ struct FreezeBody {
 
 async fn add_freeze(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(actor): Extension<Actor>,
     ApiJson(body): ApiJson<FreezeBody>,
 ) -> Result<Response, ApiError> {
     let d = humantime::parse_duration(&body.duration).map_err(|_| {
@@ -231,7 +240,7 @@ async fn add_freeze(
     })?;
     let f = state
         .engine
-        .freeze(&body.scope, d, &body.reason, &actor(&headers))
+        .freeze(&body.scope, d, &body.reason, &actor.id)
         .await
         .map_err(bad_field)?;
     Ok((StatusCode::CREATED, Json(json!(f))).into_response())
@@ -246,12 +255,12 @@ struct BudgetBody {
 async fn budget(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    Extension(actor): Extension<Actor>,
     ApiJson(body): ApiJson<BudgetBody>,
 ) -> Result<Json<Value>, ApiError> {
     state
         .engine
-        .set_error_budget(&name, body.remaining, &actor(&headers))
+        .set_error_budget(&name, body.remaining, &actor.id)
         .await
         .map_err(bad_field)?;
     Ok(Json(json!({"service": name, "remaining": body.remaining})))

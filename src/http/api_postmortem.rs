@@ -10,9 +10,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-/// The routes under `/api/v1`.
+/// The routes under `/api/v1`; they need `incidents:read`.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/incidents/{id}/postmortem", get(postmortem))
+    Router::new()
+        .route("/incidents/{id}/postmortem", get(postmortem))
+        .route_layer(super::scope::require(
+            crate::domain::token::Scope::IncidentsRead,
+        ))
 }
 
 #[derive(Deserialize)]

@@ -9,9 +9,13 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
-/// The routes under `/api/v1`.
+/// The routes under `/api/v1`; they need `reports:read`.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/reports", get(reports))
+    Router::new()
+        .route("/reports", get(reports))
+        .route_layer(super::scope::require(
+            crate::domain::token::Scope::ReportsRead,
+        ))
 }
 
 /// `?from=&to=`: RFC 3339 times or `YYYY-MM-DD` dates (a `to` date includes that whole day).

@@ -1,13 +1,21 @@
-//! Bearer-token checks for the API.
+//! Who calls `/api/v1`: the bearer token's owner (or the person an `act-as` token relays for), or, while no
+//! token exists, a client on this host. The caller goes into the request extensions as an
+//! [`Actor`](crate::domain::Actor) (handlers take `Extension<Actor>`) and a [`Grant`] of scopes.
 
 use super::AppState;
 use super::error::ApiError;
+use super::peer;
+use crate::domain::token::{Scopes, matches_any};
+use crate::engine::tokens::{AuthError, Presented};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::net::SocketAddr;
-use subtle::ConstantTimeEq;
+
+/// The scopes the caller of an `/api/v1` request holds (in the request extensions beside its `Actor`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant(pub Scopes);
 
 /// The token of an `Authorization: Bearer …` header.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -21,36 +29,52 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Whether `given` equals one of `accepted`, compared in constant time.
 pub fn token_matches(given: &str, accepted: &[String]) -> bool {
-    accepted.iter().fold(false, |ok, t| {
-        ok | bool::from(t.as_bytes().ct_eq(given.as_bytes()))
-    })
+    matches_any(given, accepted)
 }
 
-/// `/api/v1` needs a configured bearer token; with none configured it is open to loopback clients only.
-pub async fn require_api_token(
+/// Whether the request came straight from this host (a proxied request never does).
+pub fn is_local(state: &AppState, req_peer: Option<SocketAddr>, headers: &HeaderMap) -> bool {
+    peer::client(req_peer, headers, &state.trusted_proxies).is_local()
+}
+
+/// Resolves the caller of an `/api/v1` request: 401 without a valid credential, 403 for a refused `act-as`.
+pub async fn api_caller(
     State(state): State<AppState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let tokens = &state.config.api.tokens;
-    if tokens.is_empty() {
-        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>();
-        let loopback = peer
-            .map(|ConnectInfo(addr)| addr.ip().is_loopback())
-            .unwrap_or(true);
-        if !loopback {
-            return Err(ApiError::unauthorized(
-                "the API is open to loopback clients only until api.tokens is configured",
-            ));
-        }
-        return Ok(next.run(req).await);
-    }
-    match bearer(req.headers()) {
-        None => Err(ApiError::unauthorized(
-            "missing `Authorization: Bearer <token>` header",
-        )),
-        Some(t) if token_matches(t, tokens) => Ok(next.run(req).await),
-        Some(_) => Err(ApiError::unauthorized("invalid bearer token")),
+    let caller = {
+        let headers = req.headers();
+        let req_peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| *a);
+        let presented = Presented {
+            bearer: bearer(headers),
+            act_as: headers.get("x-warroom-user").and_then(|v| v.to_str().ok()),
+            local: is_local(&state, req_peer, headers),
+        };
+        state.engine.tokens().caller(presented).await
+    };
+    let caller = caller.map_err(refusal)?;
+    tracing::debug!(actor = %caller.actor.id, scopes = %caller.scopes, "API caller");
+    req.extensions_mut().insert(caller.actor);
+    req.extensions_mut().insert(Grant(caller.scopes));
+    Ok(next.run(req).await)
+}
+
+fn refusal(e: AuthError) -> ApiError {
+    match e {
+        AuthError::Unauthorized(m) => ApiError::unauthorized(m),
+        AuthError::Forbidden {
+            message,
+            scope: Some(scope),
+        } => super::scope::missing(scope, message),
+        AuthError::Forbidden {
+            message,
+            scope: None,
+        } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+        AuthError::Store(s) => s.into(),
     }
 }
 

@@ -25,20 +25,24 @@ pub fn routes() -> Router<AppState> {
         .route("/hooks/pagerduty/v2/enqueue", post(pagerduty_enqueue))
 }
 
-fn is_loopback(peer: Option<&ConnectInfo<SocketAddr>>) -> bool {
-    peer.map(|ConnectInfo(a)| a.ip().is_loopback())
-        .unwrap_or(true)
+/// Whether the request came straight from this host (a proxied one never does).
+fn is_local(
+    state: &AppState,
+    ConnectInfo(peer): &ConnectInfo<SocketAddr>,
+    headers: &HeaderMap,
+) -> bool {
+    super::auth::is_local(state, Some(*peer), headers)
 }
 
-/// A source with a token needs `Authorization: Bearer <token>`; without one, only loopback peers may post.
+/// A source with a token needs `Authorization: Bearer <token>`; without one, only local clients may post.
 fn verify(
     source: &str,
     token: Option<&String>,
     headers: &HeaderMap,
-    peer: Option<&ConnectInfo<SocketAddr>>,
+    local: bool,
 ) -> Result<(), ApiError> {
     match token {
-        None if is_loopback(peer) => Ok(()),
+        None if local => Ok(()),
         None => Err(ApiError::unauthorized(format!(
             "ingest.{source}.token is not configured: only loopback clients may post"
         ))),
@@ -114,7 +118,12 @@ async fn alertmanager(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let token = state.config.ingest.alertmanager.token.as_ref();
-    verify("alertmanager", token, &headers, Some(&peer))?;
+    verify(
+        "alertmanager",
+        token,
+        &headers,
+        is_local(&state, &peer, &headers),
+    )?;
     let body = body_or_error(body)?;
     let cfg = &state.config.alerts;
     let now = state.engine.now();
@@ -136,7 +145,12 @@ async fn grafana(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let token = state.config.ingest.grafana.token.as_ref();
-    verify("grafana", token, &headers, Some(&peer))?;
+    verify(
+        "grafana",
+        token,
+        &headers,
+        is_local(&state, &peer, &headers),
+    )?;
     let body = body_or_error(body)?;
     let cfg = &state.config.alerts;
     let now = state.engine.now();
@@ -152,7 +166,7 @@ async fn native(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let token = state.config.ingest.alerts.token.as_ref();
-    verify("alerts", token, &headers, Some(&peer))?;
+    verify("alerts", token, &headers, is_local(&state, &peer, &headers))?;
     let body = body_or_error(body)?;
     let cfg = &state.config.alerts;
     let now = state.engine.now();
@@ -183,6 +197,7 @@ fn pd_error(status: StatusCode, pd_status: &str, message: &str, error: &str) -> 
 async fn pagerduty_enqueue(
     State(state): State<AppState>,
     peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let body = match body {
@@ -224,7 +239,7 @@ async fn pagerduty_enqueue(
         }
     };
     let known_key = keys.contains_key(&event.routing_key);
-    let open_on_loopback = keys.is_empty() && is_loopback(Some(&peer));
+    let open_on_loopback = keys.is_empty() && is_local(&state, &peer, &headers);
     if !(known_key || open_on_loopback) {
         return pd_error(
             StatusCode::UNAUTHORIZED,

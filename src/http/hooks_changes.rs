@@ -25,15 +25,15 @@ pub fn routes() -> Router<AppState> {
         .route("/hooks/argocd", post(argocd_hook))
 }
 
-/// A bearer token when one is configured; loopback peers only when none is.
+/// A bearer token when one is configured; local clients only (never through a proxy) when none is.
 fn authenticate(
     token: Option<&String>,
     source: &str,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    local: bool,
 ) -> Result<(), ApiError> {
     match token.filter(|t| !t.is_empty()) {
-        None if peer.ip().is_loopback() => Ok(()),
+        None if local => Ok(()),
         None => Err(ApiError::unauthorized(format!(
             "{source} ingest accepts loopback clients only until ingest.{source}.token is configured"
         ))),
@@ -85,7 +85,7 @@ async fn native(
         state.config.ingest.changes.token.as_ref(),
         "changes",
         &headers,
-        peer,
+        super::auth::is_local(&state, Some(peer), &headers),
     )?;
     let report = changes::parse(&body, "native").map_err(field_error)?;
     let actor = report.author.clone().unwrap_or_else(|| "native".into());
@@ -137,7 +137,7 @@ async fn github_hook(
                 ));
             }
         }
-        None if peer.ip().is_loopback() => {}
+        None if super::auth::is_local(&state, Some(peer), &headers) => {}
         None => {
             return Err(ApiError::unauthorized(
                 "GitHub ingest accepts loopback clients only until ingest.github.secret is configured",
@@ -174,7 +174,7 @@ async fn argocd_hook(
         state.config.ingest.argocd.token.as_ref(),
         "argocd",
         &headers,
-        peer,
+        super::auth::is_local(&state, Some(peer), &headers),
     )?;
     match argocd::parse(&body).map_err(field_error)? {
         argocd::Notification::Ignored(what) => Ok((

@@ -13,6 +13,7 @@ pub mod json;
 mod ops;
 mod params;
 pub mod peer;
+mod scope;
 mod slack;
 mod web;
 mod web_postmortem;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub renderer: Arc<Renderer>,
     /// The Slack Web API client, when Slack is configured (for the inline `views.open` only).
     pub slack: Option<crate::chat::slack::SlackClient>,
+    /// `server.trusted_proxies`, parsed once: whose forwarded headers count.
+    pub trusted_proxies: peer::TrustedProxies,
 }
 
 /// The whole router.
@@ -52,7 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_alerts::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::require_api_token,
+            auth::api_caller,
         ));
     Router::new()
         .route("/healthz", get(ops::healthz))

@@ -19,6 +19,7 @@ mod rooms;
 mod rows;
 mod slack;
 mod timeline;
+mod tokens;
 mod tx;
 
 pub use alert_ingest::{AlertWrite, KnownAlert, Repeat};
@@ -31,6 +32,7 @@ pub use postmortems::StoredPostmortem;
 pub use reports::ReportData;
 pub use rooms::{ChatRoom, RoomPost};
 pub use slack::SlackMessageRef;
+pub use tokens::NewApiToken;
 pub use tx::Tx;
 
 use sqlx::AnyPool;
