@@ -54,7 +54,7 @@ pub enum ChangeCmd {
         /// warroom's base URL.
         #[arg(long, default_value = "http://127.0.0.1:8080", env = "WARROOM_URL")]
         url: String,
-        /// Bearer token (api.tokens).
+        /// API token with `changes:read` (`warroom token create`) or an `api.tokens` entry.
         #[arg(long, env = "WARROOM_TOKEN")]
         token: Option<String>,
     },

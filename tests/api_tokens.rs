@@ -6,7 +6,7 @@ mod common;
 use common::{Backend, TestApp, split};
 use serde_json::{Value, json};
 use warroom::domain::token::{Scope, Scopes, TokenOwner, hash_secret};
-use warroom::engine::tokens::NewToken;
+use warroom::engine::tokens::{NewToken, Presented};
 use warroom::store::NewApiToken;
 
 const CATALOG: &str = r#"
@@ -131,7 +131,8 @@ async fn owner_is_the_actor_and_revoked_or_expired_tokens_are_refused(backend: B
     )
     .await;
     assert_eq!(s, 401, "unknown token");
-    let forged = format!("{}0", &alice[..alice.len() - 1]);
+    let last = if alice.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &alice[..alice.len() - 1]);
     let (s, _) = call(&app, "GET", "/api/v1/incidents", Some(&forged), None, None).await;
     assert_eq!(s, 401, "right prefix, wrong secret");
 
@@ -339,6 +340,23 @@ async fn act_as_is_honoured_only_with_its_scope(backend: Backend) {
         first_actor(&app, &relay, id).await,
         "bob",
         "the person acted for"
+    );
+    let caller = app
+        .engine()
+        .tokens()
+        .caller(Presented {
+            bearer: Some(&relay),
+            act_as: Some("bob"),
+            local: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(caller.actor.id, "bob");
+    assert_eq!(caller.actor.name, "Bob Li");
+    assert_eq!(
+        caller.actor.identity()["platform_id"],
+        "chatbot",
+        "the relaying token's owner is kept"
     );
 
     let (s, b) = call(
