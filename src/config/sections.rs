@@ -134,7 +134,7 @@ impl Default for DatabaseConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ApiConfig {
-    /// Bearer tokens for `/api/v1`; when empty the API is open on loopback only.
+    /// Shared bearer tokens for `/api/v1` (the service account `api`, every scope but `act-as`).
     #[serde(deserialize_with = "string_or_list")]
     pub tokens: Vec<String>,
 }

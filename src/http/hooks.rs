@@ -44,7 +44,7 @@ fn verify(
     match token {
         None if local => Ok(()),
         None => Err(ApiError::unauthorized(format!(
-            "ingest.{source}.token is not configured: only loopback clients may post"
+            "ingest.{source}.token is not configured: only clients on this host (not through a proxy) may post"
         ))),
         Some(t) => match bearer(headers) {
             None => Err(ApiError::unauthorized(

@@ -35,7 +35,7 @@ fn authenticate(
     match token.filter(|t| !t.is_empty()) {
         None if local => Ok(()),
         None => Err(ApiError::unauthorized(format!(
-            "{source} ingest accepts loopback clients only until ingest.{source}.token is configured"
+            "{source} ingest accepts clients on this host only (not through a proxy) until ingest.{source}.token is configured"
         ))),
         Some(t) => match bearer(headers) {
             None => Err(ApiError::unauthorized(
@@ -140,7 +140,7 @@ async fn github_hook(
         None if super::auth::is_local(&state, Some(peer), &headers) => {}
         None => {
             return Err(ApiError::unauthorized(
-                "GitHub ingest accepts loopback clients only until ingest.github.secret is configured",
+                "GitHub ingest accepts clients on this host only (not through a proxy) until ingest.github.secret is configured",
             ));
         }
     }
