@@ -164,6 +164,13 @@ async fn slack_users_are_linked_by_email(backend: Backend) {
     drained(&app, id, 20).await;
     let room = fake.channels().into_iter().find(|c| c.id == ch).unwrap();
     assert!(
+        room.messages
+            .iter()
+            .any(|m| m["text"] == "<@UALICE001> made <@UCAROL001> commander"),
+        "people named in a post are mentioned by their (linked) Slack ids: {:?}",
+        room.messages
+    );
+    assert!(
         room.members.contains(&"UCAROL001".to_string()),
         "the declarer is invited by her linked id: {:?}",
         room.members
@@ -180,3 +187,35 @@ async fn slack_users_are_linked_by_email(backend: Backend) {
     );
 }
 both_backends!(slack_links_test, slack_users_are_linked_by_email);
+
+async fn large_directories_link_in_batches(backend: Backend) {
+    let fake = FakeSlack::start().await;
+    let mut catalog = String::new();
+    for i in 0..45 {
+        catalog.push_str(&format!(
+            "[[person]]\nid = \"p{i}\"\nemail = \"p{i}@example.com\"\n"
+        ));
+    }
+    fake.add_user_with_email("UPEOPLE44", "P 44", "p44@example.com");
+    let (app, _catalog) = spawn_with_catalog(backend, &fake, &catalog).await;
+    app.eventually("every person looked up, over two batches", || async {
+        app.engine()
+            .people()
+            .emails_to_link()
+            .await
+            .unwrap()
+            .is_empty()
+    })
+    .await;
+    assert_eq!(fake.calls("users.lookupByEmail"), 45, "each address once");
+    assert_eq!(
+        app.engine()
+            .people()
+            .person_slack_id("p44")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("UPEOPLE44")
+    );
+}
+both_backends!(link_batches_test, large_directories_link_in_batches);

@@ -38,9 +38,15 @@ fn is_bot(message: &Value, bot_user: Option<&str>) -> bool {
 /// The author as a person (or guest) resolved from the Slack user id; a user whose name is not
 /// cached gets a `users.info` look-up through the outbox, so later events show the name.
 async fn author(engine: &Engine, user: &str) -> Result<Actor, EngineError> {
+    if !super::is_user_id(user) {
+        // No Slack user behind it: shown as given, and no guest is recorded.
+        let mut nobody = Actor::guest(SLACK, user, None);
+        nobody.platform_id = None;
+        return Ok(nobody);
+    }
     let store = engine.store();
     let actor = users::actor(engine, user, None, engine.now()).await?;
-    if actor.is_guest() && super::is_user_id(user) && store.slack_user_name(user).await?.is_none() {
+    if actor.is_guest() && store.slack_user_name(user).await?.is_none() {
         let now = engine.now();
         let mut tx = store.begin().await?;
         let entry = NewOutbox {

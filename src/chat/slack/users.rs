@@ -72,8 +72,8 @@ pub fn mention_people(text: &str, people: &[(String, String)]) -> String {
         rest = &rest[start..];
         let end = rest.find(|c: char| !word(c)).unwrap_or(rest.len());
         let token = &rest[..end];
-        // A trailing dot ends a sentence, not an id.
-        let bare = token.trim_end_matches('.');
+        // A trailing dot or colon ends a sentence or a label, not an id.
+        let bare = token.trim_end_matches(['.', ':']);
         // `&amp;` and friends are escapes, never ids.
         let entity = out.ends_with('&');
         match people.iter().find(|(id, _)| id == bare).filter(|_| !entity) {
@@ -188,6 +188,10 @@ mod tests {
         assert_eq!(
             mention_people("slack:U0GUEST01 took it", &people),
             "<@U0GUEST01> took it"
+        );
+        assert_eq!(
+            mention_people("Status update from alice: all good", &people),
+            "Status update from <@U0ALICE01>: all good"
         );
     }
 }
