@@ -86,7 +86,7 @@ both_backends!(directory_token_test, the_directory_needs_a_token);
 
 async fn guests_are_durable(backend: Backend) {
     let fake = FakeSlack::start().await;
-    let (app, _catalog) = spawn_with_catalog(backend, &fake, PEOPLE).await;
+    let (app, catalog) = spawn_with_catalog(backend, &fake, PEOPLE).await;
     let answer = slash(&app, "CGENERAL1", "UVISIT001", "vera", "/inc help").await;
     assert_eq!(answer["response_type"], "ephemeral");
     let (_, people) = app.get_json("/api/v1/people").await;
@@ -103,6 +103,17 @@ async fn guests_are_durable(backend: Backend) {
         true,
         "guests survive a restart"
     );
+
+    // Once the catalog lists them, they are a person and no longer a guest.
+    std::fs::write(
+        catalog.path().join("services.toml"),
+        format!("{PEOPLE}[[person]]\nid = \"vera\"\nslack = \"UVISIT001\"\n"),
+    )
+    .unwrap();
+    let app = app.restart().await;
+    let (_, people) = app.get_json("/api/v1/people").await;
+    assert_eq!(person(&people, "vera")["guest"], false);
+    assert!(!people.to_string().contains("slack:UVISIT001"), "{people}");
 }
 both_backends!(guests_durable_test, guests_are_durable);
 

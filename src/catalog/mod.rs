@@ -160,6 +160,14 @@ fn merge(entries: &mut Entries, imports: Vec<Imported>) {
         }
         teams.extend(imported.teams);
     }
+    // A written team may name an imported user who turned out to be a written person.
+    for t in &mut entries.teams {
+        for m in &mut t.members {
+            if let Some(known) = alias.get(m) {
+                *m = known.clone();
+            }
+        }
+    }
     for mut t in teams {
         if entries.teams.iter().any(|x| x.id == t.id) {
             continue;
@@ -290,7 +298,8 @@ mod tests {
         std::fs::write(
             &p,
             "import = [\"team-a.yaml\", \"more.yaml\"]\n[[person]]\nid = \"nigel.manning\"\nname = \"Nigel M.\"\n\
-             [[person]]\nid = \"jd\"\nemail = \"Janelle-Dawe@example.com\"\nslack = \"U0JD00001\"\n",
+             [[person]]\nid = \"jd\"\nemail = \"Janelle-Dawe@example.com\"\nslack = \"U0JD00001\"\n\
+             [[team]]\nid = \"written\"\nmembers = [\"janelle.dawe\", \"ops.bot\"]\n",
         )
         .unwrap();
         let c = load(p.to_str().unwrap()).unwrap();
@@ -308,7 +317,8 @@ mod tests {
         assert_eq!(ops.discord.as_deref(), Some("112233"));
         assert_eq!(ops.timezone.as_deref(), Some("Asia/Tokyo"));
         assert_eq!(d.team("ops").unwrap().members, ["ops.bot", "jd"]);
-        assert_eq!(d.teams_of("jd"), ["ops", "team-a"]);
+        assert_eq!(d.teams_of("jd"), ["ops", "team-a", "written"]);
+        assert_eq!(d.team("written").unwrap().members, ["jd", "ops.bot"]);
     }
 
     #[test]

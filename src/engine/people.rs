@@ -138,7 +138,13 @@ impl People {
             });
         }
         for g in self.store.guests().await? {
-            let actor = Actor::guest(&g.platform, &g.platform_id, g.name.as_deref());
+            let actor = self
+                .resolve(&g.platform, &g.platform_id, g.name.as_deref())
+                .await?;
+            if !actor.is_guest() {
+                // Since listed in the catalog, or linked by e-mail: a person now.
+                continue;
+            }
             out.push(PersonView {
                 id: actor.id,
                 name: g.name,
