@@ -31,10 +31,13 @@ pub async fn actor(
         }
         None => store.slack_user_name(user_id).await?,
     };
-    engine
-        .people()
-        .resolve(SLACK, user_id, name.as_deref())
-        .await
+    let people = engine.people();
+    let actor = people.resolve(SLACK, user_id, name.as_deref()).await?;
+    if actor.is_guest() {
+        // They may be a person whose e-mail link is due (a day old, or new): ask, through the outbox.
+        people.schedule_slack_links().await?;
+    }
+    Ok(actor)
 }
 
 /// The Slack user id of someone recorded on a timeline: a Slack id, a guest id (`slack:U…`), a
