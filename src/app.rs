@@ -109,6 +109,9 @@ impl App {
             config.clone(),
             catalog,
         );
+        if let Err(e) = engine.people().schedule_slack_links().await {
+            tracing::warn!(error = %e, "could not queue the Slack e-mail links of people");
+        }
         let mut deliverers: Vec<Arc<dyn Deliverer>> =
             vec![Arc::new(WebDeliverer::new(store.clone(), hub.clone()))];
         deliverers.push(Arc::new(crate::chat::webhook::WebhookDeliverer::new(

@@ -35,7 +35,8 @@ async fn event(app: &TestApp, event_id: &str, event: Value, retry: Option<&str>)
 async fn events_become_the_timeline(backend: Backend) {
     let fake = FakeSlack::start().await;
     fake.add_user("UALICE001", "Alice");
-    let app = spawn(backend, &fake).await;
+    fake.add_user("UGUEST001", "Gus");
+    let (app, _catalog) = spawn_with_catalog(backend, &fake, PEOPLE).await;
     let id = common::declare(&app, "Login errors", "P1").await;
     let ch = room_of(&app, id).await;
 
@@ -53,12 +54,6 @@ async fn events_become_the_timeline(backend: Backend) {
 
     let hello = json!({"type": "message", "channel": ch, "user": "UALICE001", "text": "errors since 10:02 &amp; rising", "ts": "1700000100.000100"});
     assert_eq!(event(&app, "Ev001", hello.clone(), None).await, 200);
-    let store = app.engine().store().clone();
-    wait_until("Alice's name cached through users.info", 10, || {
-        let store = store.clone();
-        async move { store.slack_user_name("UALICE001").await.unwrap().is_some() }
-    })
-    .await;
     // Slack retries the same event: nothing new.
     assert_eq!(event(&app, "Ev001", hello, Some("1")).await, 200);
     let reply = json!({"type": "message", "channel": ch, "user": "UALICE001", "text": "rolling back <@UALICE001>",
@@ -90,6 +85,18 @@ async fn events_become_the_timeline(backend: Backend) {
     )
     .await;
 
+    // A Slack user the catalog does not list is a guest; their name comes through users.info.
+    let guest = json!({"type": "message", "channel": ch, "user": "UGUEST001", "text": "on it", "ts": "1700000109.000100"});
+    event(&app, "Ev011", guest, None).await;
+    let store = app.engine().store().clone();
+    wait_until("the guest's name cached through users.info", 10, || {
+        let store = store.clone();
+        async move { store.slack_user_name("UGUEST001").await.unwrap().is_some() }
+    })
+    .await;
+    let again = json!({"type": "message", "channel": ch, "user": "UGUEST001", "text": "<@UALICE001> look", "ts": "1700000110.000100"});
+    event(&app, "Ev012", again, None).await;
+
     let empty = json!({"type": "message", "channel": ch, "user": "UALICE001", "text": "", "ts": "1700000108.000100"});
     assert_eq!(
         event(&app, "Ev010", empty, None).await,
@@ -119,7 +126,9 @@ async fn events_become_the_timeline(backend: Backend) {
             "chat_message",
             "message_edited",
             "pinned",
-            "message_deleted"
+            "message_deleted",
+            "chat_message",
+            "chat_message"
         ]
     );
     assert_eq!(chat[0]["text"], "errors since 10:02 & rising");
@@ -128,11 +137,16 @@ async fn events_become_the_timeline(backend: Backend) {
         chat[0]["at"].as_str().unwrap()[..19],
         *"2023-11-14T22:15:00"
     );
-    assert_eq!(
-        chat[1]["actor"], "Alice",
-        "names come from the users.info cache"
-    );
-    assert_eq!(chat[1]["text"], "rolling back @Alice");
+    for e in &chat[..6] {
+        assert_eq!(
+            e["actor"], "alice",
+            "a known Slack user is their person id: {e}"
+        );
+        assert_eq!(e["data"]["identity"]["platform"], "slack");
+        assert_eq!(e["data"]["identity"]["platform_id"], "UALICE001");
+        assert!(e["data"]["identity"]["guest"].is_null());
+    }
+    assert_eq!(chat[1]["text"], "rolling back @alice");
     assert_eq!(chat[1]["data"]["thread"], "1700000100.000100");
     assert_eq!(chat[2]["data"]["files"][0]["name"], "graph.png");
     assert_eq!(chat[3]["text"], "errors since 10:01");
@@ -140,6 +154,25 @@ async fn events_become_the_timeline(backend: Backend) {
     assert_eq!(chat[3]["data"]["event"], chat[0]["id"]);
     assert_eq!(chat[4]["data"]["event"], chat[0]["id"]);
     assert_eq!(chat[5]["data"]["message_id"], "1700000101.000100");
+    assert_eq!(chat[6]["actor"], "slack:UGUEST001");
+    assert_eq!(chat[6]["data"]["identity"]["guest"], true);
+    assert_eq!(
+        chat[7]["data"]["identity"]["name"], "Gus",
+        "names come from the users.info cache"
+    );
+    assert_eq!(chat[7]["text"], "@alice look");
+    let (status, people) = app.get_json("/api/v1/people").await;
+    assert_eq!(status, 200);
+    let gus = people["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "slack:UGUEST001")
+        .cloned()
+        .unwrap_or_else(|| panic!("the guest is listed: {people}"));
+    assert_eq!(gus["guest"], true);
+    assert_eq!(gus["name"], "Gus");
+    assert_eq!(gus["identities"]["slack"], "UGUEST001");
     assert!(!events.iter().any(|e| {
         e["text"]
             .as_str()
@@ -176,7 +209,7 @@ async fn command(app: &TestApp, channel: &str, text: &str) -> Value {
 
 async fn commands_and_buttons_change_the_incident(backend: Backend) {
     let fake = FakeSlack::start().await;
-    let app = spawn(backend, &fake).await;
+    let (app, _catalog) = spawn_with_catalog(backend, &fake, PEOPLE).await;
     let answer = command(
         &app,
         "CGENERAL1",
@@ -238,6 +271,14 @@ async fn commands_and_buttons_change_the_incident(backend: Backend) {
         "{}",
         channel.topic
     );
+    assert!(
+        channel
+            .messages
+            .iter()
+            .any(|m| m["text"] == "<@UALICE001> took the commander role"),
+        "a person id in a post is a mention: {:?}",
+        channel.messages
+    );
 
     // `/inc declare` alone opens the modal inline; its submission declares.
     let answer = command(&app, "CGENERAL1", "/inc declare").await;
@@ -288,10 +329,27 @@ async fn commands_and_buttons_change_the_incident(backend: Backend) {
     })
     .await;
     let events = timeline(&app, id).await;
+    let cmd = events
+        .iter()
+        .find(|e| e["kind"] == "command" && e["actor"] == "alice")
+        .expect("the command is recorded as alice");
+    assert_eq!(cmd["data"]["identity"]["platform_id"], "UALICE001");
+    let resolved = events
+        .iter()
+        .find(|e| e["kind"] == "status_changed" && e["data"]["to"] == "resolved")
+        .unwrap();
+    assert_eq!(
+        resolved["actor"], "slack:UBOB00001",
+        "an unknown clicker is a guest"
+    );
+    let (_, people) = app.get_json("/api/v1/people").await;
     assert!(
-        events
+        people["people"]
+            .as_array()
+            .unwrap()
             .iter()
-            .any(|e| e["kind"] == "command" && e["actor"] == "alice")
+            .any(|p| p["id"] == "slack:UBOB00001" && p["guest"] == true && p["name"] == "bob"),
+        "{people}"
     );
 }
 both_backends!(

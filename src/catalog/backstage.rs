@@ -1,6 +1,8 @@
-//! Backstage `catalog-info.yaml`: `Component` and `System` entities become catalog services.
+//! Backstage `catalog-info.yaml`: `Component` and `System` entities become catalog services,
+//! `User` entities people and `Group` entities teams.
 
 use crate::domain::catalog::Service;
+use crate::domain::people::{Person, Team};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -44,6 +46,40 @@ struct Spec {
     depends_on: Vec<String>,
 }
 
+/// The `spec` of a `User` or `Group`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PeopleSpec {
+    #[serde(default)]
+    profile: Profile,
+    /// A user's groups.
+    #[serde(default)]
+    member_of: Vec<String>,
+    /// A group's users.
+    #[serde(default)]
+    members: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// What one Backstage file holds that warroom uses.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Imported {
+    /// `Component` and `System` entities.
+    pub services: Vec<Service>,
+    /// `User` entities (the first of a name wins; the same name in another namespace is skipped).
+    pub people: Vec<Person>,
+    /// `Group` entities, with members from `spec.members` and every user's `spec.memberOf`.
+    pub teams: Vec<Team>,
+}
+
 /// `component:default/payments` → `payments`; `group:team-a` → `team-a`.
 fn ref_name(r: &str) -> String {
     let no_kind = r.split_once(':').map(|(_, rest)| rest).unwrap_or(r);
@@ -54,19 +90,104 @@ fn ref_name(r: &str) -> String {
         .to_string()
 }
 
-/// Parses every document of a Backstage catalog file; other kinds (API, Resource, Group …) are skipped.
+/// Parses every document of a Backstage catalog file into services only (see [`parse_entities`]).
+pub fn parse_backstage(text: &str) -> Result<Vec<Service>, String> {
+    Ok(parse_entities(text)?.services)
+}
+
+/// Parses every document of a Backstage catalog file; other kinds (API, Resource …) are skipped.
 /// Annotations `warroom.io/oncall`, `warroom.io/channel`, `warroom.io/runbook`, `warroom.io/tier`,
 /// `warroom.io/slo` fill the fields Backstage has no place for; a link titled or typed `runbook` is the runbook.
-pub fn parse_backstage(text: &str) -> Result<Vec<Service>, String> {
+/// A `User` may carry `slack.com/user-id` (or `warroom.io/slack`), `warroom.io/discord` and `warroom.io/timezone`.
+pub fn parse_entities(text: &str) -> Result<Imported, String> {
     let mut entities = Vec::new();
+    let mut people_specs = Vec::new();
     for doc in serde_norway::Deserializer::from_str(text) {
         let value = serde_norway::Value::deserialize(doc).map_err(|e| e.to_string())?;
         if value.is_null() {
             continue;
         }
-        let entity: Entity = serde_norway::from_value(value).map_err(|e| e.to_string())?;
+        let entity: Entity = serde_norway::from_value(value.clone()).map_err(|e| e.to_string())?;
+        let spec = match entity.kind.as_str() {
+            "User" | "Group" => {
+                let spec = value.get("spec").cloned().unwrap_or_default();
+                if spec.is_null() {
+                    PeopleSpec::default()
+                } else {
+                    serde_norway::from_value(spec)
+                        .map_err(|e| format!("{}: {e}", entity.metadata.name))?
+                }
+            }
+            _ => PeopleSpec::default(),
+        };
         entities.push(entity);
+        people_specs.push(spec);
     }
+    let (people, teams) = people_and_teams(&entities, &people_specs);
+    Ok(Imported {
+        services: services(&entities)?,
+        people,
+        teams,
+    })
+}
+
+fn trimmed(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// `User` → person, `Group` → team; a name seen twice (another namespace) keeps its first entity.
+fn people_and_teams(entities: &[Entity], specs: &[PeopleSpec]) -> (Vec<Person>, Vec<Team>) {
+    let mut people: Vec<Person> = Vec::new();
+    let mut member_of: Vec<(String, String)> = Vec::new();
+    let mut teams: Vec<Team> = Vec::new();
+    for (e, spec) in entities.iter().zip(specs) {
+        let name = &e.metadata.name;
+        let ann = |k: &str| {
+            e.metadata
+                .annotations
+                .get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        match e.kind.as_str() {
+            "User" if !people.iter().any(|p| &p.id == name) => {
+                people.push(Person {
+                    id: name.clone(),
+                    name: trimmed(&spec.profile.display_name),
+                    email: trimmed(&spec.profile.email),
+                    timezone: ann("warroom.io/timezone"),
+                    slack: ann("slack.com/user-id").or_else(|| ann("warroom.io/slack")),
+                    discord: ann("warroom.io/discord"),
+                    ..Person::default()
+                });
+                for g in &spec.member_of {
+                    member_of.push((ref_name(g), name.clone()));
+                }
+            }
+            "Group" if !teams.iter().any(|t| &t.id == name) => teams.push(Team {
+                id: name.clone(),
+                name: trimmed(&spec.profile.display_name),
+                members: spec.members.iter().map(|m| ref_name(m)).collect(),
+                channel: ann("warroom.io/channel").or_else(|| ann("slack.com/channel")),
+                email: trimmed(&spec.profile.email),
+            }),
+            _ => {}
+        }
+    }
+    for (group, user) in member_of {
+        if let Some(t) = teams.iter_mut().find(|t| t.id == group)
+            && !t.members.contains(&user)
+        {
+            t.members.push(user);
+        }
+    }
+    (people, teams)
+}
+
+fn services(entities: &[Entity]) -> Result<Vec<Service>, String> {
     let mut services = Vec::new();
     for e in entities
         .iter()

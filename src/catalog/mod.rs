@@ -2,7 +2,7 @@
 
 mod backstage;
 
-pub use backstage::parse_backstage;
+pub use backstage::{Imported, parse_backstage, parse_entities};
 
 use crate::domain::catalog::{Catalog, CatalogError, Service};
 use crate::domain::people::{Directory, PeopleError, Person, Team};
@@ -94,43 +94,96 @@ fn is_yaml(path: &Path) -> bool {
     )
 }
 
-fn read_entries(path: &Path) -> Result<Entries, LoadError> {
+fn parse_yaml(path: &Path) -> Result<Imported, LoadError> {
     let text = read(path)?;
+    parse_entities(&text).map_err(|message| LoadError::Yaml {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+fn read_entries(path: &Path) -> Result<Entries, LoadError> {
     if is_yaml(path) {
-        let services = parse_backstage(&text).map_err(|message| LoadError::Yaml {
-            path: path.to_path_buf(),
-            message,
-        })?;
-        return Ok(Entries {
-            services,
-            ..Entries::default()
-        });
+        let mut entries = Entries::default();
+        merge(&mut entries, vec![parse_yaml(path)?]);
+        return Ok(entries);
     }
+    let text = read(path)?;
     let file: ServicesFile = toml::from_str(&text).map_err(|e| LoadError::Toml {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let mut services = file.service;
     let dir = path.parent().unwrap_or(Path::new("."));
-    for import in &file.import {
-        let p = dir.join(import);
-        let text = read(&p)?;
-        let imported = parse_backstage(&text).map_err(|message| LoadError::Yaml {
-            path: p.clone(),
-            message,
-        })?;
-        for s in imported {
-            // Entries written in services.toml win over imported ones of the same name.
-            if !services.iter().any(|x| x.name == s.name) {
-                services.push(s);
+    let imports = file
+        .import
+        .iter()
+        .map(|import| parse_yaml(&dir.join(import)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut entries = Entries {
+        services: file.service,
+        people: file.person,
+        teams: file.team,
+    };
+    merge(&mut entries, imports);
+    Ok(entries)
+}
+
+/// Whether two people are the same human: one e-mail address or platform identity.
+fn same_person(a: &Person, b: &Person) -> bool {
+    let eq = |x: &Option<String>, y: &Option<String>| matches!((x, y), (Some(x), Some(y)) if x.eq_ignore_ascii_case(y));
+    eq(&a.email, &b.email) || eq(&a.slack, &b.slack) || eq(&a.discord, &b.discord)
+}
+
+/// Adds imported entries after the written ones: a written entry wins over an imported one of the
+/// same name, an imported user who is a written person (same e-mail or platform id) is that person,
+/// and an imported group keeps only members the directory knows.
+fn merge(entries: &mut Entries, imports: Vec<Imported>) {
+    let mut alias: std::collections::BTreeMap<String, String> = Default::default();
+    let mut teams = Vec::new();
+    for imported in imports {
+        for s in imported.services {
+            if !entries.services.iter().any(|x| x.name == s.name) {
+                entries.services.push(s);
+            }
+        }
+        for p in imported.people {
+            if entries.people.iter().any(|x| x.id == p.id) {
+                continue;
+            }
+            match entries.people.iter().find(|x| same_person(x, &p)) {
+                Some(known) => {
+                    tracing::info!(imported = %p.id, person = %known.id, "Backstage user is a known person");
+                    alias.insert(p.id, known.id.clone());
+                }
+                None => entries.people.push(p),
+            }
+        }
+        teams.extend(imported.teams);
+    }
+    // A written team may name an imported user who turned out to be a written person.
+    for t in &mut entries.teams {
+        for m in &mut t.members {
+            if let Some(known) = alias.get(m) {
+                *m = known.clone();
             }
         }
     }
-    Ok(Entries {
-        services,
-        people: file.person,
-        teams: file.team,
-    })
+    for mut t in teams {
+        if entries.teams.iter().any(|x| x.id == t.id) {
+            continue;
+        }
+        let mut members = Vec::new();
+        for m in t.members.drain(..) {
+            let m = alias.get(&m).cloned().unwrap_or(m);
+            if !entries.people.iter().any(|p| p.id == m) {
+                tracing::warn!(team = %t.id, member = %m, "Backstage group member is not a known user; left out");
+            } else if !members.contains(&m) {
+                members.push(m);
+            }
+        }
+        t.members = members;
+        entries.teams.push(t);
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +239,86 @@ mod tests {
             load(p.to_str().unwrap()).unwrap_err().to_string(),
             "team `t`: member `ghost` is not a [[person]]"
         );
+    }
+
+    const FIXTURES: &str = "../shared/fixtures/realworld/backstage";
+
+    #[test]
+    fn every_real_backstage_file_loads() {
+        for entry in std::fs::read_dir(FIXTURES).unwrap() {
+            let p = entry.unwrap().path();
+            if is_yaml(&p) {
+                load(p.to_str().unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            }
+        }
+    }
+
+    #[test]
+    fn backstage_users_and_groups_become_people_and_teams() {
+        let c = load(&format!(
+            "{FIXTURES}/examples-acme-team-a-group.multidoc.yaml"
+        ))
+        .unwrap();
+        let d = c.directory();
+        assert_eq!(
+            d.len(),
+            4,
+            "the second `guest` (namespace development) is the same name"
+        );
+        let janelle = d.get("janelle.dawe").unwrap();
+        assert_eq!(janelle.name.as_deref(), Some("Janelle Dawe"));
+        assert_eq!(janelle.email.as_deref(), Some("janelle-dawe@example.com"));
+        assert_eq!(d.get("breanna.davison").unwrap().name, None);
+        assert_eq!(d.get("guest").unwrap().name.as_deref(), Some("Guest User"));
+        let team = d.team("team-a").unwrap();
+        assert_eq!(team.email.as_deref(), Some("team-a@example.com"));
+        assert_eq!(
+            team.members,
+            ["breanna.davison", "janelle.dawe", "nigel.manning", "guest"]
+        );
+    }
+
+    #[test]
+    fn written_people_win_over_imported_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            format!("{FIXTURES}/examples-acme-team-a-group.multidoc.yaml"),
+            dir.path().join("team-a.yaml"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("more.yaml"),
+            "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: ops.bot\n  annotations:\n    \
+             slack.com/user-id: U0OPS0001\n    warroom.io/discord: \"112233\"\n    warroom.io/timezone: Asia/Tokyo\n\
+             spec:\n  profile: {displayName: Ops}\n---\napiVersion: backstage.io/v1alpha1\nkind: Group\n\
+             metadata: {name: ops}\nspec:\n  type: team\n  children: []\n  members: [user:default/ops.bot, janelle.dawe, ghost]\n",
+        )
+        .unwrap();
+        let p = dir.path().join("services.toml");
+        std::fs::write(
+            &p,
+            "import = [\"team-a.yaml\", \"more.yaml\"]\n[[person]]\nid = \"nigel.manning\"\nname = \"Nigel M.\"\n\
+             [[person]]\nid = \"jd\"\nemail = \"Janelle-Dawe@example.com\"\nslack = \"U0JD00001\"\n\
+             [[team]]\nid = \"written\"\nmembers = [\"janelle.dawe\", \"ops.bot\"]\n",
+        )
+        .unwrap();
+        let c = load(p.to_str().unwrap()).unwrap();
+        let d = c.directory();
+        assert_eq!(
+            d.get("nigel.manning").unwrap().name.as_deref(),
+            Some("Nigel M.")
+        );
+        assert!(
+            d.get("janelle.dawe").is_none(),
+            "the same e-mail is the written person"
+        );
+        let ops = d.get("ops.bot").unwrap();
+        assert_eq!(ops.slack.as_deref(), Some("U0OPS0001"));
+        assert_eq!(ops.discord.as_deref(), Some("112233"));
+        assert_eq!(ops.timezone.as_deref(), Some("Asia/Tokyo"));
+        assert_eq!(d.team("ops").unwrap().members, ["ops.bot", "jd"]);
+        assert_eq!(d.teams_of("jd"), ["ops", "team-a", "written"]);
+        assert_eq!(d.team("written").unwrap().members, ["jd", "ops.bot"]);
     }
 
     #[test]

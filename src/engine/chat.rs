@@ -2,7 +2,7 @@
 
 use super::incidents::Applied;
 use super::{Engine, EngineError};
-use crate::domain::{EventKind, NewEvent, Status, TimelineEvent};
+use crate::domain::{Actor, EventKind, NewEvent, Status, TimelineEvent};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -11,8 +11,11 @@ use serde_json::{Value, json};
 pub struct InboundMessage {
     /// The platform (`slack` …).
     pub platform: String,
-    /// Who said it (display name, else platform user id).
+    /// Who said it: the person id, or a guest id (`slack:U…`).
     pub author: String,
+    /// The author's platform identity (`Actor::identity()`), kept in the event's data; a guest
+    /// recorded this way is listed by `GET /api/v1/people`.
+    pub identity: Option<Value>,
     /// What was said (may be empty for a bare file share).
     pub text: String,
     /// When it was said at the platform.
@@ -32,8 +35,10 @@ pub struct InboundMessage {
 pub struct MessageChange {
     /// The platform.
     pub platform: String,
-    /// Who changed it.
+    /// Who changed it: the person id, or a guest id.
     pub actor: String,
+    /// Their platform identity (`Actor::identity()`), kept in the event's data.
+    pub identity: Option<Value>,
     /// The platform's id of the message.
     pub message_id: String,
     /// The new text (edits).
@@ -83,6 +88,9 @@ impl Engine {
                 if !msg.files.is_empty() {
                     data["files"] = json!(msg.files);
                 }
+                if let Some(who) = &msg.identity {
+                    data["identity"] = who.clone();
+                }
                 let mut event = NewEvent::new(
                     EventKind::ChatMessage,
                     msg.at.unwrap_or(now),
@@ -123,6 +131,9 @@ impl Engine {
                 if let Some(e) = change.original_event {
                     data["event"] = json!(e);
                 }
+                if let Some(who) = &change.identity {
+                    data["identity"] = who.clone();
+                }
                 let mut event = NewEvent::new(kind, change.at.unwrap_or(now), Some(&change.actor))
                     .text(text)
                     .data(data);
@@ -139,7 +150,7 @@ impl Engine {
         &self,
         id: i64,
         platform: &str,
-        actor: &str,
+        actor: &Actor,
         message_id: Option<&str>,
         pinned_event: Option<&TimelineEvent>,
         at: Option<DateTime<Utc>>,
@@ -151,16 +162,17 @@ impl Engine {
         };
         let applied = self
             .apply(id, |_, now| {
-                let mut data = json!({"platform": platform});
+                let mut data = json!({"platform": platform, "identity": actor.identity()});
                 if let Some(m) = message_id {
                     data["message_id"] = json!(m);
                 }
                 if let Some(e) = pinned_event {
                     data["event"] = json!(e.id);
                 }
-                let mut event = NewEvent::new(EventKind::Pinned, at.unwrap_or(now), Some(actor))
-                    .text(text)
-                    .data(data);
+                let mut event =
+                    NewEvent::new(EventKind::Pinned, at.unwrap_or(now), Some(&actor.id))
+                        .text(text)
+                        .data(data);
                 event.source_key = source_key;
                 Ok(vec![event])
             })

@@ -15,6 +15,7 @@ mod incidents;
 pub mod jobs;
 pub mod outbound;
 pub mod outbox_worker;
+pub mod people;
 mod postmortem;
 mod replies;
 mod reports;
@@ -29,6 +30,7 @@ pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;
 pub use hub::Hub;
 pub use incidents::{Declare, Patch};
+pub use people::{People, PersonView, TeamView};
 
 use crate::config::Config;
 use crate::domain::Catalog;

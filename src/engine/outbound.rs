@@ -120,15 +120,26 @@ pub fn for_events(
             continue;
         };
         for d in destinations.iter().filter(|d| wants(d, event.kind)) {
-            out.push(post(
-                incident,
-                d,
-                &text,
-                Some(format!("{d}:event:{}", event.id)),
-            ));
+            let mut entry = post(incident, d, &text, Some(format!("{d}:event:{}", event.id)));
+            entry.payload["people"] = json!(people_named(event));
+            out.push(entry);
         }
     }
     out
+}
+
+/// The person (or guest) ids an event names: its actor and the `user`, `previous` and `owner` it
+/// is about; a platform mentions them by its own ids where it knows them.
+fn people_named(event: &TimelineEvent) -> Vec<String> {
+    let mut ids: Vec<String> = event.actor.iter().cloned().collect();
+    for key in ["user", "previous", "owner"] {
+        if let Some(id) = event.data[key].as_str() {
+            ids.push(id.to_string());
+        }
+    }
+    ids.retain(|id| id != crate::domain::actor::SYSTEM_ID);
+    ids.dedup();
+    ids
 }
 
 /// Alerts listed by name in a digest; the rest are counted.

@@ -1,6 +1,6 @@
 //! A unit of work: state, timeline and outbox commit together or not at all.
 
-use super::{Backend, NewOutbox, StoreResult, incidents, outbox, rooms, timeline};
+use super::{Backend, NewOutbox, StoreResult, incidents, outbox, people, rooms, timeline};
 use crate::domain::{ActionItem, Incident, NewEvent, TimelineEvent};
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
@@ -50,14 +50,35 @@ impl Tx {
         incidents::update(self.conn(), incident).await
     }
 
-    /// Appends an event; `None` if its source key was recorded before.
+    /// Appends an event; `None` if its source key was recorded before. An event whose
+    /// `data.identity` marks a guest (`Actor::identity()`) records that guest in the same transaction.
     pub async fn append(
         &mut self,
         incident_id: i64,
         event: &NewEvent,
         recorded_at: DateTime<Utc>,
     ) -> StoreResult<Option<TimelineEvent>> {
-        timeline::append(self.conn(), incident_id, event, recorded_at).await
+        let stored = timeline::append(self.conn(), incident_id, event, recorded_at).await?;
+        let who = &event.data["identity"];
+        if stored.is_some()
+            && who["guest"] == true
+            && let (Some(platform), Some(id)) =
+                (who["platform"].as_str(), who["platform_id"].as_str())
+        {
+            people::see_guest(self.conn(), platform, id, who["name"].as_str(), recorded_at).await?;
+        }
+        Ok(stored)
+    }
+
+    /// Records (or refreshes) a guest person in this transaction.
+    pub async fn see_guest(
+        &mut self,
+        platform: &str,
+        platform_id: &str,
+        name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        people::see_guest(self.conn(), platform, platform_id, name, now).await
     }
 
     /// Writes an outbox entry; `None` if its idempotency key exists.

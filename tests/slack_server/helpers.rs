@@ -87,3 +87,55 @@ pub fn assert_no_duplicate_posts(channel: &Channel) {
     assert_eq!(k.len(), n, "a message was posted twice in {}", channel.name);
     assert_eq!(n, channel.messages.len(), "every bot post carries its key");
 }
+
+/// The people of the Slack tests: alice is known by her Slack id, bob by nothing.
+pub const PEOPLE: &str = "[[person]]\nid = \"alice\"\nname = \"Alice Ng\"\nslack = \"UALICE001\"\n\
+    [[person]]\nid = \"bob\"\nemail = \"bob@example.com\"\n[[team]]\nid = \"payments\"\nmembers = [\"alice\", \"bob\"]\n";
+
+/// Spawns warroom against the fake with `catalog` (TOML) as its catalog file; keep the folder alive.
+pub async fn spawn_with_catalog(
+    backend: crate::common::Backend,
+    fake: &FakeSlack,
+    catalog: &str,
+) -> (crate::common::TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("services.toml");
+    std::fs::write(&path, catalog).unwrap();
+    let fake = fake.clone();
+    let app = crate::common::TestApp::spawn_with(backend, move |c| {
+        fake.configure(c);
+        c.catalog.path = path.display().to_string();
+    })
+    .await;
+    (app, dir)
+}
+
+/// Sends a signed slash command typed by `user_id` (with the handle `user_name`) in `channel`.
+pub async fn slash(
+    app: &crate::common::TestApp,
+    channel: &str,
+    user_id: &str,
+    user_name: &str,
+    text: &str,
+) -> Value {
+    let (cmd, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let body = serde_urlencoded::to_string([
+        ("team_id", "T0001"),
+        ("channel_id", channel),
+        ("user_id", user_id),
+        ("user_name", user_name),
+        ("command", cmd),
+        ("text", rest),
+    ])
+    .unwrap();
+    let resp = super::send_signed(
+        &app.client,
+        &app.url("/slack/commands"),
+        &body,
+        "application/x-www-form-urlencoded",
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}

@@ -58,6 +58,8 @@ pub struct SlackState {
     pub calls: Vec<String>,
     pub faults: Faults,
     pub users: Vec<(String, String)>,
+    /// Workspace users' e-mail addresses (address, user id), for `users.lookupByEmail`.
+    pub emails: Vec<(String, String)>,
     /// 429s sent.
     pub rate_limited_sent: usize,
     /// 500s sent after the effect.
@@ -370,6 +372,33 @@ impl SlackState {
                     None => err("user_not_found"),
                 }
             }
+            "users.lookupByEmail" => {
+                let email = s(&a["email"]);
+                if email.is_empty() {
+                    return err("invalid_arguments");
+                }
+                let found = self
+                    .emails
+                    .iter()
+                    .find(|(e, _)| e.eq_ignore_ascii_case(&email))
+                    .map(|(e, id)| (e.clone(), id.clone()));
+                match found {
+                    Some((e, id)) => {
+                        let name = self
+                            .users
+                            .iter()
+                            .find(|(u, _)| *u == id)
+                            .map(|(_, n)| n.clone())
+                            .unwrap_or_else(|| id.clone());
+                        ok(
+                            json!({"user": {"id": id, "team_id": "T0001", "name": name.to_lowercase(),
+                            "deleted": false, "is_bot": false, "real_name": name,
+                            "profile": {"email": e, "display_name": name, "real_name": name}}}),
+                        )
+                    }
+                    None => err("users_not_found"),
+                }
+            }
             "views.open" => {
                 if s(&a["trigger_id"]).is_empty() {
                     return err("invalid_trigger_id");
@@ -432,6 +461,13 @@ impl FakeSlack {
             .iter()
             .filter(|c| *c == method)
             .count()
+    }
+
+    /// Registers a workspace user with an e-mail address (`users.info` and `users.lookupByEmail`).
+    pub fn add_user_with_email(&self, id: &str, name: &str, email: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.users.push((id.into(), name.into()));
+        s.emails.push((email.into(), id.into()));
     }
 
     /// Registers a workspace user for `users.info`.

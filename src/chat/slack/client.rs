@@ -65,7 +65,7 @@ const MAX_TRIES: u32 = 3;
 /// The longest `Retry-After` waited out in place; longer ones go back to the outbox.
 const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
 /// Methods whose repetition after a lost reply has no second effect.
-const IDEMPOTENT: [&str; 10] = [
+const IDEMPOTENT: [&str; 11] = [
     "auth.test",
     "conversations.list",
     "conversations.history",
@@ -76,6 +76,7 @@ const IDEMPOTENT: [&str; 10] = [
     "chat.update",
     "pins.add",
     "users.info",
+    "users.lookupByEmail",
 ];
 
 /// The Web API client: base URL from `slack.api_url`, the bot token, per-method rate limits.
@@ -293,5 +294,19 @@ impl SlackClient {
         .find(|s| !s.trim().is_empty())
         .unwrap_or(user);
         Ok(name.to_string())
+    }
+
+    /// `users.lookupByEmail`: the id of the workspace user with that e-mail (`users_not_found` when none).
+    pub async fn user_by_email(&self, email: &str) -> Result<String, SlackError> {
+        let body = self
+            .call_form("users.lookupByEmail", &[("email", email.to_string())])
+            .await?;
+        body["user"]["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SlackError::Api {
+                method: "users.lookupByEmail".into(),
+                error: "users_not_found".into(),
+            })
     }
 }

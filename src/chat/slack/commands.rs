@@ -45,14 +45,8 @@ pub async fn handle(
 ) -> Result<Value, EngineError> {
     let now = engine.now();
     let store = engine.store();
-    let actor = if cmd.user_name.trim().is_empty() {
-        users::display_name(store, &cmd.user_id).await?
-    } else {
-        store
-            .save_slack_user(&cmd.user_id, cmd.user_name.trim(), now)
-            .await?;
-        cmd.user_name.trim().to_string()
-    };
+    // The actor is the Slack user id resolved through the directory, never the `user_name` field.
+    let actor = users::actor(engine, &cmd.user_id, Some(&cmd.user_name), now).await?;
     let args = cmd.text.trim();
     if args.eq_ignore_ascii_case("declare")
         && cmd.command == "/inc"
@@ -77,10 +71,18 @@ pub async fn handle(
             },
         );
     }
-    let text = users::normalize_mentions(store, &format!("{} {args}", cmd.command), now).await?;
+    let text = users::normalize_mentions(
+        engine,
+        &format!("{} {args}", cmd.command),
+        users::Unknown::Id,
+        now,
+    )
+    .await?;
     let incident_id = store.incident_of_room(SLACK, &cmd.channel_id).await?;
-    let mut actor = crate::domain::Actor::named(&actor, &actor, SLACK);
-    actor.platform_id = Some(cmd.user_id.clone());
+    if incident_id.is_none() {
+        // Inside a room the command's timeline event records a guest; outside one, this does.
+        engine.people().seen(&actor).await?;
+    }
     let ctx = CommandContext { actor, incident_id };
     let reply = engine.run_command(&text, &ctx).await?;
     let mut answer = reply.text.clone();

@@ -38,6 +38,13 @@ fn store_err(e: StoreError) -> DeliveryError {
     }
 }
 
+fn engine_err(e: crate::engine::EngineError) -> DeliveryError {
+    DeliveryError::Retry {
+        reason: e.to_string(),
+        after: None,
+    }
+}
+
 /// Maps a Web API failure onto the outbox's retry decision.
 fn classify(e: SlackError) -> DeliveryError {
     match e {
@@ -145,7 +152,7 @@ impl SlackDeliverer {
 
     async fn post(&self, entry: &OutboxEntry, id: i64) -> Result<Delivered, DeliveryError> {
         let room = self.room(id).await?;
-        let text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
+        let text = self.with_mentions(entry).await?;
         let key = format!("outbox:{}", entry.id);
         let ts = self
             .post_once(&room.room_id, &key, &text, None, entry.attempts > 1)
@@ -155,12 +162,32 @@ impl SlackDeliverer {
         })
     }
 
+    /// The entry's text as mrkdwn, the people it names (`payload.people`) mentioned by Slack id.
+    async fn with_mentions(&self, entry: &OutboxEntry) -> Result<String, DeliveryError> {
+        let text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
+        let named: Vec<String> = entry.payload["people"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if named.is_empty() {
+            return Ok(text);
+        }
+        let ids = users::slack_ids(&self.engine, &named)
+            .await
+            .map_err(engine_err)?;
+        Ok(users::mention_people(&text, &ids))
+    }
+
     async fn summary_context(&self, inc: &Incident) -> Result<SummaryContext, DeliveryError> {
         let store = self.engine.store();
         let mut roles = Vec::new();
         for role in Role::ALL {
             let who = match inc.holder(role) {
-                Some(u) => users::mention(store, u).await.map_err(store_err)?,
+                Some(u) => users::mention(&self.engine, u).await.map_err(engine_err)?,
                 None => "_unassigned_".to_string(),
             };
             roles.push((role, who));
@@ -292,9 +319,9 @@ impl SlackDeliverer {
 
     async fn direct_message(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
         let who = entry.payload["user"].as_str().unwrap_or_default();
-        let user = users::user_id_of(self.engine.store(), who)
+        let user = users::user_id_of(&self.engine, who)
             .await
-            .map_err(store_err)?
+            .map_err(engine_err)?
             .ok_or_else(|| {
                 DeliveryError::Permanent(format!("`{who}` is not a known Slack user"))
             })?;
@@ -328,6 +355,35 @@ impl SlackDeliverer {
         Ok(Delivered::default())
     }
 
+    /// `users.lookupByEmail` for people with an e-mail and no Slack id whose link is due, a batch
+    /// at a time (the next batch is queued as its own entry); answers are cached (`users_not_found`
+    /// too), so a retry asks only for the rest.
+    async fn link_people(&self) -> Result<Delivered, DeliveryError> {
+        let people = self.engine.people();
+        let mut due = people.emails_to_link().await.map_err(engine_err)?;
+        due.truncate(LINK_BATCH);
+        let (mut linked, mut unknown) = (0, 0);
+        for email in &due {
+            match self.client.user_by_email(email).await {
+                Ok(user) => {
+                    linked += 1;
+                    people.save_slack_link(email, Some(&user)).await
+                }
+                Err(e) if e.code() == Some("users_not_found") => {
+                    unknown += 1;
+                    people.save_slack_link(email, None).await
+                }
+                Err(e) => return Err(classify(e)),
+            }
+            .map_err(engine_err)?;
+        }
+        tracing::info!(linked, unknown, "Slack users linked to people by e-mail");
+        people.schedule_slack_links().await.map_err(engine_err)?;
+        Ok(Delivered {
+            result: Some(json!({"asked": due.len(), "linked": linked, "not_found": unknown})),
+        })
+    }
+
     async fn lookup_user(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
         let user = entry.payload["user"].as_str().unwrap_or_default();
         let name = self.client.user_name(user).await.map_err(classify)?;
@@ -341,6 +397,9 @@ impl SlackDeliverer {
         })
     }
 }
+
+/// `users.lookupByEmail` calls per `link_people` entry (Tier 3 allows 50 a minute).
+const LINK_BATCH: usize = 40;
 
 /// Alert names still firing, read from the timeline (`alert_firing` minus `alert_resolved`).
 async fn firing_alerts(store: &crate::store::Store, id: i64) -> Result<Vec<String>, StoreError> {
@@ -392,6 +451,7 @@ impl Deliverer for SlackDeliverer {
             "dm" => self.direct_message(entry).await,
             "ephemeral" => self.ephemeral(entry).await,
             "lookup_user" => self.lookup_user(entry).await,
+            crate::engine::people::LINK_PEOPLE => self.link_people().await,
             other => Err(DeliveryError::Permanent(format!("Slack cannot `{other}`"))),
         };
         if let Err(e) = &result {

@@ -4,6 +4,7 @@
 
 use super::escape::unescape;
 use super::{SLACK, users};
+use crate::domain::Actor;
 use crate::engine::{Engine, EngineError, InboundMessage, MessageChange};
 use crate::store::NewOutbox;
 use chrono::{DateTime, Utc};
@@ -34,14 +35,18 @@ fn is_bot(message: &Value, bot_user: Option<&str>) -> bool {
         || (bot_user.is_some() && message["user"].as_str() == bot_user)
 }
 
-/// The author's display name; unknown ids get a `users.info` look-up through the outbox, so
-/// later events show the name.
-async fn author(engine: &Engine, user: &str) -> Result<String, EngineError> {
-    let store = engine.store();
-    if let Some(name) = store.slack_user_name(user).await? {
-        return Ok(name);
+/// The author as a person (or guest) resolved from the Slack user id; a user whose name is not
+/// cached gets a `users.info` look-up through the outbox, so later events show the name.
+async fn author(engine: &Engine, user: &str) -> Result<Actor, EngineError> {
+    if !super::is_user_id(user) {
+        // No Slack user behind it: shown as given, and no guest is recorded.
+        let mut nobody = Actor::guest(SLACK, user, None);
+        nobody.platform_id = None;
+        return Ok(nobody);
     }
-    if super::is_user_id(user) {
+    let store = engine.store();
+    let actor = users::actor(engine, user, None, engine.now()).await?;
+    if actor.is_guest() && store.slack_user_name(user).await?.is_none() {
         let now = engine.now();
         let mut tx = store.begin().await?;
         let entry = NewOutbox {
@@ -56,11 +61,11 @@ async fn author(engine: &Engine, user: &str) -> Result<String, EngineError> {
         tx.commit().await?;
         engine.hub().notify(0);
     }
-    Ok(user.to_string())
+    Ok(actor)
 }
 
 async fn message_text(engine: &Engine, raw: &str) -> Result<String, EngineError> {
-    let named = users::normalize_mentions(engine.store(), raw, engine.now()).await?;
+    let named = users::normalize_mentions(engine, raw, users::Unknown::Name, engine.now()).await?;
     Ok(unescape(&named))
 }
 
@@ -112,9 +117,11 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
                 })
                 .unwrap_or_default();
             let user = event["user"].as_str().unwrap_or("unknown");
+            let who = author(engine, user).await?;
             let msg = InboundMessage {
                 platform: SLACK.into(),
-                author: author(engine, user).await?,
+                author: who.id.clone(),
+                identity: Some(who.identity()),
                 text: message_text(engine, event["text"].as_str().unwrap_or_default()).await?,
                 at: ts_time(&ts),
                 message_id: Some(ts.clone()),
@@ -148,9 +155,11 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
             let ts = message["ts"].as_str().unwrap_or_default();
             let original = engine.store().slack_message(channel, ts).await?;
             let user = message["user"].as_str().unwrap_or("unknown");
+            let who = author(engine, user).await?;
             let change = MessageChange {
                 platform: SLACK.into(),
-                actor: author(engine, user).await?,
+                actor: who.id.clone(),
+                identity: Some(who.identity()),
                 message_id: ts.to_string(),
                 text: Some(text),
                 previous: before,
@@ -175,9 +184,11 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
                 Some(p) => Some(message_text(engine, p).await?),
                 None => None,
             };
+            let who = author(engine, user).await?;
             let change = MessageChange {
                 platform: SLACK.into(),
-                actor: author(engine, user).await?,
+                actor: who.id.clone(),
+                identity: Some(who.identity()),
                 message_id: ts.to_string(),
                 text: None,
                 previous: before,

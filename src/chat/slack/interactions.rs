@@ -55,17 +55,10 @@ pub async fn handle(
     let user_id = payload["user"]["id"].as_str().unwrap_or_default();
     let handle = payload["user"]["username"]
         .as_str()
-        .or(payload["user"]["name"].as_str())
-        .unwrap_or_default();
-    let actor = if handle.is_empty() {
-        users::display_name(engine.store(), user_id).await?
-    } else {
-        engine
-            .store()
-            .save_slack_user(user_id, handle, engine.now())
-            .await?;
-        handle.to_string()
-    };
+        .or(payload["user"]["name"].as_str());
+    let actor = users::actor(engine, user_id, handle, engine.now()).await?;
+    engine.people().seen(&actor).await?;
+    let actor = actor.id;
     match payload["type"].as_str() {
         Some("block_actions") => {
             let action = &payload["actions"][0];

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 /// Bot scopes warroom needs, one per Web API method family it calls or event it receives.
-pub const BOT_SCOPES: [&str; 17] = [
+pub const BOT_SCOPES: [&str; 18] = [
     "channels:history",
     "channels:join",
     "channels:manage",
@@ -19,6 +19,7 @@ pub const BOT_SCOPES: [&str; 17] = [
     "pins:write",
     "reactions:read",
     "users:read",
+    "users:read.email",
     "files:read",
     "team:read",
 ];

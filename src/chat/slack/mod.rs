@@ -1,7 +1,7 @@
 //! Slack: war-room channels, the pinned summary, announcements and direct messages through a small
 //! typed Web API client; inbound Events API, slash commands and interactivity mapped onto the engine.
 //!
-//! Why not slack-morphism: warroom uses fourteen Web API methods, and slack-morphism 2.31 gets two of
+//! Why not slack-morphism: warroom uses fifteen Web API methods, and slack-morphism 2.31 gets two of
 //! them wrong on the wire (`conversations.invite` sends `users` as a JSON array, `conversations.create`
 //! spells its user field `user_ds`), needs a hyper connector swap to reach a plain-HTTP test server,
 //! and brings `jiff` timestamps beside chrono. A typed client over reqwest 0.12 for exactly these

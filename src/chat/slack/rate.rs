@@ -33,9 +33,11 @@ pub fn tier_of(method: &str) -> Tier {
         | "conversations.list"
         | "conversations.setTopic"
         | "pins.add" => Tier::Tier2,
-        "conversations.history" | "conversations.join" | "conversations.open" | "chat.update" => {
-            Tier::Tier3
-        }
+        "conversations.history"
+        | "conversations.join"
+        | "conversations.open"
+        | "chat.update"
+        | "users.lookupByEmail" => Tier::Tier3,
         _ => Tier::Tier4,
     }
 }
@@ -48,7 +50,7 @@ pub struct RateLimits {
     post_per_channel: DefaultKeyedRateLimiter<String>,
 }
 
-const METHODS: [&str; 14] = [
+const METHODS: [&str; 15] = [
     "auth.test",
     "conversations.create",
     "conversations.invite",
@@ -61,6 +63,7 @@ const METHODS: [&str; 14] = [
     "chat.postEphemeral",
     "pins.add",
     "users.info",
+    "users.lookupByEmail",
     "views.open",
     "chat.postMessage",
 ];

@@ -123,7 +123,6 @@ impl SlackDeliverer {
 
     /// Invites the declarer (when a Slack user) and the service's on-call (when a Slack user).
     async fn invite(&self, inc: &Incident, channel: &str) -> Result<(), DeliveryError> {
-        let store = self.engine.store();
         let mut people = Vec::new();
         if let Some(d) = &inc.declared_by {
             people.push(d.clone());
@@ -137,7 +136,10 @@ impl SlackDeliverer {
             people.push(oncall);
         }
         for who in people {
-            let Some(user) = users::user_id_of(store, &who).await.map_err(store_err)? else {
+            let Some(user) = users::user_id_of(&self.engine, &who)
+                .await
+                .map_err(super::engine_err)?
+            else {
                 continue;
             };
             let args = json!({"channel": channel, "users": user});
