@@ -2,6 +2,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use crate::domain::token::Scope;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -12,6 +13,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/people", get(people))
         .route("/teams", get(teams))
+        .route_layer(super::scope::require(Scope::PeopleRead))
 }
 
 /// Every person of the directory, then every guest (`"guest": true`).
