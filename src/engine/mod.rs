@@ -19,6 +19,7 @@ mod postmortem;
 mod replies;
 mod reports;
 pub mod rollback;
+mod signin;
 
 pub use alerts::{AlertsRuntime, Ingested};
 pub use changes::{GateAnswer, GateOverride, Recorded};
@@ -28,6 +29,7 @@ pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;
 pub use hub::Hub;
 pub use incidents::{Declare, Patch};
+pub use signin::{AccountSaved, SignIn, SignInError, Started, WebSession, local_path};
 
 use crate::config::Config;
 use crate::domain::Catalog;

@@ -17,6 +17,7 @@ mod postmortems;
 mod reports;
 mod rooms;
 mod rows;
+mod signin;
 mod slack;
 mod timeline;
 mod tx;
@@ -30,6 +31,7 @@ pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};
 pub use postmortems::StoredPostmortem;
 pub use reports::ReportData;
 pub use rooms::{ChatRoom, RoomPost};
+pub use signin::{LocalAccount, NewSession, OidcLogin, StoredSession};
 pub use slack::SlackMessageRef;
 pub use tx::Tx;
 
