@@ -1,6 +1,7 @@
 //! The `warroom` command line.
 
 mod change_cli;
+mod user_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -46,6 +47,11 @@ enum Command {
     Change {
         #[command(subcommand)]
         cmd: Box<change_cli::ChangeCmd>,
+    },
+    /// Local accounts for web sign-in (`auth.local_accounts`).
+    User {
+        #[command(subcommand)]
+        cmd: user_cli::UserCmd,
     },
     /// Print the postmortem draft of an incident.
     Postmortem {
@@ -188,6 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Change { cmd } => change_cli::run(*cmd).await,
+        Command::User { cmd } => user_cli::run(cmd, config::load(cli.config.as_deref())?).await,
         Command::Slack {
             command: SlackCommand::Manifest,
         } => {

@@ -249,7 +249,10 @@ impl SignIn {
         let actor = match self.catalog.directory().get(&account.person_id) {
             Some(person) => Actor::person(person, "web", None),
             None => {
-                let shown = account.display_name.as_deref().unwrap_or(&account.person_id);
+                let shown = account
+                    .display_name
+                    .as_deref()
+                    .unwrap_or(&account.person_id);
                 Actor::named(&account.person_id, shown, "web")
             }
         };
@@ -374,7 +377,12 @@ mod tests {
     fn return_paths_stay_on_this_site() {
         use super::local_path;
         assert_eq!(local_path(Some("/incidents/3")), "/incidents/3");
-        for bad in ["//evil.example/", "/\\evil.example/", "https://evil.example/", "x"] {
+        for bad in [
+            "//evil.example/",
+            "/\\evil.example/",
+            "https://evil.example/",
+            "x",
+        ] {
             assert_eq!(local_path(Some(bad)), "/", "{bad}");
         }
         assert_eq!(local_path(None), "/");

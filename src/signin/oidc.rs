@@ -65,7 +65,10 @@ pub fn redirect_uri(public_url: Option<&str>) -> Result<String, OidcError> {
                 .into(),
         )
     })?;
-    Ok(format!("{}/signin/oidc/callback", base.trim_end_matches('/')))
+    Ok(format!(
+        "{}/signin/oidc/callback",
+        base.trim_end_matches('/')
+    ))
 }
 
 fn http_client() -> Result<openidconnect::reqwest::Client, OidcError> {
