@@ -53,7 +53,7 @@ pub fn is_this_site(origin: &str, public_url: Option<&str>, headers: &HeaderMap)
     }
 }
 
-/// The middleware: refuses cross-site state-changing requests with 403 `cross_site`.
+/// The middleware: refuses cross-site state-changing requests with 403 `cross_origin`.
 pub async fn refuse_cross_site(
     State(state): State<AppState>,
     req: Request,
@@ -76,7 +76,7 @@ pub async fn refuse_cross_site(
             tracing::warn!(method = %req.method(), path = %req.uri().path(), "cross-site request refused");
             return ApiError::new(
                 StatusCode::FORBIDDEN,
-                "cross_site",
+                "cross_origin",
                 "cross-site requests are refused: the Origin is not this site",
             )
             .into_response();
