@@ -86,7 +86,7 @@ fn web_actor(user: &WebUser, jar: &CookieJar) -> Option<Actor> {
 }
 
 /// What every page shows of its user: `name` (the actor id), `user` when signed in, and `csrf`.
-fn who(user: &WebUser, jar: &CookieJar) -> minijinja::Value {
+pub(super) fn who(user: &WebUser, jar: &CookieJar) -> minijinja::Value {
     let actor = web_actor(user, jar);
     let signed = user.actor().map(|a| {
         minijinja::context! { id => a.id, name => a.name, guest => a.is_guest() }
