@@ -455,3 +455,43 @@ both_backends!(
     loopback_only,
     without_signin_the_web_room_serves_this_host_only
 );
+
+async fn behind_https_the_cookie_is_secure(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.local_accounts = true;
+        c.server.public_url = Some("https://warroom.example.com".into());
+    })
+    .await;
+    app.engine()
+        .signin()
+        .add_account("erin", Some("Erin"), "erin's password")
+        .await
+        .unwrap();
+    // The form posted from the public origin (as the proxy in front relays it) is this site's.
+    let ok = browser()
+        .post(app.url("/signin"))
+        .header("origin", "https://warroom.example.com")
+        .form(&[("name", "erin"), ("password", "erin's password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let cookie = ok.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // Sign-in forms posted from elsewhere are refused before any password is checked.
+    let (status, _) = split(
+        browser()
+            .post(app.url("/signin"))
+            .header("origin", "https://evil.example")
+            .form(&[("name", "erin"), ("password", "erin's password")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+both_backends!(secure_cookie, behind_https_the_cookie_is_secure);

@@ -147,11 +147,18 @@ async fn hash_password(password: &str) -> Result<String, SignInError> {
         })
 }
 
-async fn verify_password(password: &str, phc: &str) -> bool {
-    let (password, phc) = (password.to_string(), phc.to_string());
-    tokio::task::spawn_blocking(move || password::verify(&password, &phc))
-        .await
-        .unwrap_or(false)
+/// Verifies off the async threads; with no stored hash it verifies against the decoy and refuses.
+async fn verify_password(password: &str, phc: Option<&str>) -> bool {
+    let (password, phc) = (password.to_string(), phc.map(str::to_string));
+    tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => password::verify(&password, &phc),
+        None => {
+            password::verify(&password, password::decoy());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
 }
 
 impl SignIn {
@@ -237,10 +244,10 @@ impl SignIn {
         let name = name.trim();
         let Some(account) = self.store.local_account(name).await? else {
             // As slow as a wrong password, so that names cannot be probed by timing.
-            verify_password(password, password::decoy()).await;
+            verify_password(password, None).await;
             return Err(SignInError::BadCredentials);
         };
-        if !verify_password(password, &account.password_hash).await {
+        if !verify_password(password, Some(&account.password_hash)).await {
             return Err(SignInError::BadCredentials);
         }
         if account.disabled {
