@@ -495,3 +495,72 @@ async fn behind_https_the_cookie_is_secure(backend: Backend) {
     assert_eq!(status, 403);
 }
 both_backends!(secure_cookie, behind_https_the_cookie_is_secure);
+
+async fn oidc_failures_are_clear_answers(backend: Backend) {
+    // An issuer that does not answer (nothing listens on port 1).
+    let app = TestApp::spawn_with(backend, |c| {
+        c.server.public_url = Some("http://127.0.0.1:8080".into());
+        c.auth.oidc.issuer = Some("http://127.0.0.1:1".into());
+        c.auth.oidc.client_id = Some("warroom".into());
+    })
+    .await;
+    let web = browser();
+    let page = web
+        .get(app.url("/signin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sign in with single sign-on"), "{page}");
+    assert!(
+        !page.contains(r#"name="password""#),
+        "no local form without local accounts"
+    );
+    let (status, body) = split(web.get(app.url("/signin/oidc")).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("issuer_unavailable")),
+        "{body}"
+    );
+    // A callback for a sign-in that was never started (forged or replayed state).
+    let (status, body) = split(
+        web.get(app.url("/signin/oidc/callback?code=abc&state=forged"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown or has expired")
+    );
+    let (status, body) = split(
+        web.get(app.url("/signin/oidc/callback?error=access_denied&state=x"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("signin_refused")),
+        "{body}"
+    );
+    let (status, _) = split(
+        web.get(app.url("/signin/oidc/callback"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    // Local sign-in is off here.
+    let (status, _) = split(sign_in(&app, &web, "alice", "whatever it is").await).await;
+    assert_eq!(status, 404);
+}
+both_backends!(oidc_failures, oidc_failures_are_clear_answers);
