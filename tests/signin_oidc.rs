@@ -1,7 +1,8 @@
 //! OpenID Connect sign-in end to end in headless Chromium against a real provider (`oidc-provider`
 //! on loopback): board → /signin → the provider's login and consent pages → back signed in as the
 //! directory person its verified e-mail names; a war-room message carries that person id; sign-out.
-//! A second login name the directory does not know signs in as a guest (`oidc:<sub>`).
+//! A login name the directory does not know signs in as a guest (`oidc:<sub>`); one whose subject a
+//! `[[person]]` names signs in as that person.
 
 mod browser_support;
 mod common;
@@ -18,6 +19,11 @@ const CATALOG: &str = r#"
 id = "alice"
 name = "Alice Ng"
 email = "alice@example.com"
+
+[[person]]
+id = "bob"
+name = "Bob Li"
+subject = "bob-sub-5678"
 "#;
 
 /// Through the provider's development login and consent pages as `login`.
@@ -119,5 +125,17 @@ async fn oidc_sign_in_in_the_browser(backend: Backend) {
     })
     .await;
     let _ = g.close().await;
+
+    // A subject the directory names (`[[person]] subject`), with no e-mail at all: that person.
+    let profile = tempfile::tempdir().unwrap();
+    let b = browser(&driver, &chromium, profile.path()).await;
+    b.goto(&app.url("/")).await.unwrap();
+    click(&b, "#oidc").await;
+    provider_login(&b, "bob-sub-5678").await;
+    wait_text(&b, "#who", "bob", |t| {
+        t.contains("signed in as Bob Li (bob)")
+    })
+    .await;
+    let _ = b.close().await;
 }
 both_backends!(oidc_browser, oidc_sign_in_in_the_browser);
