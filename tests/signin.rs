@@ -279,6 +279,31 @@ async fn local_accounts_sign_in_and_act_as_their_person(backend: Backend) {
             .status(),
         303
     );
+    // Signing in again from the same browser ends the session it had (no fixation, no pile-up).
+    let again = browser();
+    let first = session_of(&sign_in(&app, &again, "alice", "a brand new password").await);
+    let second = session_of(&sign_in(&app, &again, "alice", "a brand new password").await);
+    assert_ne!(first, second);
+    for (value, expected) in [(first, 401), (second, 200)] {
+        let resp = browser()
+            .get(app.url("/"))
+            .header("cookie", format!("warroom_session={value}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), expected);
+    }
+}
+
+/// The session id a sign-in answer sets.
+fn session_of(resp: &reqwest::Response) -> String {
+    let cookie = resp.headers()[SET_COOKIE].to_str().unwrap();
+    cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("warroom_session=")
+        .to_string()
 }
 both_backends!(
     local_accounts,

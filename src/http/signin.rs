@@ -76,7 +76,13 @@ fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
         .build()
 }
 
-fn signed_in(state: &AppState, jar: CookieJar, started: Started) -> Response {
+/// Sets the new session's cookie (ending the session the browser had before, if any) and redirects.
+async fn signed_in(state: &AppState, jar: CookieJar, started: Started) -> Response {
+    if let Some(old) = session_id(&jar)
+        && let Err(e) = state.engine.signin().sign_out(&old).await
+    {
+        tracing::warn!(error = %e, "could not end the previous session");
+    }
     let jar = jar.add(session_cookie(state, started.session_id));
     (jar, Redirect::to(&started.return_to)).into_response()
 }
@@ -147,7 +153,7 @@ async fn signin_local(
         )
         .await
     {
-        Ok(started) => signed_in(&state, jar, started),
+        Ok(started) => signed_in(&state, jar, started).await,
         Err(e) => signin_answer(&state, &headers, &next, signin_error(e)),
     }
 }
@@ -197,7 +203,7 @@ async fn oidc_callback(
         .finish_oidc(st, code, user_agent(&headers))
         .await
     {
-        Ok(started) => signed_in(&state, jar, started),
+        Ok(started) => signed_in(&state, jar, started).await,
         Err(e) => signin_answer(&state, &headers, "/", signin_error(e)),
     }
 }
