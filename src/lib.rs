@@ -11,5 +11,6 @@ pub mod engine;
 pub mod http;
 pub mod ingest;
 pub mod render;
+pub mod signin;
 pub mod store;
 pub mod telemetry;

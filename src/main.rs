@@ -2,6 +2,7 @@
 
 mod change_cli;
 mod token_cli;
+mod user_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -52,6 +53,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         cmd: token_cli::TokenCmd,
+    },
+    /// Local accounts for web sign-in (`auth.local_accounts`).
+    User {
+        #[command(subcommand)]
+        cmd: user_cli::UserCmd,
     },
     /// Print the postmortem draft of an incident.
     Postmortem {
@@ -195,6 +201,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Change { cmd } => change_cli::run(*cmd).await,
         Command::Token { cmd } => token_cli::run(cmd, config::load(cli.config.as_deref())?).await,
+        Command::User { cmd } => user_cli::run(cmd, config::load(cli.config.as_deref())?).await,
         Command::Slack {
             command: SlackCommand::Manifest,
         } => {

@@ -131,6 +131,10 @@ fn resolve_secret_files(config: &mut Config, problems: &mut Vec<Problem>) {
         ("ingest.changes.token", &mut config.ingest.changes.token),
         ("ingest.argocd.token", &mut config.ingest.argocd.token),
         ("ingest.github.secret", &mut config.ingest.github.secret),
+        (
+            "auth.oidc.client_secret",
+            &mut config.auth.oidc.client_secret,
+        ),
     ];
     for (key, value) in secrets.iter_mut() {
         if let Some(path) = value.as_deref().and_then(|v| v.strip_prefix("file:")) {

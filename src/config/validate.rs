@@ -173,6 +173,38 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             message: e.to_string(),
         });
     }
+    p.extend(auth_problems(config));
+    p
+}
+
+/// `[auth]`: an OIDC issuer needs a client id and a public URL (the redirect URI is built from it).
+fn auth_problems(config: &Config) -> Vec<Problem> {
+    let problem = |key: &str, message: &str| Problem {
+        key: key.into(),
+        message: message.into(),
+    };
+    let mut p = Vec::new();
+    if config.auth.session_hours == 0 {
+        p.push(problem("auth.session_hours", "must be at least 1"));
+    }
+    let Some(issuer) = &config.auth.oidc.issuer else {
+        return p;
+    };
+    if !is_http_url(issuer) {
+        p.push(problem("auth.oidc.issuer", "must be an http(s) URL"));
+    }
+    if config.auth.oidc.client_id.is_none() {
+        p.push(problem(
+            "auth.oidc.client_id",
+            "is required when auth.oidc.issuer is set",
+        ));
+    }
+    if config.server.public_url.is_none() {
+        p.push(problem(
+            "server.public_url",
+            "is required for OpenID Connect sign-in: the redirect URI is server.public_url + /signin/oidc/callback",
+        ));
+    }
     p
 }
 

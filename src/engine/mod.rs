@@ -20,6 +20,7 @@ mod postmortem;
 mod replies;
 mod reports;
 pub mod rollback;
+mod signin;
 pub mod tokens;
 
 pub use alerts::{AlertsRuntime, Ingested};
@@ -31,6 +32,7 @@ pub use errors::EngineError;
 pub use hub::Hub;
 pub use incidents::{Declare, Patch};
 pub use people::{People, PersonView, TeamView};
+pub use signin::{AccountSaved, SignIn, SignInError, Started, WebSession, local_path};
 
 use crate::config::Config;
 use crate::domain::Catalog;

@@ -10,11 +10,15 @@ mod auth;
 pub mod error;
 mod hooks;
 mod hooks_changes;
+mod host;
 pub mod json;
 mod ops;
+mod origin;
 mod params;
 pub mod peer;
 mod scope;
+pub mod session;
+mod signin;
 mod slack;
 mod web;
 mod web_postmortem;
@@ -64,12 +68,22 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api)
-        .merge(web::routes())
+        .merge(web::routes().merge(web_postmortem::routes()).route_layer(
+            axum::middleware::from_fn_with_state(state.clone(), session::require_web_user),
+        ))
+        .merge(signin::routes())
         .merge(hooks_changes::routes())
-        .merge(web_postmortem::routes())
         .merge(slack::routes())
         .merge(hooks::routes())
         .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            host::allowed_host,
+        ))
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(

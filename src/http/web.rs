@@ -3,11 +3,12 @@
 use super::AppState;
 use super::error::ApiError;
 use super::params::page_incident_path;
-use crate::domain::{IncidentType, Severity, TimelineEvent};
+use super::session::WebUser;
+use crate::domain::{Actor, IncidentType, Severity, TimelineEvent};
 use crate::engine::{CommandContext, Declare};
 use crate::store::{IncidentFilter, RoomPost};
 use axum::extract::rejection::{FormRejection, PathRejection};
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -78,6 +79,21 @@ fn name_of(jar: &CookieJar) -> Option<String> {
         .and_then(|n| valid_name(&n))
 }
 
+/// Who acts in the web room: the signed-in person, else (trusted-host mode) the chosen display name.
+fn web_actor(user: &WebUser, jar: &CookieJar) -> Option<Actor> {
+    user.actor()
+        .or_else(|| name_of(jar).map(|n| Actor::named(&n, &n, "web")))
+}
+
+/// What every page shows of its user: `name` (the actor id), `user` when signed in, and `csrf`.
+pub(super) fn who(user: &WebUser, jar: &CookieJar) -> minijinja::Value {
+    let actor = web_actor(user, jar);
+    let signed = user.actor().map(|a| {
+        minijinja::context! { id => a.id, name => a.name, guest => a.is_guest() }
+    });
+    minijinja::context! { name => actor.map(|a| a.id), user => signed, csrf => user.csrf() }
+}
+
 fn valid_name(raw: &str) -> Option<String> {
     let n = raw.trim();
     let ok = !n.is_empty()
@@ -117,13 +133,17 @@ pub(super) fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> R
     }
 }
 
-async fn board(State(state): State<AppState>, jar: CookieJar) -> Result<Response, ApiError> {
+async fn board(
+    State(state): State<AppState>,
+    Extension(user): Extension<WebUser>,
+    jar: CookieJar,
+) -> Result<Response, ApiError> {
     let filter = IncidentFilter {
         limit: 200,
         ..IncidentFilter::default()
     };
     let incidents = state.engine.store().incidents(&filter).await?;
-    let ctx = minijinja::context! { incidents => incidents, name => name_of(&jar) };
+    let ctx = minijinja::context! { incidents => incidents, ..who(&user, &jar) };
     Ok(page(&state, "board.html", ctx))
 }
 
@@ -165,13 +185,14 @@ struct DeclareForm {
 
 async fn declare(
     State(state): State<AppState>,
+    Extension(user): Extension<WebUser>,
     headers: HeaderMap,
     jar: CookieJar,
     form: Result<Form<DeclareForm>, FormRejection>,
 ) -> Result<Redirect, ApiError> {
     same_origin(&headers)?;
     let Form(form) = form.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let actor = name_of(&jar).unwrap_or_else(|| "web".into());
+    let actor = web_actor(&user, &jar).map_or_else(|| "web".into(), |a| a.id);
     let req = Declare {
         title: form.title,
         severity: form.severity,
@@ -184,6 +205,7 @@ async fn declare(
 
 async fn room(
     State(state): State<AppState>,
+    Extension(user): Extension<WebUser>,
     jar: CookieJar,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
@@ -197,7 +219,8 @@ async fn room(
     let posts = store.room_posts(id, "web", 0).await?;
     let (items, last_event, last_post) = merge(&events, &posts);
     let ctx = minijinja::context! {
-        incident => incident, items => items, name => name_of(&jar), last_event => last_event, last_post => last_post,
+        incident => incident, items => items, last_event => last_event, last_post => last_post,
+        ..who(&user, &jar)
     };
     Ok(page(&state, "room.html", ctx))
 }
@@ -226,6 +249,7 @@ struct SayBody {
 
 async fn say(
     State(state): State<AppState>,
+    Extension(user): Extension<WebUser>,
     headers: HeaderMap,
     jar: CookieJar,
     path: Result<Path<String>, PathRejection>,
@@ -234,12 +258,12 @@ async fn say(
     same_origin(&headers)?;
     let id = page_incident_path(path)?;
     let Json(body) = body.map_err(super::json::json_rejection)?;
-    let actor =
-        name_of(&jar).ok_or_else(|| ApiError::unauthorized("set your name first (POST /name)"))?;
+    let actor = web_actor(&user, &jar)
+        .ok_or_else(|| ApiError::unauthorized("set your name first (POST /name)"))?;
     let text = body.text.trim();
     if text.starts_with('/') {
         let ctx = CommandContext {
-            actor: crate::domain::Actor::named(&actor, &actor, "web"),
+            actor: actor.clone(),
             incident_id: Some(id),
         };
         let reply = state.engine.run_command(text, &ctx).await?;
@@ -248,7 +272,7 @@ async fn say(
     }
     let event = state
         .engine
-        .record_message(id, "web", &actor, text, None, None)
+        .record_message(id, "web", &actor.id, text, None, None)
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -3,14 +3,16 @@
 use super::AppState;
 use super::api_reports::{PeriodQuery, period};
 use super::error::ApiError;
-use super::web::page;
+use super::session::WebUser;
+use super::web::{page, who};
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum_extra::extract::CookieJar;
 use chrono::Duration;
 use serde::Deserialize;
 
@@ -29,6 +31,8 @@ struct FormatQuery {
 /// The draft as a page, or with `?format=md|json` as a download the browser can open without an API token.
 async fn postmortem_page(
     State(state): State<AppState>,
+    Extension(user): Extension<WebUser>,
+    jar: CookieJar,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<FormatQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -62,12 +66,14 @@ async fn postmortem_page(
     Ok(page(
         &state,
         "postmortem.html",
-        minijinja::context! { pm => pm },
+        minijinja::context! { pm => pm, ..who(&user, &jar) },
     ))
 }
 
 async fn reports_page(
     State(state): State<AppState>,
+    Extension(user): Extension<WebUser>,
+    jar: CookieJar,
     query: Result<Query<PeriodQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -78,6 +84,7 @@ async fn reports_page(
         report => report,
         from_date => from.format("%Y-%m-%d").to_string(),
         to_date => last_day.format("%Y-%m-%d").to_string(),
+        ..who(&user, &jar)
     };
     Ok(page(&state, "reports.html", ctx))
 }

@@ -17,6 +17,7 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/postmortem.html"),
     ),
     ("reports.html", include_str!("../../templates/reports.html")),
+    ("signin.html", include_str!("../../templates/signin.html")),
 ];
 
 /// A template could not be rendered.
