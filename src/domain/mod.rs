@@ -10,6 +10,7 @@ pub mod command;
 pub mod escape;
 pub mod incident;
 pub mod people;
+pub mod policy;
 pub mod postmortem;
 mod postmortem_builder;
 mod postmortem_finish;
