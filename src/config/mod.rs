@@ -2,9 +2,11 @@
 
 pub mod alerts;
 mod load;
+mod permissions;
 mod sections;
 mod validate;
 
 pub use alerts::AlertsConfig;
 pub use load::{ConfigError, Problem, load, load_for_check};
+pub use permissions::Grants;
 pub use sections::*;

@@ -170,6 +170,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             message: e.to_string(),
         });
     }
+    p.extend(super::permissions::validate(config));
     p
 }
 

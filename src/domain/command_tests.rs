@@ -84,6 +84,8 @@ fn every_command_form_parses() {
         ("/oncall override <@123> 1h 30m", over("123", 90)),
         ("/change gate checkout", change(ChangeCommand::Gate { service: s("checkout") })),
         ("change approve chg-7", change(ChangeCommand::Approve { id: s("chg-7") })),
+        ("/change unfreeze 3", change(ChangeCommand::Unfreeze { target: s("3") })),
+        ("/change UNFREEZE all", change(ChangeCommand::Unfreeze { target: s("all") })),
         ("/CHANGE FREEZE ALL 2h Big\n sale", freeze(FreezeScope::All, 120, "Big\n sale")),
         ("/change freeze db 30m migrate", freeze(FreezeScope::Service(s("db")), 30, "migrate")),
     ];
@@ -149,6 +151,8 @@ const ERRORS: &str = "\
 /change gate | missing service | change gate
 /change gate a b | unexpected extra argument `b` for `/change gate` | change gate
 /change approve | missing change id | change approve
+/change unfreeze | missing freeze id, service or `all` | change unfreeze
+/change unfreeze db now | unexpected extra argument `now` for `/change unfreeze` | change unfreeze
 /change freeze | `/change freeze` needs a service or `all`, a duration and a reason | change freeze
 /change freeze all | missing duration | change freeze
 /change freeze all 2h | missing reason | change freeze

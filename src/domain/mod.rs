@@ -3,6 +3,7 @@
 pub mod action_item;
 pub mod actor;
 pub mod alert;
+pub mod audit;
 pub mod alert_policy;
 pub mod alert_rules;
 pub mod catalog;

@@ -2,7 +2,7 @@
 
 use super::incidents::Applied;
 use super::{Engine, EngineError};
-use crate::domain::{EventKind, NewEvent, Status, TimelineEvent};
+use crate::domain::{Actor, EventKind, NewEvent, Status, TimelineEvent};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -170,12 +170,19 @@ impl Engine {
 
     /// Acknowledges an incident (the Acknowledge button): a `detected` incident becomes `declared`;
     /// a declared one moves to `triaging`. Anything later answers that there is nothing to acknowledge.
-    pub async fn acknowledge(&self, id: i64, actor: &str) -> Result<Applied, EngineError> {
+    pub async fn acknowledge(&self, id: i64, actor: &Actor) -> Result<Applied, EngineError> {
         let current = self
             .store()
             .incident(id)
             .await?
             .ok_or(EngineError::NotFound(id))?;
+        let checked = self.check(
+            crate::domain::policy::Action::Acknowledge,
+            actor,
+            Some(&current),
+            None,
+        );
+        self.recorded(actor, Some(id), checked).await?;
         let to = match current.status {
             Status::Detected => Status::Declared,
             Status::Declared => Status::Triaging,

@@ -2,6 +2,7 @@
 
 pub mod alert_dispatch;
 mod alerts;
+mod authorize;
 mod change_commands;
 mod change_report;
 mod changes;
@@ -21,7 +22,7 @@ mod reports;
 pub mod rollback;
 
 pub use alerts::{AlertsRuntime, Ingested};
-pub use changes::{GateAnswer, GateOverride, Recorded};
+pub use changes::{GateAnswer, GateOverride, Recorded, Unfreeze};
 pub use chat::{InboundMessage, MessageChange};
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
@@ -44,6 +45,7 @@ pub struct Engine {
     config: Arc<Config>,
     catalog: Arc<Catalog>,
     alerts: AlertsRuntime,
+    policy: Arc<crate::domain::policy::Policy>,
 }
 
 impl Engine {
@@ -57,7 +59,9 @@ impl Engine {
         catalog: Arc<Catalog>,
     ) -> Engine {
         let alerts = AlertsRuntime::new(&config);
+        let policy = Arc::new(config.permission_policy());
         Engine {
+            policy,
             alerts,
             store,
             clock,

@@ -5,13 +5,14 @@ use super::error::ApiError;
 use super::json::ApiJson;
 use super::params::api_incident_id;
 use crate::domain::change::{ChangeKind, ChangeStatus, parse_ref};
-use crate::engine::{EngineError, GateOverride, Recorded};
+use crate::domain::Actor;
+use crate::engine::{EngineError, GateOverride, Recorded, Unfreeze};
 use crate::ingest::changes as native;
 use crate::store::ChangeFilter;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -24,23 +25,14 @@ pub fn routes() -> Router<AppState> {
         .route("/changes", get(list).post(create))
         .route("/changes/gate", post(gate))
         .route("/changes/freezes", get(freezes).post(add_freeze))
+        .route("/changes/freezes/{id}", axum::routing::delete(lift_freeze))
+        .route("/changes/unfreeze", post(unfreeze))
         .route("/changes/{id}", get(show).patch(update))
         .route("/changes/{id}/approve", post(approve))
         .route("/services/{name}/error-budget", put(budget))
         .route("/incidents/{id}/changes", get(linked))
         .route("/incidents/{id}/correlate", post(correlate))
         .route("/reports/changes", get(report))
-}
-
-/// Who the API caller is: `X-Warroom-User`, else `api`.
-fn actor(headers: &HeaderMap) -> String {
-    headers
-        .get("x-warroom-user")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 100)
-        .unwrap_or("api")
-        .to_string()
 }
 
 fn change_id(raw: &str) -> Result<i64, ApiError> {
@@ -89,12 +81,11 @@ async fn list(
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(who): Extension<Actor>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let report = native::parse(&body, "api")
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", e.to_string()))?;
-    let who = actor(&headers);
     match state
         .engine
         .record_change(report, &who)
@@ -132,13 +123,13 @@ struct StatusBody {
 async fn update(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    headers: HeaderMap,
+    Extension(who): Extension<Actor>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = change_id(&raw)?;
     let c = state
         .engine
-        .set_change_status(id, body.status, &actor(&headers), body.note.as_deref())
+        .set_change_status(id, body.status, &who, body.note.as_deref())
         .await
         .map_err(bad_field)?;
     Ok(Json(json!(c)))
@@ -147,11 +138,11 @@ async fn update(
 async fn approve(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    headers: HeaderMap,
+    Extension(who): Extension<Actor>,
 ) -> Result<Json<Value>, ApiError> {
     let c = state
         .engine
-        .approve_change(change_id(&raw)?, &actor(&headers))
+        .approve_change(change_id(&raw)?, &who)
         .await
         .map_err(bad_field)?;
     Ok(Json(json!(c)))
@@ -160,7 +151,8 @@ async fn approve(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OverrideBody {
-    by: String,
+    /// Accepted for old clients; the override is made by the caller, and a different name is refused.
+    by: Option<String>,
     reason: String,
 }
 
@@ -175,6 +167,7 @@ struct GateBody {
 
 async fn gate(
     State(state): State<AppState>,
+    Extension(who): Extension<Actor>,
     ApiJson(body): ApiJson<GateBody>,
 ) -> Result<Json<Value>, ApiError> {
     let kind = body
@@ -184,17 +177,27 @@ async fn gate(
                 .map_err(|e| ApiError::bad_request(format!("kind: {e}")))
         })
         .transpose()?;
+    if let Some(o) = &body.override_ {
+        if o.reason.trim().is_empty() {
+            return Err(ApiError::bad_request("override.reason: must not be empty"));
+        }
+        if let Some(by) = o.by.as_deref().map(|b| b.trim().trim_start_matches('@'))
+            && !by.eq_ignore_ascii_case(&who.id)
+        {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!(
+                    "override.by: `{by}` is not the caller ({}); an override is made by whoever calls, so leave `by` out",
+                    who.id
+                ),
+            ));
+        }
+    }
     let o = body.override_.map(|o| GateOverride {
-        by: o.by,
+        by: who.clone(),
         reason: o.reason,
     });
-    if o.as_ref()
-        .is_some_and(|o| o.by.trim().is_empty() || o.reason.trim().is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "override: `by` and `reason` are both required",
-        ));
-    }
     let answer = state
         .engine
         .gate(&body.service, kind, o)
@@ -220,7 +223,7 @@ struct FreezeBody {
 
 async fn add_freeze(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(who): Extension<Actor>,
     ApiJson(body): ApiJson<FreezeBody>,
 ) -> Result<Response, ApiError> {
     let d = humantime::parse_duration(&body.duration).map_err(|_| {
@@ -231,10 +234,47 @@ async fn add_freeze(
     })?;
     let f = state
         .engine
-        .freeze(&body.scope, d, &body.reason, &actor(&headers))
+        .freeze(&body.scope, d, &body.reason, &who, None)
         .await
         .map_err(bad_field)?;
     Ok((StatusCode::CREATED, Json(json!(f))).into_response())
+}
+
+async fn lift_freeze(
+    State(state): State<AppState>,
+    Extension(who): Extension<Actor>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = raw
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("freeze id `{raw}` is not a number")))?;
+    let lifted = state
+        .engine
+        .unfreeze(&Unfreeze::Id(id), &who, None)
+        .await
+        .map_err(bad_field)?;
+    Ok(Json(json!({ "lifted": lifted })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnfreezeBody {
+    scope: String,
+}
+
+async fn unfreeze(
+    State(state): State<AppState>,
+    Extension(who): Extension<Actor>,
+    ApiJson(body): ApiJson<UnfreezeBody>,
+) -> Result<Json<Value>, ApiError> {
+    let target = Unfreeze::parse(&body.scope).map_err(bad_field)?;
+    let lifted = state
+        .engine
+        .unfreeze(&target, &who, None)
+        .await
+        .map_err(bad_field)?;
+    Ok(Json(json!({ "lifted": lifted })))
 }
 
 #[derive(Deserialize)]
@@ -246,12 +286,12 @@ struct BudgetBody {
 async fn budget(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    Extension(who): Extension<Actor>,
     ApiJson(body): ApiJson<BudgetBody>,
 ) -> Result<Json<Value>, ApiError> {
     state
         .engine
-        .set_error_budget(&name, body.remaining, &actor(&headers))
+        .set_error_budget(&name, body.remaining, &who)
         .await
         .map_err(bad_field)?;
     Ok(Json(json!({"service": name, "remaining": body.remaining})))

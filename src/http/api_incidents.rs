@@ -4,12 +4,12 @@ use super::AppState;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::params::api_incident_path;
-use crate::domain::{EventKind, IncidentType, Role, Severity, Status, TimelineEvent};
+use crate::domain::{Actor, EventKind, IncidentType, Role, Severity, Status, TimelineEvent};
 use crate::engine::{Declare, Patch};
 use crate::store::IncidentFilter;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,17 +23,6 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents", get(list).post(create))
         .route("/incidents/{id}", get(show).patch(update))
         .route("/incidents/{id}/timeline", get(timeline).post(add_note))
-}
-
-/// Who the API caller is: `X-Warroom-User`, else `api`.
-fn actor(headers: &HeaderMap) -> String {
-    headers
-        .get("x-warroom-user")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 100)
-        .unwrap_or("api")
-        .to_string()
 }
 
 fn parse_list<T: std::str::FromStr>(field: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError>
@@ -106,7 +95,7 @@ struct CreateBody {
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(who): Extension<Actor>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let req = Declare {
@@ -115,7 +104,7 @@ async fn create(
         kind: body.kind.unwrap_or_default(),
         service: body.service,
     };
-    let incident = state.engine.declare(req, &actor(&headers)).await?;
+    let incident = state.engine.declare(req, &who).await?;
     let location = format!("/api/v1/incidents/{}", incident.id);
     Ok((
         StatusCode::CREATED,
@@ -152,7 +141,7 @@ struct UpdateBody {
 
 async fn update(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(who): Extension<Actor>,
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -170,7 +159,7 @@ async fn update(
         severity: body.severity,
         roles: body.roles.unwrap_or_default(),
     };
-    let applied = state.engine.patch(id, patch, &actor(&headers)).await?;
+    let applied = state.engine.patch(id, patch, &who).await?;
     Ok(Json(
         serde_json::to_value(&applied.incident).unwrap_or_default(),
     ))
@@ -212,14 +201,14 @@ struct NoteBody {
 
 async fn add_note(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(who): Extension<Actor>,
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<NoteBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = api_incident_path(path)?;
     let applied = state
         .engine
-        .add_text(id, EventKind::Note, &body.text, &actor(&headers))
+        .add_text(id, EventKind::Note, &body.text, &who)
         .await?;
     Ok((StatusCode::CREATED, Json(json!(applied.events.first()))))
 }

@@ -26,12 +26,26 @@ pub fn token_matches(given: &str, accepted: &[String]) -> bool {
     })
 }
 
+/// The API caller as the handlers see it (`Extension<Actor>`): `X-Warroom-User`, else `api`.
+fn api_actor(headers: &HeaderMap) -> crate::domain::Actor {
+    let id = headers
+        .get("x-warroom-user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 100 && !v.chars().any(char::is_control))
+        .unwrap_or("api");
+    crate::domain::Actor::named(id, id, "api")
+}
+
 /// `/api/v1` needs a configured bearer token; with none configured it is open to loopback clients only.
+/// The caller is inserted as an `Extension<Actor>` for the handlers.
 pub async fn require_api_token(
     State(state): State<AppState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let actor = api_actor(req.headers());
+    req.extensions_mut().insert(actor);
     let tokens = &state.config.api.tokens;
     if tokens.is_empty() {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>();

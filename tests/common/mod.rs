@@ -119,6 +119,11 @@ pub fn test_config(db: &TestDb) -> Config {
     config.outbox.poll_interval_ms = 20;
     config.outbox.initial_backoff_ms = 20;
     config.outbox.max_backoff_secs = 1;
+    // The harness's API caller (no `X-Warroom-User`) runs incidents with full rights, so tests of other
+    // features are not about permissions; permission tests act as named people.
+    config
+        .roles
+        .insert("admin".into(), warroom::config::Grants(vec!["api".into()]));
     config
 }
 

@@ -66,6 +66,8 @@ pub async fn handle(
             .await?;
         handle.to_string()
     };
+    let mut actor = crate::domain::Actor::named(&actor, &actor, "slack");
+    actor.platform_id = Some(user_id.to_string());
     match payload["type"].as_str() {
         Some("block_actions") => {
             let action = &payload["actions"][0];
