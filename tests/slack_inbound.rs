@@ -176,7 +176,16 @@ async fn command(app: &TestApp, channel: &str, text: &str) -> Value {
 
 async fn commands_and_buttons_change_the_incident(backend: Backend) {
     let fake = FakeSlack::start().await;
-    let app = spawn(backend, &fake).await;
+    let f = fake.clone();
+    // alice runs incidents here (P0/P1 declares and severities need an admin or the commander).
+    let app = common::TestApp::spawn_with(backend, move |c| {
+        f.configure(c);
+        c.roles.insert(
+            "admin".into(),
+            warroom::config::Grants(vec!["alice".into()]),
+        );
+    })
+    .await;
     let answer = command(
         &app,
         "CGENERAL1",

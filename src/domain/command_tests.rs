@@ -102,7 +102,7 @@ const ERRORS: &str = "\
 /inc decl Down | unknown `/inc` subcommand `decl`: did you mean `declare`? | inc
 /inc frobnicate | unknown `/inc` subcommand `frobnicate` | inc
 /change gat x | unknown `/change` subcommand `gat`: did you mean `gate`? | change
-/change | missing subcommand: `/change` needs one of gate, freeze, approve | change
+/change | missing subcommand: `/change` needs one of gate, freeze, unfreeze, approve | change
 /inc declare | missing title | inc declare
 /inc declare P9 Down | unknown severity `P9`: expected one of P0, P1, P2, P3 | inc declare
 /inc declare type:fire Down | unknown incident type `fire`: expected one of outage, degradation, security, user-impact | inc declare
@@ -181,7 +181,7 @@ fn every_error_names_the_problem_and_carries_the_usage() {
 #[test]
 fn usage_and_help_cover_every_command() {
     let help = help_text();
-    assert_eq!(ENTRIES.len(), 22);
+    assert_eq!(ENTRIES.len(), 23);
     for (key, line, about) in ENTRIES.iter() {
         assert!(!about.is_empty() && help.contains(line), "{key}");
         assert_eq!(usage(key), Some(*line));

@@ -211,6 +211,35 @@ impl TestApp {
         split(resp).await
     }
 
+    /// Sends JSON as `user` (`X-Warroom-User`) with `method`, and returns the status and JSON body.
+    pub async fn json_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("x-warroom-user", user);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        split(req.send().await.expect("request")).await
+    }
+
+    /// POSTs JSON as `user`.
+    pub async fn post_as(
+        &self,
+        path: &str,
+        user: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.json_as(reqwest::Method::POST, path, user, Some(body))
+            .await
+    }
+
     /// PATCHes JSON.
     pub async fn patch_json(
         &self,
