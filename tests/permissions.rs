@@ -155,7 +155,10 @@ async fn incidents_through_the_api(backend: Backend) {
             "cancel"
         ]
     );
-    assert!(seen.iter().all(|(actor, _, _)| actor == "alice"), "{seen:?}");
+    assert!(
+        seen.iter().all(|(actor, _, _)| actor == "alice"),
+        "{seen:?}"
+    );
     // Every refusal is in the audit log too, and the allowed guarded ones beside them.
     let all = audit(&app, "limit=500").await;
     let line = |e: &Value| {
@@ -203,8 +206,7 @@ async fn changes_through_the_api(backend: Backend) {
         .await;
     assert_eq!(s, 201, "{c}");
     let n = c["id"].as_i64().unwrap();
-    let approve_refused =
-        "approving a change needs an approver; alice is a responder".to_string();
+    let approve_refused = "approving a change needs an approver; alice is a responder".to_string();
     // approve_change: the approve endpoint, and PATCH to approved, both ask the approvers.
     let (s, b) = app
         .post_as(&format!("/api/v1/changes/{n}/approve"), "alice", json!({}))
@@ -234,13 +236,19 @@ async fn changes_through_the_api(backend: Backend) {
         .post_as("/api/v1/changes", "alice", approved.clone())
         .await;
     forbidden(s, &b, &approve_refused);
-    let (s, b) = app.post_as("/api/v1/changes", "erin", approved.clone()).await;
+    let (s, b) = app
+        .post_as("/api/v1/changes", "erin", approved.clone())
+        .await;
     assert_eq!((s, b["status"].as_str()), (201, Some("approved")), "{b}");
     // … and by the ingest source (a service account, not the `author` it names) through a hook.
     let mut hooked = approved.clone();
     hooked["author"] = json!("erin");
     let (s, b) = app.post_json("/hooks/changes", hooked).await;
-    forbidden(s, &b, "approving a change needs an approver; native is a responder");
+    forbidden(
+        s,
+        &b,
+        "approving a change needs an approver; native is a responder",
+    );
     let refused = audit(&app, "allowed=false").await;
     let who: Vec<(&str, &str)> = refused
         .iter()
@@ -259,7 +267,11 @@ async fn changes_through_the_api(backend: Backend) {
 
     // override_gate: the caller overrides; a responder is refused and audited.
     let (s, b) = app
-        .post_as("/api/v1/changes/freezes", "alice", json!({"scope": "checkout", "duration": "2h", "reason": "soak"}))
+        .post_as(
+            "/api/v1/changes/freezes",
+            "alice",
+            json!({"scope": "checkout", "duration": "2h", "reason": "soak"}),
+        )
         .await;
     assert_eq!(s, 201, "{b}");
     let (s, b) = app
@@ -284,7 +296,11 @@ async fn changes_through_the_api(backend: Backend) {
 
     // freeze: anyone who responds, up to changes.max_freeze (30 days by default).
     let (s, b) = app
-        .post_as("/api/v1/changes/freezes", "alice", json!({"scope": "all", "duration": "31d", "reason": "forever"}))
+        .post_as(
+            "/api/v1/changes/freezes",
+            "alice",
+            json!({"scope": "all", "duration": "31d", "reason": "forever"}),
+        )
         .await;
     assert_eq!(s, 400, "{b}");
     assert!(
@@ -294,9 +310,17 @@ async fn changes_through_the_api(backend: Backend) {
             .starts_with("duration: must be between 1s and 30days (changes.max_freeze)"),
         "{b}"
     );
-    for (scope, reason) in [("all", "black friday"), ("search", "reindex"), ("checkout", "again")] {
+    for (scope, reason) in [
+        ("all", "black friday"),
+        ("search", "reindex"),
+        ("checkout", "again"),
+    ] {
         let (s, b) = app
-            .post_as("/api/v1/changes/freezes", "bob", json!({"scope": scope, "duration": "1d", "reason": reason}))
+            .post_as(
+                "/api/v1/changes/freezes",
+                "bob",
+                json!({"scope": scope, "duration": "1d", "reason": reason}),
+            )
             .await;
         assert_eq!(s, 201, "{b}");
     }
@@ -315,7 +339,11 @@ async fn changes_through_the_api(backend: Backend) {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["lifted"][0]["id"], 1);
     let (s, b) = app
-        .post_as("/api/v1/changes/unfreeze", "api", json!({"scope": "checkout"}))
+        .post_as(
+            "/api/v1/changes/unfreeze",
+            "api",
+            json!({"scope": "checkout"}),
+        )
         .await;
     assert_eq!(s, 200, "{b}");
     let ids: Vec<i64> = b["lifted"]
@@ -339,7 +367,11 @@ async fn changes_through_the_api(backend: Backend) {
         .await;
     assert_eq!(s, 409);
     let open = app
-        .post_as("/api/v1/changes/gate", "alice", json!({"service": "checkout"}))
+        .post_as(
+            "/api/v1/changes/gate",
+            "alice",
+            json!({"service": "checkout"}),
+        )
         .await;
     assert_eq!(open.1["allowed"], true, "{}", open.1);
     let lifted = audit(&app, "actor=api&allowed=true").await;
@@ -364,7 +396,10 @@ async fn chat_commands_ask_the_same_policy(backend: Backend) {
     let guest = Actor::guest("slack", "U0GUEST", Some("mallory"));
 
     let reply = app
-        .command("/inc declare P0 service:checkout All down", &ctx(&alice, None))
+        .command(
+            "/inc declare P0 service:checkout All down",
+            &ctx(&alice, None),
+        )
         .await;
     assert!(!reply.ok, "{reply:?}");
     assert_eq!(
@@ -422,11 +457,16 @@ async fn chat_commands_ask_the_same_policy(backend: Backend) {
         .command("/change freeze checkout 2h soak", &room(&alice))
         .await;
     assert!(reply.ok, "{reply:?}");
-    let reply = app.command("/change unfreeze checkout", &room(&alice)).await;
+    let reply = app
+        .command("/change unfreeze checkout", &room(&alice))
+        .await;
     assert!(!reply.ok, "{reply:?}");
     let reply = app.command("/change unfreeze checkout", &room(&bob)).await;
     assert!(
-        reply.ok && reply.text.starts_with("🌤️ bob lifted freeze #1 on checkout"),
+        reply.ok
+            && reply
+                .text
+                .starts_with("🌤️ bob lifted freeze #1 on checkout"),
         "{reply:?}"
     );
     // Outside a room there is no incident commander: an admin lifts by id.
@@ -545,7 +585,10 @@ async fn slack_commands_ask_the_same_policy(backend: Backend) {
     let actions: Vec<&str> = seen.iter().map(|(_, a, _)| a.as_str()).collect();
     assert_eq!(actions, ["cancel", "unfreeze"]);
     let refused = audit(&app, "allowed=false").await;
-    assert!(refused.iter().all(|e| e["platform"] == "slack"), "{refused:?}");
+    assert!(
+        refused.iter().all(|e| e["platform"] == "slack"),
+        "{refused:?}"
+    );
     assert_eq!(refused[0]["action"], "declare_major");
 }
 both_backends!(slack, slack_commands_ask_the_same_policy);

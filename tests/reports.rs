@@ -5,9 +5,9 @@ mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::{Backend, TestApp, TestDb, test_config};
-use warroom::domain::Actor;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
+use warroom::domain::Actor;
 use warroom::domain::{
     ActionItem, Catalog, EventKind, Incident, IncidentType, NewEvent, NewIncident, Severity, Status,
 };

@@ -108,14 +108,14 @@ mod tests {
     #[test]
     fn unknown_roles_and_actions_are_named_by_key() {
         let mut c = Config::default();
-        c.roles
-            .insert("owner".into(), Grants(vec!["alice".into()]));
-        c.roles
-            .insert("admin".into(), Grants(vec!["team:sre".into(), "bad id".into()]));
+        c.roles.insert("owner".into(), Grants(vec!["alice".into()]));
+        c.roles.insert(
+            "admin".into(),
+            Grants(vec!["team:sre".into(), "bad id".into()]),
+        );
         c.policy
             .insert("delete".into(), Grants(vec!["admin".into()]));
-        c.policy
-            .insert("close".into(), Grants(vec!["boss".into()]));
+        c.policy.insert("close".into(), Grants(vec!["boss".into()]));
         c.changes.max_freeze = "forever".into();
         let keys: Vec<String> = validate(&c).into_iter().map(|p| p.key).collect();
         assert_eq!(

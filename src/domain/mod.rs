@@ -3,9 +3,9 @@
 pub mod action_item;
 pub mod actor;
 pub mod alert;
-pub mod audit;
 pub mod alert_policy;
 pub mod alert_rules;
+pub mod audit;
 pub mod catalog;
 pub mod command;
 pub mod escape;

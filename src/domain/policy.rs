@@ -431,7 +431,9 @@ impl Policy {
         } else {
             held.iter()
                 .next_back()
-                .map_or("holds no role".to_string(), |r| format!("is {}", r.phrase()))
+                .map_or("holds no role".to_string(), |r| {
+                    format!("is {}", r.phrase())
+                })
         };
         let name = if actor.name != actor.id && !actor.name.is_empty() {
             format!("{} ({})", actor.id, actor.name)

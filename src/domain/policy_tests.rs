@@ -84,7 +84,11 @@ fn approving_needs_an_approver_and_overriding_an_admin() {
     assert!(decide(&p, Action::ApproveChange, &person("root"), None).allowed);
     let d = decide(&p, Action::ApproveChange, &person("alice"), Some("alice"));
     assert!(!d.allowed);
-    assert!(d.reason.starts_with("approving a change needs an approver"), "{}", d.reason);
+    assert!(
+        d.reason.starts_with("approving a change needs an approver"),
+        "{}",
+        d.reason
+    );
     assert!(!decide(&p, Action::OverrideGate, &person("alice"), Some("alice")).allowed);
     assert!(!decide(&p, Action::OverrideGate, &person("erin"), None).allowed);
     assert!(decide(&p, Action::OverrideGate, &person("root"), None).allowed);
@@ -95,7 +99,12 @@ fn guests_respond_but_do_nothing_guarded() {
     let p = Policy::default();
     let guest = Actor::guest("slack", "U9", Some("mallory"));
     assert!(decide(&p, Action::Respond, &guest, None).allowed);
-    for a in [Action::Declare, Action::Status, Action::Close, Action::Freeze] {
+    for a in [
+        Action::Declare,
+        Action::Status,
+        Action::Close,
+        Action::Freeze,
+    ] {
         let d = decide(&p, a, &guest, Some("slack:U9"));
         assert!(!d.allowed, "{a}");
     }
@@ -143,9 +152,15 @@ fn a_written_responder_list_makes_everyone_else_a_viewer() {
         .insert(AccessRole::Viewer, vec!["vic".to_string()]);
     let d = decide(&p, Action::Status, &person("vic"), None);
     assert!(!d.allowed);
-    assert_eq!(d.reason, "changing the status needs a responder; vic is a viewer");
+    assert_eq!(
+        d.reason,
+        "changing the status needs a responder; vic is a viewer"
+    );
     let d = decide(&p, Action::Respond, &person("zed"), None);
-    assert_eq!(d.reason, "adding to the timeline needs a responder or a guest; zed holds no role");
+    assert_eq!(
+        d.reason,
+        "adding to the timeline needs a responder or a guest; zed holds no role"
+    );
     // The incident's commander still responds.
     assert!(decide(&p, Action::Status, &person("vic"), Some("vic")).allowed);
 }
@@ -156,13 +171,16 @@ fn policies_replace_the_default_roles_and_legacy_lists_grant_by_name() {
     p.actions
         .insert(Action::Resolve, vec![AccessRole::Commander]);
     p.actions.insert(Action::Unfreeze, vec![]);
-    p.people
-        .insert(Action::Rollback, vec!["carol".to_string()]);
+    p.people.insert(Action::Rollback, vec!["carol".to_string()]);
     assert!(!decide(&p, Action::Resolve, &person("alice"), None).allowed);
     assert!(decide(&p, Action::Resolve, &person("alice"), Some("alice")).allowed);
     let d = decide(&p, Action::Unfreeze, &person("root"), None);
     assert!(!d.allowed);
-    assert!(d.reason.starts_with("lifting a freeze needs nobody"), "{}", d.reason);
+    assert!(
+        d.reason.starts_with("lifting a freeze needs nobody"),
+        "{}",
+        d.reason
+    );
     assert!(decide(&p, Action::Rollback, &person("carol"), None).allowed);
     let d = decide(&p, Action::Rollback, &person("dave"), None);
     assert_eq!(

@@ -80,8 +80,10 @@ impl Engine {
         if let Some(inc) = &incident {
             let event = NewEvent::new(EventKind::Refused, now, Some(&actor.id))
                 .text(format!("refused {action} by {}: {reason}", actor.id))
-                .data(json!({"action": action, "reason": reason, "subject": subject,
-                    "identity": actor.identity(), "actor_kind": actor.kind}));
+                .data(
+                    json!({"action": action, "reason": reason, "subject": subject,
+                    "identity": actor.identity(), "actor_kind": actor.kind}),
+                );
             tx.append(inc.id, &event, now).await?;
         }
         let entry = AuditEntry {

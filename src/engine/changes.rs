@@ -1,10 +1,10 @@
 //! Change use-cases: record (every ingest path), lifecycle steps, approval, the gate, freezes, budgets.
 
 use super::{Engine, EngineError};
-use crate::domain::policy::Action;
-use crate::domain::{Actor, Status};
 use crate::domain::change::{Change, ChangeKind, ChangeStatus, NewChange, initial_status, label};
 use crate::domain::gate::{self, Freeze, FreezeWindow, GateInput, GateReason, OpenIncident};
+use crate::domain::policy::Action;
+use crate::domain::{Actor, Status};
 use crate::store::{FreezeTarget, IncidentFilter};
 use serde::Serialize;
 use serde_json::json;
@@ -139,7 +139,10 @@ impl Engine {
                 Action::ApproveChange,
                 who,
                 None,
-                report.external_id.clone().map(|e| format!("{}:{e}", report.source)),
+                report
+                    .external_id
+                    .clone()
+                    .map(|e| format!("{}:{e}", report.source)),
             )?,
             _ => None,
         };
@@ -422,7 +425,9 @@ impl Engine {
         who: &Actor,
         room: Option<i64>,
     ) -> Result<Freeze, EngineError> {
-        let result = self.freeze_checked(scope, duration, reason, who, room).await;
+        let result = self
+            .freeze_checked(scope, duration, reason, who, room)
+            .await;
         self.recorded(who, room, result).await
     }
 
@@ -510,7 +515,12 @@ impl Engine {
             Some(id) => self.store().incident(id).await?,
             None => None,
         };
-        let audit = self.check(Action::Unfreeze, who, incident.as_ref(), Some(target.subject()))?;
+        let audit = self.check(
+            Action::Unfreeze,
+            who,
+            incident.as_ref(),
+            Some(target.subject()),
+        )?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let store_target = match target {

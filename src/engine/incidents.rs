@@ -394,9 +394,9 @@ impl Engine {
             .apply(id, |inc, now| {
                 self.check(Action::Respond, who, Some(inc), None)?;
                 if kind == EventKind::Impact {
-                inc.impact = Some(text.clone());
-                inc.updated_at = now;
-            }
+                    inc.impact = Some(text.clone());
+                    inc.updated_at = now;
+                }
                 Ok(vec![NewEvent::new(kind, now, Some(actor)).text(text)])
             })
             .await;

@@ -182,8 +182,6 @@ async fn argocd_hook(
             Json(json!({"result": "ignored", "reason": what})),
         )
             .into_response()),
-        argocd::Notification::Change(report) => {
-            record(&state, *report, "argocd").await
-        }
+        argocd::Notification::Change(report) => record(&state, *report, "argocd").await,
     }
 }

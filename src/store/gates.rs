@@ -107,7 +107,10 @@ impl Tx {
         .bind(scope)
         .fetch_all(self.conn())
         .await?;
-        let mut lifted: Vec<Freeze> = rows.iter().map(freeze_from_row).collect::<StoreResult<_>>()?;
+        let mut lifted: Vec<Freeze> = rows
+            .iter()
+            .map(freeze_from_row)
+            .collect::<StoreResult<_>>()?;
         lifted.sort_by_key(|f| f.id);
         Ok(lifted)
     }
