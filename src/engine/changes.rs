@@ -405,7 +405,11 @@ impl Engine {
                 }
                 Err(refused) => {
                     let reason = refused.to_string();
-                    let _ = self.recorded::<()>(&o.by, None, Err(refused)).await;
+                    if let Err(EngineError::Store(e)) =
+                        self.recorded::<()>(&o.by, None, Err(refused)).await
+                    {
+                        return Err(EngineError::Store(e));
+                    }
                     reasons.push(format!("override refused: {reason}"));
                 }
             }
