@@ -592,3 +592,51 @@ async fn slack_commands_ask_the_same_policy(backend: Backend) {
     assert_eq!(refused[0]["action"], "declare_major");
 }
 both_backends!(slack, slack_commands_ask_the_same_policy);
+
+async fn teams_grant_roles_through_the_directory(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("services.toml");
+    std::fs::write(
+        &path,
+        "[[service]]\nname = \"checkout\"\n\
+         [[person]]\nid = \"carol\"\n[[person]]\nid = \"dave\"\n\
+         [[team]]\nid = \"incident-managers\"\nmembers = [\"carol\"]\n",
+    )
+    .unwrap();
+    let catalog = path.display().to_string();
+    let app = TestApp::spawn_with(backend, move |c| {
+        c.catalog.path = catalog;
+        c.roles.insert(
+            "commander".into(),
+            Grants(vec!["team:incident-managers".into()]),
+        );
+    })
+    .await;
+    // A member of the team is a commander of every incident: declares a P1 and closes it.
+    let (s, b) = incident_as(&app, "carol", "P1").await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_i64().unwrap();
+    let (s, b) = incident_as(&app, "dave", "P1").await;
+    assert_eq!(s, 403, "{b}");
+    let (s, b) = patch_as(&app, id, "dave", json!({"status": "resolved"})).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = patch_as(&app, id, "dave", json!({"status": "closed"})).await;
+    forbidden(
+        s,
+        &b,
+        "closing an incident needs the commander or an admin; dave is a responder",
+    );
+    let (s, b) = patch_as(&app, id, "carol", json!({"status": "closed"})).await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("closed")), "{b}");
+    let allowed = audit(&app, "actor=carol&allowed=true").await;
+    let actions: Vec<&str> = allowed
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["declare_major", "close"]);
+    assert_eq!(
+        allowed[1]["reason"], "carol is the commander",
+        "{allowed:?}"
+    );
+}
+both_backends!(teams, teams_grant_roles_through_the_directory);
