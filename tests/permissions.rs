@@ -584,12 +584,36 @@ async fn slack_commands_ask_the_same_policy(backend: Backend) {
     let seen = refusals(&app, id).await;
     let actions: Vec<&str> = seen.iter().map(|(_, a, _)| a.as_str()).collect();
     assert_eq!(actions, ["cancel", "unfreeze"]);
+    // The declare form says a refusal on the form itself.
+    let submission = json!({"type": "view_submission", "user": {"id": "UBOB00001", "username": "bob"},
+        "view": {"callback_id": "warroom_declare_view", "state": {"values": {
+            "title": {"value": {"type": "plain_text_input", "value": "Everything down"}},
+            "severity": {"value": {"type": "static_select", "selected_option": {"value": "P0"}}},
+            "service": {"value": {"type": "plain_text_input", "value": null}},
+            "type": {"value": {"type": "static_select", "selected_option": {"value": "outage"}}}}}}});
+    let form = serde_urlencoded::to_string([("payload", submission.to_string())]).unwrap();
+    let resp = slack_server::send_signed(
+        &app.client,
+        &app.url("/slack/interactions"),
+        &form,
+        "application/x-www-form-urlencoded",
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["response_action"], "errors", "{answer}");
+    assert_eq!(
+        answer["errors"]["severity"],
+        "declaring a P0/P1 incident needs the commander or an admin; bob is a responder"
+    );
     let refused = audit(&app, "allowed=false").await;
     assert!(
         refused.iter().all(|e| e["platform"] == "slack"),
         "{refused:?}"
     );
     assert_eq!(refused[0]["action"], "declare_major");
+    assert_eq!(refused.last().unwrap()["actor"], "bob");
 }
 both_backends!(slack, slack_commands_ask_the_same_policy);
 

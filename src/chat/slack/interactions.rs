@@ -132,6 +132,10 @@ pub async fn handle(
                 Err(EngineError::Invalid { message, .. }) => {
                     Ok(Some(field_error("title", &message)))
                 }
+                // Refused by the policy (a P0/P1 needs the commander or an admin): said on the form.
+                Err(EngineError::Forbidden { reason, .. }) => {
+                    Ok(Some(field_error("severity", &reason)))
+                }
                 Err(e) => Err(e),
             }
         }
