@@ -120,7 +120,7 @@ async fn incidents_through_the_api(backend: Backend) {
     forbidden(
         s,
         &b,
-        "taking the commander role from its holder needs the commander (bob) or an admin; alice is a responder",
+        "taking over the commander role needs the commander (bob) or an admin; alice is a responder",
     );
     // reopen: the commander may, alice may not.
     let (s, b) = patch_as(&app, id, "alice", json!({"status": "mitigating"})).await;
@@ -413,16 +413,17 @@ async fn chat_commands_ask_the_same_policy(backend: Backend) {
     let id = reply.incident_id.unwrap();
     let room = |a: &Actor| ctx(a, Some(id));
 
-    // Guests speak on the timeline but do nothing guarded, nor declare.
+    // Guests work the incident but do nothing guarded, and never take the commander role.
     let reply = app.command("/inc note looking at it", &room(&guest)).await;
     assert!(reply.ok, "{reply:?}");
     let reply = app.command("/inc mitigate", &room(&guest)).await;
-    assert!(
-        !reply.ok
-            && reply.text.ends_with(
-                "changing the status needs a responder; slack:U0GUEST (mallory) is a guest (not in the people directory)"
-            ),
-        "{reply:?}"
+    assert!(reply.ok, "{reply:?}");
+    let reply = app.command("/inc role commander @me", &room(&guest)).await;
+    assert!(!reply.ok, "{reply:?}");
+    let reply = app.command("/inc cancel", &room(&guest)).await;
+    assert_eq!(
+        reply.text,
+        "⚠️ cancelling an incident needs the commander or an admin; slack:U0GUEST (mallory) is a guest (not in the people directory)"
     );
 
     for cmd in ["/inc sev P1", "/inc cancel"] {
@@ -498,7 +499,8 @@ async fn chat_commands_ask_the_same_policy(backend: Backend) {
     assert_eq!(
         actions,
         [
-            ("slack:U0GUEST", "status"),
+            ("slack:U0GUEST", "reassign_commander"),
+            ("slack:U0GUEST", "cancel"),
             ("alice", "set_severity"),
             ("alice", "cancel"),
             ("alice", "close"),

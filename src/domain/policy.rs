@@ -4,8 +4,9 @@
 //! the roles each action needs (`policy.<action> = [role]`), with defaults that need no policy written.
 //! Holding a role implies the roles below it: `admin` holds every role; `commander` holds `responder`;
 //! `responder` and `approver` hold `viewer`. While `roles.responder` is empty every known actor (a person,
-//! a token owner or a service account, never a guest) is a responder. The person holding an incident's
-//! `commander` role is a commander for that incident.
+//! a token owner or a service account, never a guest) is a responder, and guests do the ordinary
+//! (unguarded) things too. The person holding an incident's `commander` role is a commander for that
+//! incident — unless a guest holds it: guests never do a guarded thing.
 
 use super::Severity;
 use super::actor::{Actor, ActorKind};
@@ -98,7 +99,7 @@ pub enum Action {
     SetSeverityMinor,
     /// Assign a role (or take a free one).
     AssignRole,
-    /// Take, hand over or clear the commander role while somebody else holds it.
+    /// Take, hand over or clear the commander role while somebody else holds it (or as a guest).
     ReassignCommander,
     /// Ordinary lifecycle moves (triaging, mitigating, reviewing).
     Status,
@@ -189,7 +190,7 @@ impl Action {
             Action::SetSeverity => "changing the severity to or from P0/P1",
             Action::SetSeverityMinor => "changing the severity",
             Action::AssignRole => "assigning roles",
-            Action::ReassignCommander => "taking the commander role from its holder",
+            Action::ReassignCommander => "taking over the commander role",
             Action::Status => "changing the status",
             Action::Resolve => "resolving an incident",
             Action::Close => "closing an incident",
@@ -211,15 +212,15 @@ impl Action {
     pub fn default_roles(self) -> &'static [AccessRole] {
         use AccessRole::*;
         match self {
-            Action::Respond => &[Responder, Guest],
-            Action::Declare
+            // The ordinary actions: responders, and guests while `roles.responder` is not written.
+            Action::Respond
+            | Action::Declare
             | Action::SetSeverityMinor
             | Action::AssignRole
             | Action::Status
             | Action::Resolve
-            | Action::Acknowledge
-            | Action::ChangeStatus
-            | Action::Freeze => &[Responder],
+            | Action::Acknowledge => &[Responder, Guest],
+            Action::ChangeStatus | Action::Freeze => &[Responder],
             Action::ApproveChange => &[Approver],
             Action::OverrideGate => &[Admin],
             Action::DeclareMajor
@@ -377,12 +378,22 @@ impl Policy {
         held
     }
 
-    /// The roles `action` needs.
+    /// The roles `action` needs. A default names `guest` only while `roles.responder` is not written:
+    /// once responders are listed, nobody else — no guest either — does the ordinary things.
     pub fn needs(&self, action: Action) -> Vec<AccessRole> {
-        self.actions
-            .get(&action)
-            .cloned()
-            .unwrap_or_else(|| action.default_roles().to_vec())
+        if let Some(written) = self.actions.get(&action) {
+            return written.clone();
+        }
+        let responders_listed = self
+            .members
+            .get(&AccessRole::Responder)
+            .is_some_and(|l| !l.is_empty());
+        action
+            .default_roles()
+            .iter()
+            .copied()
+            .filter(|r| !(responders_listed && *r == AccessRole::Guest))
+            .collect()
     }
 
     /// May `subject` do `action`?

@@ -98,21 +98,38 @@ fn approving_needs_an_approver_and_overriding_an_admin() {
 fn guests_respond_but_do_nothing_guarded() {
     let p = Policy::default();
     let guest = Actor::guest("slack", "U9", Some("mallory"));
-    assert!(decide(&p, Action::Respond, &guest, None).allowed);
     for a in [
+        Action::Respond,
         Action::Declare,
         Action::Status,
-        Action::Close,
-        Action::Freeze,
+        Action::Resolve,
+        Action::AssignRole,
+        Action::Acknowledge,
+        Action::SetSeverityMinor,
     ] {
+        assert!(decide(&p, a, &guest, None).allowed, "{a}");
+    }
+    // Nothing guarded, not even as the incident's commander.
+    for a in Action::ALL.into_iter().filter(|a| a.is_guarded()) {
         let d = decide(&p, a, &guest, Some("slack:U9"));
         assert!(!d.allowed, "{a}");
     }
-    let d = decide(&p, Action::Declare, &guest, None);
+    let d = decide(&p, Action::Close, &guest, None);
     assert_eq!(
         d.reason,
-        "declaring an incident needs a responder; slack:U9 (mallory) is a guest (not in the people directory)"
+        "closing an incident needs the commander or an admin; slack:U9 (mallory) is a guest (not in the people directory)"
     );
+    // Once responders are listed, guests do nothing but what a policy names them for.
+    let mut listed = Policy::default();
+    listed
+        .members
+        .insert(AccessRole::Responder, vec!["team:oncall".to_string()]);
+    assert!(!decide(&listed, Action::Declare, &guest, None).allowed);
+    listed.actions.insert(
+        Action::Respond,
+        vec![AccessRole::Responder, AccessRole::Guest],
+    );
+    assert!(decide(&listed, Action::Respond, &guest, None).allowed);
     // A guest is never an admin, even if listed by its id.
     let p = admins(&["slack:U9"]);
     assert!(!decide(&p, Action::Close, &guest, None).allowed);
@@ -159,7 +176,7 @@ fn a_written_responder_list_makes_everyone_else_a_viewer() {
     let d = decide(&p, Action::Respond, &person("zed"), None);
     assert_eq!(
         d.reason,
-        "adding to the timeline needs a responder or a guest; zed holds no role"
+        "adding to the timeline needs a responder; zed holds no role"
     );
     // The incident's commander still responds.
     assert!(decide(&p, Action::Status, &person("vic"), Some("vic")).allowed);

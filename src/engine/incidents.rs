@@ -235,10 +235,12 @@ impl Engine {
             ));
         }
         for role in patch.roles.keys() {
+            // Guests never take the commander role: a guest holding it would lock responders out.
             let taken = *role == Role::Commander
-                && inc
-                    .holder(Role::Commander)
-                    .is_some_and(|h| !h.eq_ignore_ascii_case(&who.id));
+                && (who.is_guest()
+                    || inc
+                        .holder(Role::Commander)
+                        .is_some_and(|h| !h.eq_ignore_ascii_case(&who.id)));
             let action = if taken {
                 Action::ReassignCommander
             } else {
