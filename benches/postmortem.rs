@@ -72,6 +72,11 @@ async fn bench(label: &str, url: &str) {
     let mut config = Config::default();
     config.database.url = url.to_string();
     config.postmortem.time_zone = "Europe/Berlin".into();
+    config.roles.insert(
+        "admin".into(),
+        warroom::config::Grants(vec!["alice".into()]),
+    );
+    let alice = warroom::domain::Actor::named("alice", "alice", "cli");
     let engine = Engine::new(
         store.clone(),
         Arc::new(SystemClock),
@@ -88,7 +93,7 @@ async fn bench(label: &str, url: &str) {
                 kind: Default::default(),
                 service: Some("checkout".into()),
             },
-            "alice",
+            &alice,
         )
         .await
         .unwrap();
@@ -99,7 +104,7 @@ async fn bench(label: &str, url: &str) {
         engine.apply(inc.id, move |_, _| Ok(batch)).await.unwrap();
     }
     engine
-        .set_status(inc.id, Status::Resolved, "alice")
+        .set_status(inc.id, Status::Resolved, &alice)
         .await
         .unwrap();
     let total = store.timeline_len(inc.id).await.unwrap();

@@ -301,7 +301,14 @@ async fn war_room_in_two_browsers(backend: Backend) {
     let Some((chromium, driver)) = browser_binaries() else {
         return;
     };
-    let app = TestApp::spawn(backend).await;
+    // alice runs the incident: declaring a P1 needs an admin (or a configured commander).
+    let app = TestApp::spawn_with(backend, |c| {
+        c.roles.insert(
+            "admin".into(),
+            warroom::config::Grants(vec!["alice".into()]),
+        );
+    })
+    .await;
     let driver = start_driver(&driver).await;
     let (p1, p2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let alice = browser(&driver, &chromium, p1.path()).await;

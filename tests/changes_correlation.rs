@@ -142,7 +142,10 @@ async fn suspects_are_ranked_posted_listed_and_confirmed(backend: Backend) {
         .command(&format!("/inc changes confirm chg-{causal}"), &ctx("bob"))
         .await;
     assert!(
-        !reply.ok && reply.text.contains("only the commander (alice)"),
+        !reply.ok
+            && reply.text.contains(
+                "confirming a cause needs the commander (alice) or an admin; bob is a responder"
+            ),
         "{reply:?}"
     );
     let reply = app
@@ -154,7 +157,7 @@ async fn suspects_are_ranked_posted_listed_and_confirmed(backend: Backend) {
         .await;
     let events = tl["events"].as_array().unwrap();
     let refused = events.iter().find(|e| e["kind"] == "refused").unwrap();
-    assert_eq!(refused["data"]["action"], "confirm_change");
+    assert_eq!(refused["data"]["action"], "confirm_cause");
     let confirmed = events
         .iter()
         .find(|e| e["kind"] == "change_confirmed")

@@ -144,14 +144,42 @@ async fn every_gate_reason_is_named(backend: Backend) {
     assert_eq!(kinds, ["freeze", "open_incident", "error_budget"]);
 
     // Overrides: a permitted person opens the gate (recorded), anyone else is named as refused.
-    let b = gate(
-        &app,
-        json!({"service": "checkout", "override": {"by": "mallory", "reason": "yolo"}}),
-    )
-    .await;
-    assert_eq!(b["allowed"], false);
-    assert_eq!(b["reasons"][3], "mallory may not override the change gate");
-    let b = gate(&app, json!({"service": "checkout", "override": {"by": "carol", "reason": "hotfix for the outage"}})).await;
+    // The overrider is the caller; a `by` naming somebody else is refused.
+    let (s, b) = app
+        .post_as(
+            "/api/v1/changes/gate",
+            "mallory",
+            json!({"service": "checkout", "override": {"reason": "yolo"}}),
+        )
+        .await;
+    assert_eq!((s, &b["allowed"]), (200, &json!(false)), "{b}");
+    assert_eq!(
+        b["reasons"][3],
+        "override refused: overriding the change gate needs an admin or carol; mallory is a responder"
+    );
+    let (s, b) = app
+        .post_as(
+            "/api/v1/changes/gate",
+            "mallory",
+            json!({"service": "checkout", "override": {"by": "carol", "reason": "yolo"}}),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("override.by: `carol` is not the caller (mallory)"),
+        "{b}"
+    );
+    let (s, b) = app
+        .post_as(
+            "/api/v1/changes/gate",
+            "carol",
+            json!({"service": "checkout", "override": {"by": "carol", "reason": "hotfix for the outage"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
     assert_eq!(
         (b["allowed"].as_bool(), b["overridden_by"].as_str()),
         (Some(true), Some("carol")),
@@ -253,7 +281,10 @@ async fn approvals_follow_the_lifecycle_and_the_approvers(backend: Backend) {
         .command(&format!("/change approve chg-{id}"), &ctx)
         .await;
     assert!(
-        !reply.ok && reply.text.contains("alice may not approve changes"),
+        !reply.ok
+            && reply
+                .text
+                .contains("approving a change needs an approver or bob; alice is a responder"),
         "{reply:?}"
     );
     ctx.actor = warroom::domain::Actor::named("bob", "bob", "web");

@@ -152,7 +152,10 @@ async fn rollback_is_called_once_under_retries_and_verified(backend: Backend) {
         .command(&format!("/inc rollback chg-{change}"), &ctx("mallory"))
         .await;
     assert!(
-        !reply.ok && reply.text.contains("mallory may not run rollbacks"),
+        !reply.ok
+            && reply.text.contains(
+                "running a rollback needs the commander, an admin or alice; mallory is a responder"
+            ),
         "{reply:?}"
     );
     let reply = app
@@ -254,6 +257,9 @@ async fn unresolved_alerts_are_reported_not_verified_after_a_restart(backend: Ba
     .await;
     let (change, id) = setup(&app, "payments").await;
     let ctx = common::web_ctx(Some(id), "bob");
+    // The incident's commander runs rollbacks.
+    let took = app.command("/inc role commander @me", &ctx).await;
+    assert!(took.ok, "{took:?}");
     let reply = app.command(&format!("/inc rollback {change}"), &ctx).await;
     assert!(reply.ok, "{reply:?}");
     wait_phase(&app, id, "executed").await;
@@ -301,6 +307,9 @@ async fn a_refused_hook_is_reported_failed(backend: Backend) {
     .await;
     let (change, id) = setup(&app, "cart").await;
     let ctx = common::web_ctx(Some(id), "bob");
+    // The incident's commander runs rollbacks.
+    let took = app.command("/inc role commander @me", &ctx).await;
+    assert!(took.ok, "{took:?}");
     let reply = app
         .command(&format!("/inc rollback chg-{change}"), &ctx)
         .await;

@@ -62,13 +62,14 @@ async fn draft_of_a_realistic_incident(backend: Backend) {
     );
 
     // Closing refreshes it; a later event makes reads build afresh.
+    let alice = warroom::domain::Actor::named("alice", "alice", "web");
     r.clock.set(at(13, 30));
     r.engine
-        .set_status(id, "reviewing".parse().unwrap(), "alice")
+        .set_status(id, "reviewing".parse().unwrap(), &alice)
         .await
         .unwrap();
     r.engine
-        .set_status(id, "closed".parse().unwrap(), "alice")
+        .set_status(id, "closed".parse().unwrap(), &alice)
         .await
         .unwrap();
     let stored = r.store.postmortem(id).await.unwrap().unwrap();

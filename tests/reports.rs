@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use common::{Backend, TestApp, TestDb, test_config};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
+use warroom::domain::Actor;
 use warroom::domain::{
     ActionItem, Catalog, EventKind, Incident, IncidentType, NewEvent, NewIncident, Severity, Status,
 };
@@ -72,7 +73,7 @@ impl Rig {
 
     async fn status(&self, id: i64, when: DateTime<Utc>, to: &str) {
         self.at(when)
-            .set_status(id, to.parse().unwrap(), "ic")
+            .set_status(id, to.parse().unwrap(), &Actor::named("ic", "ic", "api"))
             .await
             .unwrap();
     }
@@ -127,7 +128,7 @@ async fn seed(r: &Rig) {
                 kind: Security,
                 service: None,
             },
-            "sec",
+            &Actor::named("sec", "sec", "api"),
         )
         .await
         .unwrap()
@@ -239,7 +240,12 @@ fn check_figures(r: &Value) {
 
 async fn report_figures_match_hand_computed_values(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let config = test_config(&db);
+    let mut config = test_config(&db);
+    // The incident manager and the security lead run these incidents: admins.
+    config.roles.insert(
+        "admin".into(),
+        warroom::config::Grants(vec!["ic".into(), "sec".into()]),
+    );
     let store = Store::connect(&db.url, 4).await.unwrap();
     store.migrate().await.unwrap();
     let clock = Arc::new(TestClock(Mutex::new(t(1, 0, 0))));

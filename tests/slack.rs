@@ -188,7 +188,7 @@ async fn broadcasts_are_posted_escaped(backend: Backend) {
             id,
             warroom::domain::EventKind::StatusUpdate,
             "ping <!here> & @channel <https://evil|click>",
-            "alertmanager",
+            &warroom::domain::Actor::service("alertmanager", "api"),
         )
         .await
         .unwrap();

@@ -209,7 +209,14 @@ async fn command(app: &TestApp, channel: &str, text: &str) -> Value {
 
 async fn commands_and_buttons_change_the_incident(backend: Backend) {
     let fake = FakeSlack::start().await;
-    let (app, _catalog) = spawn_with_catalog(backend, &fake, PEOPLE).await;
+    // alice runs incidents here (P0/P1 declares and severities need an admin or the commander).
+    let (app, _catalog) = spawn_with_catalog_and(backend, &fake, PEOPLE, |c| {
+        c.roles.insert(
+            "admin".into(),
+            warroom::config::Grants(vec!["alice".into()]),
+        );
+    })
+    .await;
     let answer = command(
         &app,
         "CGENERAL1",

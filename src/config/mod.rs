@@ -3,9 +3,11 @@
 pub mod alerts;
 pub mod exposure;
 mod load;
+mod permissions;
 mod sections;
 mod validate;
 
 pub use alerts::AlertsConfig;
 pub use load::{ConfigError, Problem, load, load_for_check};
+pub use permissions::Grants;
 pub use sections::*;

@@ -33,6 +33,10 @@ pub struct Config {
     pub alerts: super::alerts::AlertsConfig,
     /// Web sign-in: local accounts and OpenID Connect.
     pub auth: AuthConfig,
+    /// `[roles]`: permission role → person ids and `team:ID` entries.
+    pub roles: BTreeMap<String, super::permissions::Grants>,
+    /// `[policy]`: action → the roles that may do it (absent = the default).
+    pub policy: BTreeMap<String, super::permissions::Grants>,
 }
 
 /// `[auth]`
@@ -330,6 +334,8 @@ pub struct ChangesConfig {
     pub jobs_tick_ms: u64,
     /// Timeout of one rollback-hook request, in seconds.
     pub webhook_timeout_secs: u64,
+    /// The longest freeze `/change freeze` or the API may declare (humantime, `30d`).
+    pub max_freeze: String,
 }
 
 impl Default for ChangesConfig {
@@ -348,6 +354,7 @@ impl Default for ChangesConfig {
             verify_window_secs: 600,
             jobs_tick_ms: 1000,
             webhook_timeout_secs: 10,
+            max_freeze: "30d".into(),
         }
     }
 }

@@ -173,6 +173,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             message: e.to_string(),
         });
     }
+    p.extend(super::permissions::validate(config));
     p.extend(auth_problems(config));
     p
 }

@@ -149,6 +149,11 @@ pub enum ChangeCommand {
         /// The id of the change to approve.
         id: String,
     },
+    /// `/change unfreeze <id|service|all>`.
+    Unfreeze {
+        /// A freeze id (`3`, `#3`), a service, or `all` (every active freeze).
+        target: String,
+    },
 }
 
 /// What a change freeze covers.
@@ -202,6 +207,7 @@ oncall show | /oncall [schedule] | who is on call
 oncall override | /oncall override @user <duration> | take over the shift for a while
 change gate | /change gate <service> | may a change to this service ship now?
 change freeze | /change freeze <service|all> <duration> <reason> | freeze changes
+change unfreeze | /change unfreeze <id|service|all> | lift a freeze (all: every active freeze)
 change approve | /change approve <id> | approve a gated change";
 
 /// A subcommand: key (`inc declare`), usage line, description.
@@ -583,7 +589,7 @@ fn parse_oncall(rest: &str) -> Result<OncallCommand, CommandError> {
 
 fn parse_change(rest: &str) -> Result<ChangeCommand, CommandError> {
     let Some((sub, args)) = next_word(rest) else {
-        let message = "missing subcommand: `/change` needs one of gate, freeze, approve";
+        let message = "missing subcommand: `/change` needs one of gate, freeze, unfreeze, approve";
         return Err(CommandError::new(message, family_usage("change")));
     };
     let cx = subcommand("change", sub)?;
@@ -591,6 +597,9 @@ fn parse_change(rest: &str) -> Result<ChangeCommand, CommandError> {
     match cx.sub.as_str() {
         "gate" => word("service").map(|service| ChangeCommand::Gate { service }),
         "approve" => word("change id").map(|id| ChangeCommand::Approve { id }),
+        "unfreeze" => {
+            word("freeze id, service or `all`").map(|target| ChangeCommand::Unfreeze { target })
+        }
         _ => freeze(&cx, args),
     }
 }

@@ -84,6 +84,8 @@ fn every_command_form_parses() {
         ("/oncall override <@123> 1h 30m", over("123", 90)),
         ("/change gate checkout", change(ChangeCommand::Gate { service: s("checkout") })),
         ("change approve chg-7", change(ChangeCommand::Approve { id: s("chg-7") })),
+        ("/change unfreeze 3", change(ChangeCommand::Unfreeze { target: s("3") })),
+        ("/change UNFREEZE all", change(ChangeCommand::Unfreeze { target: s("all") })),
         ("/CHANGE FREEZE ALL 2h Big\n sale", freeze(FreezeScope::All, 120, "Big\n sale")),
         ("/change freeze db 30m migrate", freeze(FreezeScope::Service(s("db")), 30, "migrate")),
     ];
@@ -100,7 +102,7 @@ const ERRORS: &str = "\
 /inc decl Down | unknown `/inc` subcommand `decl`: did you mean `declare`? | inc
 /inc frobnicate | unknown `/inc` subcommand `frobnicate` | inc
 /change gat x | unknown `/change` subcommand `gat`: did you mean `gate`? | change
-/change | missing subcommand: `/change` needs one of gate, freeze, approve | change
+/change | missing subcommand: `/change` needs one of gate, freeze, unfreeze, approve | change
 /inc declare | missing title | inc declare
 /inc declare P9 Down | unknown severity `P9`: expected one of P0, P1, P2, P3 | inc declare
 /inc declare type:fire Down | unknown incident type `fire`: expected one of outage, degradation, security, user-impact | inc declare
@@ -149,6 +151,8 @@ const ERRORS: &str = "\
 /change gate | missing service | change gate
 /change gate a b | unexpected extra argument `b` for `/change gate` | change gate
 /change approve | missing change id | change approve
+/change unfreeze | missing freeze id, service or `all` | change unfreeze
+/change unfreeze db now | unexpected extra argument `now` for `/change unfreeze` | change unfreeze
 /change freeze | `/change freeze` needs a service or `all`, a duration and a reason | change freeze
 /change freeze all | missing duration | change freeze
 /change freeze all 2h | missing reason | change freeze
@@ -177,7 +181,7 @@ fn every_error_names_the_problem_and_carries_the_usage() {
 #[test]
 fn usage_and_help_cover_every_command() {
     let help = help_text();
-    assert_eq!(ENTRIES.len(), 22);
+    assert_eq!(ENTRIES.len(), 23);
     for (key, line, about) in ENTRIES.iter() {
         assert!(!about.is_empty() && help.contains(line), "{key}");
         assert_eq!(usage(key), Some(*line));

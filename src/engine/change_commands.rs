@@ -1,6 +1,6 @@
 //! The chat side of the change center: `/change gate|freeze|approve` and `/inc changes`.
 
-use super::{Engine, EngineError, Reply, Visibility};
+use super::{Engine, EngineError, Reply, Unfreeze, Visibility};
 use crate::domain::change::{label, parse_ref};
 use crate::domain::command::{ChangeCommand, FreezeScope};
 use crate::engine::CommandContext;
@@ -48,7 +48,9 @@ impl Engine {
                     FreezeScope::All => "all".to_string(),
                     FreezeScope::Service(s) => s,
                 };
-                let f = self.freeze(&scope, duration, &reason, actor).await?;
+                let f = self
+                    .freeze(&scope, duration, &reason, &ctx.actor, ctx.incident_id)
+                    .await?;
                 let what = if f.scope == "all" {
                     "all services".to_string()
                 } else {
@@ -66,8 +68,18 @@ impl Engine {
                 let change_id = parse_ref(&id).ok_or_else(|| {
                     EngineError::invalid("change", format!("`{id}` is not a change id like chg-42"))
                 })?;
-                let c = self.approve_change(change_id, actor).await?;
+                let c = self.approve_change(change_id, &ctx.actor).await?;
                 let text = format!("👍 {actor} approved {}: {}", c.label(), c.summary);
+                Ok(answer(text, ctx.incident_id, room))
+            }
+            ChangeCommand::Unfreeze { target } => {
+                let target = Unfreeze::parse(&target)?;
+                let lifted = self.unfreeze(&target, &ctx.actor, ctx.incident_id).await?;
+                let list: Vec<String> = lifted
+                    .iter()
+                    .map(|f| format!("#{} on {} ({})", f.id, f.scope, f.reason))
+                    .collect();
+                let text = format!("🌤️ {actor} lifted freeze {}", list.join(", "));
                 Ok(answer(text, ctx.incident_id, room))
             }
         }

@@ -1,10 +1,11 @@
 //! Change use-cases: record (every ingest path), lifecycle steps, approval, the gate, freezes, budgets.
 
 use super::{Engine, EngineError};
-use crate::domain::Status;
 use crate::domain::change::{Change, ChangeKind, ChangeStatus, NewChange, initial_status, label};
 use crate::domain::gate::{self, Freeze, FreezeWindow, GateInput, GateReason, OpenIncident};
-use crate::store::IncidentFilter;
+use crate::domain::policy::Action;
+use crate::domain::{Actor, Status};
+use crate::store::{FreezeTarget, IncidentFilter};
 use serde::Serialize;
 use serde_json::json;
 
@@ -36,18 +37,52 @@ pub struct GateAnswer {
     pub overridden_by: Option<String>,
 }
 
-/// An override request: who and why.
+/// An override request: who (the caller, never a name from the request body) and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GateOverride {
     /// Who overrides.
-    pub by: String,
+    pub by: Actor,
     /// Why.
     pub reason: String,
 }
 
-fn allowed(list: &[String], user: &str) -> bool {
-    list.iter()
-        .any(|u| u.eq_ignore_ascii_case(user.trim_start_matches('@')))
+/// What `/change unfreeze` or the API lifts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unfreeze {
+    /// One freeze by id.
+    Id(i64),
+    /// The freezes on one scope (a service, or `all` for the all-services freezes).
+    Scope(String),
+    /// Every active freeze.
+    All,
+}
+
+impl Unfreeze {
+    /// Reads `3`, `#3`, `all` or a service name.
+    pub fn parse(text: &str) -> Result<Unfreeze, EngineError> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(EngineError::invalid(
+                "scope",
+                "name a freeze id, a service or `all`",
+            ));
+        }
+        if t.eq_ignore_ascii_case("all") {
+            return Ok(Unfreeze::All);
+        }
+        match t.trim_start_matches('#').parse::<i64>() {
+            Ok(id) => Ok(Unfreeze::Id(id)),
+            Err(_) => Ok(Unfreeze::Scope(t.to_string())),
+        }
+    }
+
+    fn subject(&self) -> String {
+        match self {
+            Unfreeze::Id(id) => format!("freeze #{id}"),
+            Unfreeze::Scope(s) => format!("freezes on {s}"),
+            Unfreeze::All => "every freeze".to_string(),
+        }
+    }
 }
 
 fn check_report(r: &NewChange) -> Result<(), EngineError> {
@@ -83,19 +118,34 @@ impl Engine {
     pub async fn record_change(
         &self,
         report: NewChange,
-        actor: &str,
+        who: &Actor,
     ) -> Result<Recorded, EngineError> {
         check_report(&report)?;
-        match self.record_once(report.clone(), actor).await {
+        let result = match self.record_once(report.clone(), who).await {
             // Two first reports of one external id raced: the loser now finds the winner's row.
             Err(EngineError::Store(e)) if e.is_unique_violation() => {
-                self.record_once(report, actor).await
+                self.record_once(report, who).await
             }
             other => other,
-        }
+        };
+        self.recorded(who, None, result).await
     }
 
-    async fn record_once(&self, report: NewChange, actor: &str) -> Result<Recorded, EngineError> {
+    async fn record_once(&self, report: NewChange, who: &Actor) -> Result<Recorded, EngineError> {
+        let actor = who.id.as_str();
+        // Reporting a change as approved is approving it: the approvers are not skipped.
+        let approval = match report.status {
+            Some(ChangeStatus::Approved) => self.check(
+                Action::ApproveChange,
+                who,
+                None,
+                report
+                    .external_id
+                    .clone()
+                    .map(|e| format!("{}:{e}", report.source)),
+            )?,
+            _ => None,
+        };
         let now = self.now();
         let mut tx = self.store().begin().await?;
         if let Some((scope, key)) = &report.delivery
@@ -107,6 +157,9 @@ impl Engine {
             Some(ext) => tx.change_by_external(&report.source, ext).await?,
             None => None,
         };
+        if let Some(entry) = &approval {
+            tx.audit(entry).await?;
+        }
         let recorded = match known {
             Some(mut c) => {
                 let from = c.status;
@@ -198,9 +251,28 @@ impl Engine {
         &self,
         id: i64,
         to: ChangeStatus,
-        actor: &str,
+        who: &Actor,
         note: Option<&str>,
     ) -> Result<Change, EngineError> {
+        let result = self.set_change_status_checked(id, to, who, note).await;
+        self.recorded(who, None, result).await
+    }
+
+    async fn set_change_status_checked(
+        &self,
+        id: i64,
+        to: ChangeStatus,
+        who: &Actor,
+        note: Option<&str>,
+    ) -> Result<Change, EngineError> {
+        let actor = who.id.as_str();
+        // Moving a change to approved, by any path, is approving it.
+        let action = if to == ChangeStatus::Approved {
+            Action::ApproveChange
+        } else {
+            Action::ChangeStatus
+        };
+        let audit = self.check(action, who, None, Some(label(id)))?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let mut c = tx.change_for_update(id).await?.ok_or_else(|| {
@@ -222,6 +294,9 @@ impl Engine {
             c.ended_at = Some(now);
         }
         tx.save_change(&c).await?;
+        if let Some(entry) = &audit {
+            tx.audit(entry).await?;
+        }
         let text = note.map_or_else(|| format!("{actor} moved it to {to}"), str::to_string);
         tx.append_change_event(id, now, Some(actor), Some(from), to, &text, &json!({}))
             .await?;
@@ -232,16 +307,9 @@ impl Engine {
         Ok(c)
     }
 
-    /// Approves a planned or in-review change, if `actor` may approve.
-    pub async fn approve_change(&self, id: i64, actor: &str) -> Result<Change, EngineError> {
-        let approvers = &self.config().changes.approvers;
-        if !approvers.is_empty() && !allowed(approvers, actor) {
-            return Err(EngineError::Conflict(format!(
-                "{actor} may not approve changes (changes.approvers: {})",
-                approvers.join(", ")
-            )));
-        }
-        let note = format!("approved by {actor}");
+    /// Approves a planned or in-review change, if `actor` may approve (`approve_change`).
+    pub async fn approve_change(&self, id: i64, actor: &Actor) -> Result<Change, EngineError> {
+        let note = format!("approved by {}", actor.id);
         self.set_change_status(id, ChangeStatus::Approved, actor, Some(&note))
             .await
     }
@@ -320,16 +388,30 @@ impl Engine {
             overridden_by: None,
         };
         if let (false, Some(o)) = (answer.allowed, override_by) {
-            if allowed(&cfg.overriders, &o.by) {
-                let kind = kind.map(|k| k.as_str());
-                self.store()
-                    .record_gate_override(service, kind, &o.by, &o.reason, &reasons, now)
-                    .await?;
-                tracing::warn!(service, by = %o.by, "change gate overridden");
-                answer.allowed = true;
-                answer.overridden_by = Some(o.by);
-            } else {
-                reasons.push(format!("{} may not override the change gate", o.by));
+            let subject = Some(service.to_string());
+            match self.check(Action::OverrideGate, &o.by, None, subject) {
+                Ok(audit) => {
+                    let kind = kind.map(|k| k.as_str());
+                    let mut tx = self.store().begin().await?;
+                    tx.record_gate_override(service, kind, &o.by.id, &o.reason, &reasons, now)
+                        .await?;
+                    if let Some(entry) = &audit {
+                        tx.audit(entry).await?;
+                    }
+                    tx.commit().await?;
+                    tracing::warn!(service, by = %o.by.id, "change gate overridden");
+                    answer.allowed = true;
+                    answer.overridden_by = Some(o.by.id);
+                }
+                Err(refused) => {
+                    let reason = refused.to_string();
+                    if let Err(EngineError::Store(e)) =
+                        self.recorded::<()>(&o.by, None, Err(refused)).await
+                    {
+                        return Err(EngineError::Store(e));
+                    }
+                    reasons.push(format!("override refused: {reason}"));
+                }
             }
         }
         answer.reasons = reasons;
@@ -344,7 +426,30 @@ impl Engine {
         scope: &str,
         duration: std::time::Duration,
         reason: &str,
-        actor: &str,
+        who: &Actor,
+        room: Option<i64>,
+    ) -> Result<Freeze, EngineError> {
+        let result = self
+            .freeze_checked(scope, duration, reason, who, room)
+            .await;
+        self.recorded(who, room, result).await
+    }
+
+    /// The longest freeze allowed (`changes.max_freeze`, default 30 days).
+    fn max_freeze(&self) -> chrono::Duration {
+        humantime::parse_duration(&self.config().changes.max_freeze)
+            .ok()
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .unwrap_or_else(|| chrono::Duration::days(30))
+    }
+
+    async fn freeze_checked(
+        &self,
+        scope: &str,
+        duration: std::time::Duration,
+        reason: &str,
+        who: &Actor,
+        room: Option<i64>,
     ) -> Result<Freeze, EngineError> {
         let scope = scope.trim();
         if scope.is_empty() {
@@ -353,20 +458,95 @@ impl Engine {
         if reason.trim().is_empty() {
             return Err(EngineError::invalid("reason", "must not be empty"));
         }
+        let max = self.max_freeze();
         let d = chrono::Duration::from_std(duration)
             .ok()
-            .filter(|d| *d > chrono::Duration::zero() && *d <= chrono::Duration::days(366))
-            .ok_or_else(|| EngineError::invalid("duration", "must be between 1s and 366 days"))?;
-        let now = self.now();
+            .filter(|d| *d > chrono::Duration::zero() && *d <= max)
+            .ok_or_else(|| {
+                let max = humantime::format_duration(max.to_std().unwrap_or_default());
+                EngineError::invalid(
+                    "duration",
+                    format!("must be between 1s and {max} (changes.max_freeze)"),
+                )
+            })?;
+        let incident = match room {
+            Some(id) => self.store().incident(id).await?,
+            None => None,
+        };
         let scope = if scope.eq_ignore_ascii_case("all") {
             "all"
         } else {
             scope
         };
-        Ok(self
-            .store()
-            .add_freeze(scope, reason.trim(), now, now + d, Some(actor))
-            .await?)
+        let audit = self.check(
+            Action::Freeze,
+            who,
+            incident.as_ref(),
+            Some(format!("freeze {scope}")),
+        )?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let f = tx
+            .add_freeze(scope, reason.trim(), now, now + d, Some(&who.id))
+            .await?;
+        if let Some(mut entry) = audit {
+            entry.subject = Some(format!("freeze #{} on {scope}", f.id));
+            tx.audit(&entry).await?;
+        }
+        tx.commit().await?;
+        Ok(f)
+    }
+
+    /// Lifts freezes (`unfreeze`): one by id, those on a scope, or all; returns the lifted ones.
+    /// Lifting nothing that is active answers a conflict naming what was asked.
+    pub async fn unfreeze(
+        &self,
+        target: &Unfreeze,
+        who: &Actor,
+        room: Option<i64>,
+    ) -> Result<Vec<Freeze>, EngineError> {
+        let result = self.unfreeze_checked(target, who, room).await;
+        self.recorded(who, room, result).await
+    }
+
+    async fn unfreeze_checked(
+        &self,
+        target: &Unfreeze,
+        who: &Actor,
+        room: Option<i64>,
+    ) -> Result<Vec<Freeze>, EngineError> {
+        let incident = match room {
+            Some(id) => self.store().incident(id).await?,
+            None => None,
+        };
+        let audit = self.check(
+            Action::Unfreeze,
+            who,
+            incident.as_ref(),
+            Some(target.subject()),
+        )?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let store_target = match target {
+            Unfreeze::Id(id) => FreezeTarget::Id(*id),
+            Unfreeze::Scope(s) => FreezeTarget::Scope(s),
+            Unfreeze::All => FreezeTarget::All,
+        };
+        let lifted = tx.lift_freezes(store_target, now, &who.id).await?;
+        if lifted.is_empty() {
+            return Err(EngineError::Conflict(format!(
+                "no active freeze matches {}",
+                target.subject()
+            )));
+        }
+        if let Some(mut entry) = audit {
+            let ids: Vec<String> = lifted.iter().map(|f| format!("#{}", f.id)).collect();
+            entry.subject = Some(format!("freezes {}", ids.join(", ")));
+            tx.audit(&entry).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(by = %who.id, lifted = lifted.len(), "freezes lifted");
+        Ok(lifted)
     }
 
     /// Sets a service's remaining error budget (0.0–1.0).
@@ -374,7 +554,7 @@ impl Engine {
         &self,
         service: &str,
         remaining: f64,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<(), EngineError> {
         if !(0.0..=1.0).contains(&remaining) {
             return Err(EngineError::invalid(
@@ -387,7 +567,7 @@ impl Engine {
         }
         Ok(self
             .store()
-            .set_error_budget(service.trim(), remaining, Some(actor), self.now())
+            .set_error_budget(service.trim(), remaining, Some(&actor.id), self.now())
             .await?)
     }
 }

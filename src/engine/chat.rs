@@ -182,12 +182,19 @@ impl Engine {
 
     /// Acknowledges an incident (the Acknowledge button): a `detected` incident becomes `declared`;
     /// a declared one moves to `triaging`. Anything later answers that there is nothing to acknowledge.
-    pub async fn acknowledge(&self, id: i64, actor: &str) -> Result<Applied, EngineError> {
+    pub async fn acknowledge(&self, id: i64, actor: &Actor) -> Result<Applied, EngineError> {
         let current = self
             .store()
             .incident(id)
             .await?
             .ok_or(EngineError::NotFound(id))?;
+        let checked = self.check(
+            crate::domain::policy::Action::Acknowledge,
+            actor,
+            Some(&current),
+            None,
+        );
+        self.recorded(actor, Some(id), checked).await?;
         let to = match current.status {
             Status::Detected => Status::Declared,
             Status::Declared => Status::Triaging,

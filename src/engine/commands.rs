@@ -122,6 +122,7 @@ impl Engine {
         ctx: &CommandContext,
     ) -> Result<Reply, EngineError> {
         let actor = ctx.actor.id.as_str();
+        let who = &ctx.actor;
         let in_room = |reply: String, id: i64| Reply {
             text: reply,
             visibility: Visibility::InChannel,
@@ -141,12 +142,12 @@ impl Engine {
                     kind: kind.unwrap_or(IncidentType::Outage),
                     service,
                 };
-                let inc = self.declare(req, actor).await?;
+                let inc = self.declare(req, who).await?;
                 Ok(in_room(replies::declared(&inc), inc.id))
             }
             IncCommand::Sev(sev) => {
                 let id = self.room_incident(ctx, "inc sev")?;
-                let a = self.set_severity(id, sev, actor).await?;
+                let a = self.set_severity(id, sev, who).await?;
                 let text = if a.events.is_empty() {
                     format!("Severity is already {sev}.")
                 } else {
@@ -163,7 +164,7 @@ impl Engine {
                 } else {
                     user
                 };
-                self.assign_role(id, role, &user, actor).await?;
+                self.assign_role(id, role, &user, who).await?;
                 Ok(in_room(format!("{user} is now {role}."), id))
             }
             IncCommand::Roles => {
@@ -177,24 +178,24 @@ impl Engine {
             }
             IncCommand::Update(text) => {
                 let id = self.room_incident(ctx, "inc update")?;
-                self.add_text(id, EventKind::StatusUpdate, &text, actor)
+                self.add_text(id, EventKind::StatusUpdate, &text, who)
                     .await?;
                 Ok(Reply::private("Status update posted.", Some(id), true))
             }
             IncCommand::Note(text) => {
                 let id = self.room_incident(ctx, "inc note")?;
-                self.add_text(id, EventKind::Note, &text, actor).await?;
+                self.add_text(id, EventKind::Note, &text, who).await?;
                 Ok(Reply::private("📌 Noted on the timeline.", Some(id), true))
             }
             IncCommand::Impact(text) => {
                 let id = self.room_incident(ctx, "inc impact")?;
-                self.add_text(id, EventKind::Impact, &text, actor).await?;
+                self.add_text(id, EventKind::Impact, &text, who).await?;
                 Ok(in_room(format!("Impact recorded: {text}"), id))
             }
             IncCommand::Action { text, owner } => {
                 let id = self.room_incident(ctx, "inc action")?;
                 let item = self
-                    .add_action_item(id, &text, owner.as_deref(), actor)
+                    .add_action_item(id, &text, owner.as_deref(), who)
                     .await?;
                 Ok(Reply::private(
                     format!("Action item #{} added.", item.id),
@@ -238,13 +239,13 @@ impl Engine {
             }
             IncCommand::ConfirmChange { change } => {
                 let id = self.room_incident(ctx, "inc changes")?;
-                let c = self.confirm_change(id, &change, actor).await?;
+                let c = self.confirm_change(id, &change, who).await?;
                 let text = format!("{} is confirmed as the cause.", c.label());
                 Ok(in_room(text, id))
             }
             IncCommand::Rollback { change } => {
                 let id = self.room_incident(ctx, "inc rollback")?;
-                let rb = self.rollback(id, &change, actor).await?;
+                let rb = self.rollback(id, &change, who).await?;
                 let text = format!(
                     "Rollback requested as {}; the result will be posted here.",
                     rb.label()
@@ -253,7 +254,7 @@ impl Engine {
             }
             IncCommand::Ack => {
                 let id = self.room_incident(ctx, "inc ack")?;
-                let applied = self.acknowledge(id, actor).await?;
+                let applied = self.acknowledge(id, who).await?;
                 let text = format!(
                     "{actor} acknowledged incident #{id}; it is now {}.",
                     applied.incident.status
@@ -270,7 +271,7 @@ impl Engine {
 
     async fn status_command(&self, ctx: &CommandContext, to: Status) -> Result<Reply, EngineError> {
         let id = self.room_incident(ctx, "inc status")?;
-        let applied = self.set_status(id, to, &ctx.actor.id).await?;
+        let applied = self.set_status(id, to, &ctx.actor).await?;
         let text = format!("Incident #{id} is now {}.", applied.incident.status);
         Ok(Reply {
             text,

@@ -7,7 +7,7 @@
 use super::{Engine, EngineError, outbound};
 use crate::domain::change::{Change, label, parse_ref};
 use crate::domain::correlation::{self, History, Params, Record, Subject, Suspect};
-use crate::domain::{EventKind, Incident, NewEvent, Role, TimelineEvent};
+use crate::domain::{EventKind, Incident, NewEvent, TimelineEvent};
 use crate::store::LinkedChange;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -194,13 +194,24 @@ impl Engine {
         Ok(self.store().linked_changes(id).await?)
     }
 
-    /// The commander (or anyone, while nobody holds the role) confirms change `change` as the cause.
+    /// The commander (or an admin; `confirm_cause`) confirms change `change` as the cause.
     pub async fn confirm_change(
         &self,
         id: i64,
         change: &str,
-        actor: &str,
+        who: &crate::domain::Actor,
     ) -> Result<Change, EngineError> {
+        let result = self.confirm_change_checked(id, change, who).await;
+        self.recorded(who, Some(id), result).await
+    }
+
+    async fn confirm_change_checked(
+        &self,
+        id: i64,
+        change: &str,
+        who: &crate::domain::Actor,
+    ) -> Result<Change, EngineError> {
+        let actor = who.id.as_str();
         let change_id = parse_ref(change).ok_or_else(|| {
             EngineError::invalid(
                 "change",
@@ -213,13 +224,14 @@ impl Engine {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let incident = super::locked_incident(&mut tx, id).await?;
-        if let Some(commander) = incident.holder(Role::Commander)
-            && !commander.eq_ignore_ascii_case(actor)
-        {
-            drop(tx);
-            let reason = format!("only the commander ({commander}) can confirm the cause");
-            self.refuse(id, "confirm_change", &reason, actor).await?;
-            return Err(EngineError::Conflict(reason));
+        let audit = self.check(
+            crate::domain::policy::Action::ConfirmCause,
+            who,
+            Some(&incident),
+            Some(label(c.id)),
+        )?;
+        if let Some(entry) = &audit {
+            tx.audit(entry).await?;
         }
         tx.confirm_change(id, c.id, now).await?;
         let event = NewEvent::new(EventKind::ChangeConfirmed, now, Some(actor))
@@ -238,24 +250,5 @@ impl Engine {
         tx.commit().await?;
         self.hub().notify(id);
         Ok(c)
-    }
-
-    /// Records a refused action on the incident's timeline.
-    pub(super) async fn refuse(
-        &self,
-        id: i64,
-        action: &str,
-        reason: &str,
-        actor: &str,
-    ) -> Result<(), EngineError> {
-        self.apply(id, |_, now| {
-            Ok(vec![
-                NewEvent::new(EventKind::Refused, now, Some(actor))
-                    .text(format!("refused {action} by {actor}: {reason}"))
-                    .data(json!({"action": action, "reason": reason})),
-            ])
-        })
-        .await?;
-        Ok(())
     }
 }

@@ -23,6 +23,16 @@ pub enum EngineError {
     /// The request conflicts with the incident's state.
     #[error("{0}")]
     Conflict(String),
+    /// The permission policy refused the actor; the reason names what is needed.
+    #[error("{reason}")]
+    Forbidden {
+        /// The policy action (`close`).
+        action: String,
+        /// Why, in words ("closing an incident needs the commander or an admin; alice is a responder").
+        reason: String,
+        /// What it acted on (`chg-42`, `freeze #3`), for the audit log.
+        subject: Option<String>,
+    },
     /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -1,10 +1,12 @@
 //! Incident use-cases: declare, status, severity, roles, updates, notes, impact, action items, messages.
 
 use super::{Engine, EngineError, outbound};
+use crate::domain::audit::AuditEntry;
 use crate::domain::incident::validate_title;
+use crate::domain::policy::Action;
 use crate::domain::{
-    ActionItem, EventKind, Incident, IncidentType, NewEvent, NewIncident, Role, Severity, Status,
-    TimelineEvent,
+    ActionItem, Actor, EventKind, Incident, IncidentType, NewEvent, NewIncident, Role, Severity,
+    Status, TimelineEvent,
 };
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -96,7 +98,19 @@ pub struct Applied {
 
 impl Engine {
     /// Declares an incident (status `declared`), with its first event and room posts.
-    pub async fn declare(&self, req: Declare, actor: &str) -> Result<Incident, EngineError> {
+    pub async fn declare(&self, req: Declare, who: &Actor) -> Result<Incident, EngineError> {
+        let result = self.declare_checked(req, who).await;
+        self.recorded(who, None, result).await
+    }
+
+    async fn declare_checked(&self, req: Declare, who: &Actor) -> Result<Incident, EngineError> {
+        let audit = self.check(
+            Action::for_declare(req.severity),
+            who,
+            None,
+            Some(req.severity.to_string()),
+        )?;
+        let actor = who.id.as_str();
         let title =
             validate_title(&req.title).map_err(|e| EngineError::invalid("title", e.to_string()))?;
         let service = req
@@ -131,6 +145,10 @@ impl Engine {
             .data(json!({"title": incident.title, "severity": incident.severity, "type": incident.kind,
                 "service": incident.service}));
         let stored = tx.append(incident.id, &event, now).await?;
+        if let Some(mut entry) = audit {
+            entry.incident_id = Some(incident.id);
+            tx.audit(&entry).await?;
+        }
         for entry in outbound::room_opened(&incident, &self.destinations) {
             tx.enqueue(&entry, now).await?;
         }
@@ -153,10 +171,22 @@ impl Engine {
     where
         F: FnOnce(&mut Incident, DateTime<Utc>) -> Result<Vec<NewEvent>, EngineError>,
     {
+        self.apply_audited(id, |inc, now| Ok((change(inc, now)?, Vec::new())))
+            .await
+    }
+
+    /// [`Engine::apply`] whose change also returns audit entries, committed with its events.
+    pub(crate) async fn apply_audited<F>(&self, id: i64, change: F) -> Result<Applied, EngineError>
+    where
+        F: FnOnce(
+            &mut Incident,
+            DateTime<Utc>,
+        ) -> Result<(Vec<NewEvent>, Vec<AuditEntry>), EngineError>,
+    {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut incident = super::locked_incident(&mut tx, id).await?;
-        let events = change(&mut incident, now)?;
+        let (events, audits) = change(&mut incident, now)?;
         let mut stored = Vec::with_capacity(events.len());
         for event in &events {
             if let Some(e) = tx.append(id, event, now).await? {
@@ -172,6 +202,9 @@ impl Engine {
             });
         }
         tx.save_incident(&incident).await?;
+        for entry in &audits {
+            tx.audit(entry).await?;
+        }
         for entry in outbound::for_events(&incident, &stored, &self.destinations) {
             tx.enqueue(&entry, now).await?;
         }
@@ -187,16 +220,67 @@ impl Engine {
     }
 
     /// Applies a partial update (status, severity, roles) as one change.
-    pub async fn patch(&self, id: i64, patch: Patch, actor: &str) -> Result<Applied, EngineError> {
+    pub async fn patch(&self, id: i64, patch: Patch, who: &Actor) -> Result<Applied, EngineError> {
+        let result = self.patch_checked(id, patch, who).await;
+        self.recorded(who, Some(id), result).await
+    }
+
+    /// The actions a patch needs, judged on the incident before it.
+    fn patch_actions(inc: &Incident, patch: &Patch, who: &Actor) -> Vec<(Action, String)> {
+        let mut needs = Vec::new();
+        if let Some(sev) = patch.severity.filter(|s| *s != inc.severity) {
+            needs.push((
+                Action::for_severity(inc.severity, sev),
+                format!("severity {} → {sev}", inc.severity),
+            ));
+        }
+        for role in patch.roles.keys() {
+            // Guests never take the commander role: a guest holding it would lock responders out.
+            let taken = *role == Role::Commander
+                && (who.is_guest()
+                    || inc
+                        .holder(Role::Commander)
+                        .is_some_and(|h| !h.eq_ignore_ascii_case(&who.id)));
+            let action = if taken {
+                Action::ReassignCommander
+            } else {
+                Action::AssignRole
+            };
+            needs.push((action, format!("role {role}")));
+        }
+        if let Some(to) = patch.status {
+            let action = match (inc.status, to) {
+                (_, Status::Closed) => Action::Close,
+                (_, Status::Cancelled) => Action::Cancel,
+                (Status::Resolved | Status::Reviewing, Status::Mitigating) => Action::Reopen,
+                (_, Status::Resolved) => Action::Resolve,
+                _ => Action::Status,
+            };
+            needs.push((action, format!("status {} → {to}", inc.status)));
+        }
+        needs
+    }
+
+    async fn patch_checked(
+        &self,
+        id: i64,
+        patch: Patch,
+        who: &Actor,
+    ) -> Result<Applied, EngineError> {
+        let actor = who.id.as_str();
         let mut roles = Vec::new();
-        for (role, user) in patch.roles {
+        for (role, user) in patch.roles.clone() {
             roles.push((
                 role,
                 user.map(|u| check_user(&format!("roles.{role}"), &u))
                     .transpose()?,
             ));
         }
-        self.apply(id, |inc, now| {
+        self.apply_audited(id, |inc, now| {
+            let mut audits = Vec::new();
+            for (action, subject) in Self::patch_actions(inc, &patch, who) {
+                audits.extend(self.check(action, who, Some(inc), Some(subject))?);
+            }
             let mut events = Vec::new();
             if let Some(sev) = patch.severity
                 && let Some(prev) = inc.set_severity(sev, now)
@@ -231,7 +315,7 @@ impl Engine {
                 let from = inc.transition(to, now)?;
                 events.push(status_event(from, to, now, actor));
             }
-            Ok(events)
+            Ok((events, audits))
         })
         .await
     }
@@ -241,7 +325,7 @@ impl Engine {
         &self,
         id: i64,
         to: Status,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Applied, EngineError> {
         self.patch(
             id,
@@ -259,7 +343,7 @@ impl Engine {
         &self,
         id: i64,
         severity: Severity,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Applied, EngineError> {
         self.patch(
             id,
@@ -278,7 +362,7 @@ impl Engine {
         id: i64,
         role: Role,
         user: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Applied, EngineError> {
         let mut roles = BTreeMap::new();
         roles.insert(role, Some(user.to_string()));
@@ -299,22 +383,26 @@ impl Engine {
         id: i64,
         kind: EventKind,
         text: &str,
-        actor: &str,
+        who: &Actor,
     ) -> Result<Applied, EngineError> {
+        let actor = who.id.as_str();
         let field = match kind {
             EventKind::StatusUpdate => "update",
             EventKind::Impact => "impact",
             _ => "text",
         };
         let text = check_text(field, text)?;
-        self.apply(id, |inc, now| {
-            if kind == EventKind::Impact {
-                inc.impact = Some(text.clone());
-                inc.updated_at = now;
-            }
-            Ok(vec![NewEvent::new(kind, now, Some(actor)).text(text)])
-        })
-        .await
+        let result = self
+            .apply(id, |inc, now| {
+                self.check(Action::Respond, who, Some(inc), None)?;
+                if kind == EventKind::Impact {
+                    inc.impact = Some(text.clone());
+                    inc.updated_at = now;
+                }
+                Ok(vec![NewEvent::new(kind, now, Some(actor)).text(text)])
+            })
+            .await;
+        self.recorded(who, Some(id), result).await
     }
 
     /// Adds an action item with an optional owner.
@@ -323,13 +411,26 @@ impl Engine {
         id: i64,
         text: &str,
         owner: Option<&str>,
-        actor: &str,
+        who: &Actor,
     ) -> Result<ActionItem, EngineError> {
+        let result = self.add_action_item_checked(id, text, owner, who).await;
+        self.recorded(who, Some(id), result).await
+    }
+
+    async fn add_action_item_checked(
+        &self,
+        id: i64,
+        text: &str,
+        owner: Option<&str>,
+        who: &Actor,
+    ) -> Result<ActionItem, EngineError> {
+        let actor = who.id.as_str();
         let text = check_text("action", text)?;
         let owner = owner.map(|o| check_user("owner", o)).transpose()?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let incident = super::locked_incident(&mut tx, id).await?;
+        self.check(Action::Respond, who, Some(&incident), None)?;
         let mut item = ActionItem {
             id: 0,
             incident_id: id,

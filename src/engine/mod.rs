@@ -2,6 +2,7 @@
 
 pub mod alert_dispatch;
 mod alerts;
+mod authorize;
 mod change_commands;
 mod change_report;
 mod changes;
@@ -24,7 +25,7 @@ mod signin;
 pub mod tokens;
 
 pub use alerts::{AlertsRuntime, Ingested};
-pub use changes::{GateAnswer, GateOverride, Recorded};
+pub use changes::{GateAnswer, GateOverride, Recorded, Unfreeze};
 pub use chat::{InboundMessage, MessageChange};
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
@@ -49,6 +50,7 @@ pub struct Engine {
     config: Arc<Config>,
     catalog: Arc<Catalog>,
     alerts: AlertsRuntime,
+    policy: Arc<crate::domain::policy::Policy>,
 }
 
 impl Engine {
@@ -62,7 +64,9 @@ impl Engine {
         catalog: Arc<Catalog>,
     ) -> Engine {
         let alerts = AlertsRuntime::new(&config);
+        let policy = Arc::new(config.permission_policy());
         Engine {
+            policy,
             alerts,
             store,
             clock,

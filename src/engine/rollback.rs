@@ -99,19 +99,20 @@ impl Engine {
         &self,
         id: i64,
         change: &str,
-        actor: &str,
+        who: &crate::domain::Actor,
     ) -> Result<Change, EngineError> {
+        let result = self.rollback_checked(id, change, who).await;
+        self.recorded(who, Some(id), result).await
+    }
+
+    async fn rollback_checked(
+        &self,
+        id: i64,
+        change: &str,
+        who: &crate::domain::Actor,
+    ) -> Result<Change, EngineError> {
+        let actor = who.id.as_str();
         let cfg = &self.config().changes;
-        if !cfg.rollbackers.is_empty()
-            && !cfg
-                .rollbackers
-                .iter()
-                .any(|u| u.eq_ignore_ascii_case(actor))
-        {
-            let reason = format!("{actor} may not run rollbacks (changes.rollbackers)");
-            self.refuse(id, "rollback", &reason, actor).await?;
-            return Err(EngineError::Conflict(reason));
-        }
         let change_id = parse_ref(change).ok_or_else(|| {
             EngineError::invalid(
                 "change",
@@ -121,6 +122,15 @@ impl Engine {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let incident = super::locked_incident(&mut tx, id).await?;
+        let audit = self.check(
+            crate::domain::policy::Action::Rollback,
+            who,
+            Some(&incident),
+            Some(label(change_id)),
+        )?;
+        if let Some(entry) = &audit {
+            tx.audit(entry).await?;
+        }
         let mut original = tx.change_for_update(change_id).await?.ok_or_else(|| {
             EngineError::invalid("change", format!("{} does not exist", label(change_id)))
         })?;

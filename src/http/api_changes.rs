@@ -9,7 +9,7 @@ use super::scope;
 use crate::domain::Actor;
 use crate::domain::change::{ChangeKind, ChangeStatus, parse_ref};
 use crate::domain::token::Scope;
-use crate::engine::{EngineError, GateOverride, Recorded};
+use crate::engine::{EngineError, GateOverride, Recorded, Unfreeze};
 use crate::ingest::changes as native;
 use crate::store::ChangeFilter;
 use axum::body::Bytes;
@@ -35,6 +35,8 @@ pub fn routes() -> Router<AppState> {
     let write = Router::new()
         .route("/changes", post(create))
         .route("/changes/freezes", post(add_freeze))
+        .route("/changes/freezes/{id}", axum::routing::delete(lift_freeze))
+        .route("/changes/unfreeze", post(unfreeze))
         .route("/changes/{id}", patch(update))
         .route("/changes/{id}/approve", post(approve))
         .route("/services/{name}/error-budget", put(budget))
@@ -92,14 +94,14 @@ async fn list(
 
 async fn create(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(who): Extension<Actor>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let report = native::parse(&body, "api")
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", e.to_string()))?;
     match state
         .engine
-        .record_change(report, &actor.id)
+        .record_change(report, &who)
         .await
         .map_err(bad_field)?
     {
@@ -134,13 +136,13 @@ struct StatusBody {
 async fn update(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    Extension(actor): Extension<Actor>,
+    Extension(who): Extension<Actor>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = change_id(&raw)?;
     let c = state
         .engine
-        .set_change_status(id, body.status, &actor.id, body.note.as_deref())
+        .set_change_status(id, body.status, &who, body.note.as_deref())
         .await
         .map_err(bad_field)?;
     Ok(Json(json!(c)))
@@ -149,11 +151,11 @@ async fn update(
 async fn approve(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    Extension(actor): Extension<Actor>,
+    Extension(who): Extension<Actor>,
 ) -> Result<Json<Value>, ApiError> {
     let c = state
         .engine
-        .approve_change(change_id(&raw)?, &actor.id)
+        .approve_change(change_id(&raw)?, &who)
         .await
         .map_err(bad_field)?;
     Ok(Json(json!(c)))
@@ -162,7 +164,7 @@ async fn approve(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OverrideBody {
-    /// Who overrides; the caller when left out.
+    /// Accepted for old clients; the override is made by the caller, and a different name is refused.
     by: Option<String>,
     reason: String,
 }
@@ -178,10 +180,14 @@ struct GateBody {
 
 async fn gate(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(who): Extension<Actor>,
     grant: Option<Extension<Grant>>,
     ApiJson(body): ApiJson<GateBody>,
 ) -> Result<Json<Value>, ApiError> {
+    if body.override_.is_some() {
+        // Asking the gate is a read; overriding it is a change.
+        scope::ensure(grant.as_ref().map(|Extension(g)| g), Scope::ChangesWrite)?;
+    }
     let kind = body
         .kind
         .map(|k| {
@@ -189,21 +195,27 @@ async fn gate(
                 .map_err(|e| ApiError::bad_request(format!("kind: {e}")))
         })
         .transpose()?;
-    if body.override_.is_some() {
-        // Asking the gate is a read; overriding it is a change.
-        scope::ensure(grant.as_ref().map(|Extension(g)| g), Scope::ChangesWrite)?;
+    if let Some(o) = &body.override_ {
+        if o.reason.trim().is_empty() {
+            return Err(ApiError::bad_request("override.reason: must not be empty"));
+        }
+        if let Some(by) = o.by.as_deref().map(|b| b.trim().trim_start_matches('@'))
+            && !by.eq_ignore_ascii_case(&who.id)
+        {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!(
+                    "override.by: `{by}` is not the caller ({}); an override is made by whoever calls, so leave `by` out",
+                    who.id
+                ),
+            ));
+        }
     }
     let o = body.override_.map(|o| GateOverride {
-        by: o.by.unwrap_or_else(|| actor.id.clone()),
+        by: who.clone(),
         reason: o.reason,
     });
-    if o.as_ref()
-        .is_some_and(|o| o.by.trim().is_empty() || o.reason.trim().is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "override: `reason` is required (and `by`, when given, must not be empty)",
-        ));
-    }
     let answer = state
         .engine
         .gate(&body.service, kind, o)
@@ -229,7 +241,7 @@ struct FreezeBody {
 
 async fn add_freeze(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(who): Extension<Actor>,
     ApiJson(body): ApiJson<FreezeBody>,
 ) -> Result<Response, ApiError> {
     let d = humantime::parse_duration(&body.duration).map_err(|_| {
@@ -240,10 +252,47 @@ async fn add_freeze(
     })?;
     let f = state
         .engine
-        .freeze(&body.scope, d, &body.reason, &actor.id)
+        .freeze(&body.scope, d, &body.reason, &who, None)
         .await
         .map_err(bad_field)?;
     Ok((StatusCode::CREATED, Json(json!(f))).into_response())
+}
+
+async fn lift_freeze(
+    State(state): State<AppState>,
+    Extension(who): Extension<Actor>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = raw
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("freeze id `{raw}` is not a number")))?;
+    let lifted = state
+        .engine
+        .unfreeze(&Unfreeze::Id(id), &who, None)
+        .await
+        .map_err(bad_field)?;
+    Ok(Json(json!({ "lifted": lifted })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnfreezeBody {
+    scope: String,
+}
+
+async fn unfreeze(
+    State(state): State<AppState>,
+    Extension(who): Extension<Actor>,
+    ApiJson(body): ApiJson<UnfreezeBody>,
+) -> Result<Json<Value>, ApiError> {
+    let target = Unfreeze::parse(&body.scope).map_err(bad_field)?;
+    let lifted = state
+        .engine
+        .unfreeze(&target, &who, None)
+        .await
+        .map_err(bad_field)?;
+    Ok(Json(json!({ "lifted": lifted })))
 }
 
 #[derive(Deserialize)]
@@ -255,12 +304,12 @@ struct BudgetBody {
 async fn budget(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Extension(actor): Extension<Actor>,
+    Extension(who): Extension<Actor>,
     ApiJson(body): ApiJson<BudgetBody>,
 ) -> Result<Json<Value>, ApiError> {
     state
         .engine
-        .set_error_budget(&name, body.remaining, &actor.id)
+        .set_error_budget(&name, body.remaining, &who)
         .await
         .map_err(bad_field)?;
     Ok(Json(json!({"service": name, "remaining": body.remaining})))

@@ -104,7 +104,7 @@ struct CreateBody {
 
 async fn create(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(who): Extension<Actor>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let req = Declare {
@@ -113,7 +113,7 @@ async fn create(
         kind: body.kind.unwrap_or_default(),
         service: body.service,
     };
-    let incident = state.engine.declare(req, &actor.id).await?;
+    let incident = state.engine.declare(req, &who).await?;
     let location = format!("/api/v1/incidents/{}", incident.id);
     Ok((
         StatusCode::CREATED,
@@ -150,7 +150,7 @@ struct UpdateBody {
 
 async fn update(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(who): Extension<Actor>,
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -168,7 +168,7 @@ async fn update(
         severity: body.severity,
         roles: body.roles.unwrap_or_default(),
     };
-    let applied = state.engine.patch(id, patch, &actor.id).await?;
+    let applied = state.engine.patch(id, patch, &who).await?;
     Ok(Json(
         serde_json::to_value(&applied.incident).unwrap_or_default(),
     ))
@@ -210,14 +210,14 @@ struct NoteBody {
 
 async fn add_note(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(who): Extension<Actor>,
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<NoteBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = api_incident_path(path)?;
     let applied = state
         .engine
-        .add_text(id, EventKind::Note, &body.text, &actor.id)
+        .add_text(id, EventKind::Note, &body.text, &who)
         .await?;
     Ok((StatusCode::CREATED, Json(json!(applied.events.first()))))
 }

@@ -74,6 +74,12 @@ impl From<EngineError> for ApiError {
                 extra: Some(json!({"from": t.from, "to": t.to, "legal": t.legal()})),
             },
             EngineError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            EngineError::Forbidden { action, reason, .. } => ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: "forbidden",
+                message: reason,
+                extra: Some(json!({"action": action})),
+            },
             EngineError::Store(s) if s.is_unavailable() => {
                 tracing::warn!(error = %s, "database unavailable");
                 ApiError::new(

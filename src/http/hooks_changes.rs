@@ -52,8 +52,10 @@ fn field_error(e: changes::FieldError) -> ApiError {
 }
 
 /// Records a report and maps the outcome: 201 created, 200 updated/unchanged/duplicate.
-async fn record(state: &AppState, report: NewChange, actor: &str) -> Result<Response, ApiError> {
-    match state.engine.record_change(report, actor).await {
+/// The actor is the ingest source (a service account), never the `author` the body names.
+async fn record(state: &AppState, report: NewChange, source: &str) -> Result<Response, ApiError> {
+    let actor = crate::domain::Actor::service(source, "hooks");
+    match state.engine.record_change(report, &actor).await {
         Ok(Recorded::Created(c)) => Ok((
             StatusCode::CREATED,
             Json(json!({"result": "created", "change": c})),
@@ -88,8 +90,7 @@ async fn native(
         super::auth::is_local(&state, Some(peer), &headers),
     )?;
     let report = changes::parse(&body, "native").map_err(field_error)?;
-    let actor = report.author.clone().unwrap_or_else(|| "native".into());
-    record(&state, report, &actor).await
+    record(&state, report, "native").await
 }
 
 async fn pagerduty(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
@@ -158,8 +159,7 @@ async fn github_hook(
             .into_response()),
         github::Delivery::Change(mut report) => {
             report.delivery = Some(("github".into(), delivery));
-            let actor = report.author.clone().unwrap_or_else(|| "github".into());
-            record(&state, *report, &actor).await
+            record(&state, *report, "github").await
         }
     }
 }
@@ -182,9 +182,6 @@ async fn argocd_hook(
             Json(json!({"result": "ignored", "reason": what})),
         )
             .into_response()),
-        argocd::Notification::Change(report) => {
-            let actor = report.author.clone().unwrap_or_else(|| "argocd".into());
-            record(&state, *report, &actor).await
-        }
+        argocd::Notification::Change(report) => record(&state, *report, "argocd").await,
     }
 }

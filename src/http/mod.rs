@@ -1,6 +1,7 @@
 //! The HTTP surface: verify, parse, call the engine, map the result. No business rules here.
 
 mod api_alerts;
+mod api_audit;
 mod api_changes;
 mod api_incidents;
 mod api_people;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_reports::routes())
         .merge(api_alerts::routes())
         .merge(api_people::routes())
+        .merge(api_audit::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::api_caller,

@@ -199,6 +199,7 @@ async fn declare(
         kind: form.kind.unwrap_or_default(),
         service: form.service,
     };
+    let actor = crate::domain::Actor::named(&actor, &actor, "web");
     let incident = state.engine.declare(req, &actor).await?;
     Ok(Redirect::to(&format!("/incidents/{}", incident.id)))
 }

@@ -1,15 +1,37 @@
 //! What the change gate reads and records: freezes, error budgets, overrides.
 
 use super::rows::{get_time, json_text, ms};
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, Tx};
 use crate::domain::gate::Freeze;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-impl Store {
+/// Which freezes an unfreeze lifts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FreezeTarget<'a> {
+    /// One freeze by id.
+    Id(i64),
+    /// The freezes on one scope (a service, or `all` meaning the all-services freezes).
+    Scope(&'a str),
+    /// Every active freeze.
+    All,
+}
+
+fn freeze_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Freeze> {
+    Ok(Freeze {
+        id: r.try_get("id")?,
+        scope: r.try_get("scope")?,
+        reason: r.try_get("reason")?,
+        starts_at: get_time(r, "starts_at")?,
+        ends_at: get_time(r, "ends_at")?,
+        created_by: r.try_get("created_by")?,
+    })
+}
+
+impl Tx {
     /// Stores a freeze and returns it.
     pub async fn add_freeze(
-        &self,
+        &mut self,
         scope: &str,
         reason: &str,
         starts_at: DateTime<Utc>,
@@ -25,7 +47,7 @@ impl Store {
         .bind(ms(starts_at))
         .bind(ms(ends_at))
         .bind(created_by)
-        .fetch_one(&self.write)
+        .fetch_one(self.conn())
         .await?;
         Ok(Freeze {
             id,
@@ -37,6 +59,64 @@ impl Store {
         })
     }
 
+    /// Records that `by` overrode a closed gate.
+    pub async fn record_gate_override(
+        &mut self,
+        service: &str,
+        kind: Option<&str>,
+        by: &str,
+        reason: &str,
+        reasons: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO gate_overrides (service, kind, by_user, reason, reasons, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(service)
+        .bind(kind)
+        .bind(by)
+        .bind(reason)
+        .bind(json_text(&reasons))
+        .bind(ms(now))
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    /// Lifts the active freezes `target` names (`#id`/`id`, a service scope, or `all` for every one):
+    /// each ends at `now`, keeping who lifted it. Returns the lifted freezes.
+    pub async fn lift_freezes(
+        &mut self,
+        target: FreezeTarget<'_>,
+        now: DateTime<Utc>,
+        by: &str,
+    ) -> StoreResult<Vec<Freeze>> {
+        let (id, scope) = match target {
+            FreezeTarget::Id(id) => (id, ""),
+            FreezeTarget::Scope(s) => (-1, s),
+            FreezeTarget::All => (-1, ""),
+        };
+        let rows = sqlx::query(
+            "UPDATE change_freezes SET ends_at = $1, lifted_at = $1, lifted_by = $2 \
+             WHERE ends_at > $1 AND ($3 < 0 OR id = $3) AND ($4 = '' OR scope = $4) \
+             RETURNING id, scope, reason, starts_at, ends_at, created_by",
+        )
+        .bind(ms(now))
+        .bind(by)
+        .bind(id)
+        .bind(scope)
+        .fetch_all(self.conn())
+        .await?;
+        let mut lifted: Vec<Freeze> = rows
+            .iter()
+            .map(freeze_from_row)
+            .collect::<StoreResult<_>>()?;
+        lifted.sort_by_key(|f| f.id);
+        Ok(lifted)
+    }
+}
+
+impl Store {
     /// Freezes that have not ended by `now`.
     pub async fn active_freezes(&self, now: DateTime<Utc>) -> StoreResult<Vec<Freeze>> {
         let rows = sqlx::query(
@@ -46,18 +126,7 @@ impl Store {
         .bind(ms(now))
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Freeze {
-                    id: r.try_get("id")?,
-                    scope: r.try_get("scope")?,
-                    reason: r.try_get("reason")?,
-                    starts_at: get_time(r, "starts_at")?,
-                    ends_at: get_time(r, "ends_at")?,
-                    created_by: r.try_get("created_by")?,
-                })
-            })
-            .collect()
+        rows.iter().map(freeze_from_row).collect()
     }
 
     /// Sets a service's remaining error budget.
@@ -89,30 +158,6 @@ impl Store {
                 .fetch_optional(&self.read)
                 .await?,
         )
-    }
-
-    /// Records that `by` overrode a closed gate.
-    pub async fn record_gate_override(
-        &self,
-        service: &str,
-        kind: Option<&str>,
-        by: &str,
-        reason: &str,
-        reasons: &[String],
-        now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO gate_overrides (service, kind, by_user, reason, reasons, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(service)
-        .bind(kind)
-        .bind(by)
-        .bind(reason)
-        .bind(json_text(&reasons))
-        .bind(ms(now))
-        .fetch_one(&self.write)
-        .await?)
     }
 
     /// How many gate overrides were recorded for `service`.

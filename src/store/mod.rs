@@ -7,6 +7,7 @@
 
 mod alert_ingest;
 mod alerts;
+mod audit;
 mod changes;
 mod connect;
 mod gates;
@@ -26,7 +27,9 @@ mod tx;
 
 pub use alert_ingest::{AlertWrite, KnownAlert, Repeat};
 pub use alerts::{AlertFilter, AlertGroup, AlertRecord};
+pub use audit::AuditFilter;
 pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};
+pub use gates::FreezeTarget;
 pub use incidents::IncidentFilter;
 pub use jobs::Job;
 pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};

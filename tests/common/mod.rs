@@ -119,6 +119,11 @@ pub fn test_config(db: &TestDb) -> Config {
     config.outbox.poll_interval_ms = 20;
     config.outbox.initial_backoff_ms = 20;
     config.outbox.max_backoff_secs = 1;
+    // The harness's API caller (no `X-Warroom-User`) runs incidents with full rights, so tests of other
+    // features are not about permissions; permission tests act as named people.
+    config
+        .roles
+        .insert("admin".into(), warroom::config::Grants(vec!["api".into()]));
     config
 }
 
@@ -204,6 +209,35 @@ impl TestApp {
             .await
             .expect("request");
         split(resp).await
+    }
+
+    /// Sends JSON as `user` (`X-Warroom-User`) with `method`, and returns the status and JSON body.
+    pub async fn json_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("x-warroom-user", user);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        split(req.send().await.expect("request")).await
+    }
+
+    /// POSTs JSON as `user`.
+    pub async fn post_as(
+        &self,
+        path: &str,
+        user: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.json_as(reqwest::Method::POST, path, user, Some(body))
+            .await
     }
 
     /// PATCHes JSON.

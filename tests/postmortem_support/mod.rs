@@ -162,7 +162,7 @@ pub async fn realistic_incident(r: &Rig) -> i64 {
                 kind: "degradation".parse().unwrap(),
                 service: Some("checkout".into()),
             },
-            "alice",
+            &warroom::domain::Actor::named("alice", "alice", "web"),
         )
         .await
         .unwrap();

@@ -98,6 +98,16 @@ pub async fn spawn_with_catalog(
     fake: &FakeSlack,
     catalog: &str,
 ) -> (crate::common::TestApp, tempfile::TempDir) {
+    spawn_with_catalog_and(backend, fake, catalog, |_| {}).await
+}
+
+/// As `spawn_with_catalog`, with a further configuration tweak (roles, policy …).
+pub async fn spawn_with_catalog_and(
+    backend: crate::common::Backend,
+    fake: &FakeSlack,
+    catalog: &str,
+    tweak: impl FnOnce(&mut warroom::config::Config) + Send + 'static,
+) -> (crate::common::TestApp, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("services.toml");
     std::fs::write(&path, catalog).unwrap();
@@ -105,6 +115,7 @@ pub async fn spawn_with_catalog(
     let app = crate::common::TestApp::spawn_with(backend, move |c| {
         fake.configure(c);
         c.catalog.path = path.display().to_string();
+        tweak(c);
     })
     .await;
     (app, dir)

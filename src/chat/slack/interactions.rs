@@ -58,7 +58,6 @@ pub async fn handle(
         .or(payload["user"]["name"].as_str());
     let actor = users::actor(engine, user_id, handle, engine.now()).await?;
     engine.people().seen(&actor).await?;
-    let actor = actor.id;
     match payload["type"].as_str() {
         Some("block_actions") => {
             let action = &payload["actions"][0];
@@ -122,6 +121,10 @@ pub async fn handle(
                 Ok(_) => Ok(None),
                 Err(EngineError::Invalid { message, .. }) => {
                     Ok(Some(field_error("title", &message)))
+                }
+                // Refused by the policy (a P0/P1 needs the commander or an admin): said on the form.
+                Err(EngineError::Forbidden { reason, .. }) => {
+                    Ok(Some(field_error("severity", &reason)))
                 }
                 Err(e) => Err(e),
             }
