@@ -14,6 +14,7 @@ mod hub;
 mod incidents;
 pub mod jobs;
 pub mod outbound;
+pub mod outbox_ops;
 pub mod outbox_worker;
 mod postmortem;
 mod replies;

@@ -3,6 +3,7 @@
 mod api_alerts;
 mod api_changes;
 mod api_incidents;
+mod api_outbox;
 mod api_postmortem;
 mod api_reports;
 mod auth;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_postmortem::routes())
         .merge(api_reports::routes())
         .merge(api_alerts::routes())
+        .merge(api_outbox::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::api_caller,
