@@ -469,3 +469,46 @@ async fn claims_and_crashes_spend_no_attempts(backend: Backend) {
     );
 }
 both_backends!(crash_accounting, claims_and_crashes_spend_no_attempts);
+
+async fn replicas_share_one_rate_limit_bucket(backend: Backend) {
+    let (store, db) = store(backend).await;
+    let other = Store::connect(&db.url, 4).await.unwrap();
+    let now = Utc::now();
+    // Tier 2: 20 a minute. Two replicas reserve 25 calls at the same moment.
+    let mut waits = Vec::new();
+    for i in 0..25 {
+        let s = if i % 2 == 0 { &store } else { &other };
+        waits.push(
+            s.reserve_rate_token("slack:conversations.create", 20, 20, now)
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(waits[..20].iter().all(|w| w.is_zero()), "{waits:?}");
+    let queued: Vec<u128> = waits[20..].iter().map(|w| w.as_millis()).collect();
+    assert_eq!(
+        queued,
+        [3000, 6000, 9000, 12000, 15000],
+        "calls beyond the burst queue up across replicas"
+    );
+    // A minute later the bucket has refilled (less what the queue used).
+    let later = store
+        .reserve_rate_token(
+            "slack:conversations.create",
+            20,
+            20,
+            now + Duration::seconds(60),
+        )
+        .await
+        .unwrap();
+    assert!(later.is_zero());
+    // Another method has its own bucket.
+    assert!(
+        other
+            .reserve_rate_token("slack:pins.add", 20, 20, now)
+            .await
+            .unwrap()
+            .is_zero()
+    );
+}
+both_backends!(shared_rate_limit, replicas_share_one_rate_limit_bucket);

@@ -47,3 +47,11 @@ pub trait Deliverer: Send + Sync {
     /// (`entry.may_have_run()`). It records nothing about the entry itself: the worker does.
     async fn deliver(&self, entry: &OutboxEntry) -> Outcome;
 }
+
+/// A platform rate limit shared by every replica (the engine implements it over the database).
+#[async_trait::async_trait]
+pub trait SharedRateLimit: Send + Sync {
+    /// Reserves one call from `bucket` (`per_minute`, at most `burst` at once); returns how long to
+    /// wait before making it (zero: now).
+    async fn reserve(&self, bucket: &str, per_minute: u32, burst: u32) -> Duration;
+}

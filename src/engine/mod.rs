@@ -17,6 +17,7 @@ pub mod outbound;
 pub mod outbox_ops;
 pub mod outbox_worker;
 mod postmortem;
+pub mod rate_limit;
 mod replies;
 mod reports;
 pub mod rollback;

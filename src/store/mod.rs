@@ -15,6 +15,7 @@ mod jobs;
 mod outbox;
 mod outbox_view;
 mod postmortems;
+mod rate_buckets;
 mod reports;
 mod rooms;
 mod rows;
