@@ -94,7 +94,17 @@ impl App {
         let mut destinations = vec![outbound::WEB.to_string()];
         let slack_client = config.slack.bot_token.as_deref().map(|token| {
             destinations.push(outbound::SLACK.to_string());
-            crate::chat::slack::SlackClient::new(&config.slack.api_url, token)
+            let client = crate::chat::slack::SlackClient::new(&config.slack.api_url, token);
+            if store.backend() == crate::store::Backend::Postgres {
+                // Replicas share Slack's tiers: every call also draws on a bucket in the database.
+                let shared = crate::engine::rate_limit::StoreRateLimit::new(
+                    store.clone(),
+                    Arc::new(SystemClock),
+                );
+                client.with_shared_limit(Arc::new(shared))
+            } else {
+                client
+            }
         });
         let config = Arc::new(config);
         let catalog = Arc::new(

@@ -171,7 +171,8 @@ async fn a_channel_is_delivered_in_order_and_failures_retry_later(backend: Backe
         [a1, b1],
         "only the oldest entry of each channel is eligible"
     );
-    assert_eq!(first[0].attempts, 1);
+    assert_eq!(first[0].attempts, 0, "a claim is not an attempt");
+    let token = first[0].claim_token.clone().unwrap();
     assert!(
         store
             .claim_outbox("web", now, lease, 10)
@@ -181,11 +182,19 @@ async fn a_channel_is_delivered_in_order_and_failures_retry_later(backend: Backe
         "claimed entries are leased"
     );
 
-    store
-        .retry_outbox(a1, now + Duration::seconds(30), "503 from platform")
-        .await
-        .unwrap();
-    store.complete_outbox(b1, now).await.unwrap();
+    assert!(
+        store
+            .retry_outbox(
+                a1,
+                &token,
+                now + Duration::seconds(30),
+                "503 from platform",
+                true
+            )
+            .await
+            .unwrap()
+    );
+    assert!(store.complete_outbox(b1, &token, None, now).await.unwrap());
     assert!(
         store
             .claim_outbox("web", now, lease, 10)
@@ -199,13 +208,10 @@ async fn a_channel_is_delivered_in_order_and_failures_retry_later(backend: Backe
         .await
         .unwrap();
     assert_eq!(later.iter().map(|e| e.id).collect::<Vec<_>>(), [a1]);
-    assert_eq!(later[0].attempts, 2);
+    assert_eq!(later[0].attempts, 1);
     assert_eq!(later[0].last_error.as_deref(), Some("503 from platform"));
-    store
-        .record_outbox_result(a1, &json!({"ts": "1.2"}))
-        .await
-        .unwrap();
-    store.fail_outbox(a1, "gave up", now).await.unwrap();
+    let token = later[0].claim_token.clone().unwrap();
+    assert!(store.fail_outbox(a1, &token, "gave up", now).await.unwrap());
     let next = store
         .claim_outbox("web", now + Duration::seconds(31), lease, 10)
         .await
@@ -220,13 +226,13 @@ async fn a_channel_is_delivered_in_order_and_failures_retry_later(backend: Backe
         Some(OutboxStatus::Done)
     );
 
-    // An expired lease (a worker died) makes the entry claimable again.
+    // An expired lease (a worker died) makes the entry claimable again, without an attempt.
     let again = store
         .claim_outbox("web", now + Duration::seconds(200), lease, 10)
         .await
         .unwrap();
     assert_eq!(again.iter().map(|e| e.id).collect::<Vec<_>>(), [a2]);
-    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].attempts, 0);
 }
 both_backends!(
     outbox_ordering,
@@ -333,3 +339,176 @@ async fn listing_filters_and_pages(backend: Backend) {
     assert_eq!(counts, vec![(Status::Declared, 3)]);
 }
 both_backends!(listing, listing_filters_and_pages);
+
+async fn only_the_claim_holder_records_a_result(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let id = insert(&store, "fenced").await;
+    let now = Utc::now();
+    let mut tx = store.begin().await.unwrap();
+    let e = tx
+        .enqueue(&post(id, "a", "one", None), now)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let lease = Duration::seconds(10);
+    let old = store.claim_outbox("web", now, lease, 10).await.unwrap();
+    let old_token = old[0].claim_token.clone().unwrap();
+    assert_eq!(
+        store
+            .start_outbox_delivery(e, &old_token, now + lease)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    // The lease runs out; another worker takes the entry.
+    let later = now + Duration::seconds(11);
+    let new = store.claim_outbox("web", later, lease, 10).await.unwrap();
+    assert_eq!(new.len(), 1);
+    let new_token = new[0].claim_token.clone().unwrap();
+    assert_ne!(old_token, new_token);
+    assert_eq!(new[0].starts, 1, "the next holder knows a delivery began");
+    assert!(new[0].claim_token.is_some());
+
+    let result = json!({"ts": "1.2"});
+    assert!(
+        !store
+            .complete_outbox(e, &old_token, Some(&result), later)
+            .await
+            .unwrap(),
+        "a stale worker's completion is discarded"
+    );
+    assert!(
+        !store
+            .retry_outbox(e, &old_token, later, "late", true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .fail_outbox(e, &old_token, "late", later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .renew_outbox_claim(e, &old_token, later + lease)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.outbox_status(e).await.unwrap(),
+        Some(OutboxStatus::Pending)
+    );
+    assert!(
+        store
+            .renew_outbox_claim(e, &new_token, later + lease)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .complete_outbox(e, &new_token, Some(&result), later)
+            .await
+            .unwrap()
+    );
+    let (entry, status) = store.outbox_for_incident(id).await.unwrap().remove(0);
+    assert_eq!(status, OutboxStatus::Done);
+    assert_eq!(entry.result, Some(result));
+    assert_eq!(entry.attempts, 1, "one delivery reported back");
+}
+both_backends!(fencing, only_the_claim_holder_records_a_result);
+
+async fn claims_and_crashes_spend_no_attempts(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let id = insert(&store, "crashes").await;
+    let now = Utc::now();
+    let mut tx = store.begin().await.unwrap();
+    let e = tx
+        .enqueue(&post(id, "a", "one", None), now)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let lease = Duration::seconds(5);
+    // Twenty workers claim and die (half of them mid-delivery), each lease expiring.
+    for i in 0..20 {
+        let at = now + Duration::seconds(6 * i);
+        let batch = store.claim_outbox("web", at, lease, 10).await.unwrap();
+        assert_eq!(batch.len(), 1, "round {i}");
+        if i % 2 == 0 {
+            let token = batch[0].claim_token.as_deref().unwrap();
+            store
+                .start_outbox_delivery(e, token, at + lease)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+    // Start-up on the embedded database gives every claim back at once.
+    assert_eq!(store.release_outbox_claims().await.unwrap(), 1);
+    let batch = store
+        .claim_outbox("web", now + Duration::seconds(120), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(batch[0].attempts, 0, "claims and crashes are not attempts");
+    assert_eq!(
+        batch[0].starts, 10,
+        "but the deliveries that began are known"
+    );
+    // A graceful shutdown returns an unstarted claim.
+    let token = batch[0].claim_token.clone().unwrap();
+    assert!(store.release_outbox_claim(e, &token).await.unwrap());
+    assert_eq!(
+        store
+            .claim_outbox("web", now + Duration::seconds(120), lease, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+both_backends!(crash_accounting, claims_and_crashes_spend_no_attempts);
+
+async fn replicas_share_one_rate_limit_bucket(backend: Backend) {
+    let (store, db) = store(backend).await;
+    let other = Store::connect(&db.url, 4).await.unwrap();
+    let now = Utc::now();
+    // Tier 2: 20 a minute. Two replicas reserve 25 calls at the same moment.
+    let mut waits = Vec::new();
+    for i in 0..25 {
+        let s = if i % 2 == 0 { &store } else { &other };
+        waits.push(
+            s.reserve_rate_token("slack:conversations.create", 20, 20, now)
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(waits[..20].iter().all(|w| w.is_zero()), "{waits:?}");
+    let queued: Vec<u128> = waits[20..].iter().map(|w| w.as_millis()).collect();
+    assert_eq!(
+        queued,
+        [3000, 6000, 9000, 12000, 15000],
+        "calls beyond the burst queue up across replicas"
+    );
+    // A minute later the bucket has refilled (less what the queue used).
+    let later = store
+        .reserve_rate_token(
+            "slack:conversations.create",
+            20,
+            20,
+            now + Duration::seconds(60),
+        )
+        .await
+        .unwrap();
+    assert!(later.is_zero());
+    // Another method has its own bucket.
+    assert!(
+        other
+            .reserve_rate_token("slack:pins.add", 20, 20, now)
+            .await
+            .unwrap()
+            .is_zero()
+    );
+}
+both_backends!(shared_rate_limit, replicas_share_one_rate_limit_bucket);

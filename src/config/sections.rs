@@ -279,13 +279,15 @@ pub struct TemplatesConfig {
 pub struct OutboxConfig {
     /// How often an idle worker looks for work, in milliseconds.
     pub poll_interval_ms: u64,
-    /// Attempts before an entry is given up on.
+    /// Attempts after which an entry that keeps failing for a transient cause is reported as
+    /// poisoned (a warning; it keeps retrying at the capped backoff). Permanent causes fail at once.
     pub max_attempts: u32,
     /// First retry delay, in milliseconds; doubles each attempt.
     pub initial_backoff_ms: u64,
     /// Longest retry delay, in seconds.
     pub max_backoff_secs: u64,
-    /// How long a claimed entry stays with its worker before another may take it (a crashed replica's work).
+    /// How long a claimed entry stays with its worker before another may take it (a crashed
+    /// replica's work); a running delivery renews it every third of this.
     pub lease_secs: u64,
 }
 
@@ -295,8 +297,8 @@ impl Default for OutboxConfig {
             poll_interval_ms: 250,
             max_attempts: 12,
             initial_backoff_ms: 500,
-            max_backoff_secs: 300,
-            lease_secs: 30,
+            max_backoff_secs: 10,
+            lease_secs: 10,
         }
     }
 }

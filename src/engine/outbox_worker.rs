@@ -1,14 +1,28 @@
-//! Delivers outbox entries through the platform adapters, with retries and backoff.
+//! Delivers outbox entries through the platform adapters: fenced claims, a heartbeat on long
+//! deliveries, capped backoff, and every entry on its own so one that keeps failing blocks no other.
+//!
+//! - A claim carries a token; starting, renewing, completing, failing or rescheduling an entry
+//!   presents it, so a worker whose lease was taken over has its result discarded (and counted).
+//! - `attempts` counts deliveries that reported back; a claim or a crash never spends one.
+//! - Transient causes ([`DeliveryError::Retry`]) retry for ever with capped backoff; a room that does
+//!   not exist yet ([`DeliveryError::WaitFor`]) is waited for without spending attempts while its
+//!   creation is pending; only a permanent cause fails an entry for good (timeline + `/metrics`).
 
 use super::Engine;
-use crate::chat::{Deliverer, DeliveryError};
+use crate::chat::{Deliverer, DeliveryError, Outcome};
 use crate::config::OutboxConfig;
 use crate::domain::{EventKind, NewEvent};
-use crate::store::OutboxEntry;
+use crate::store::{OutboxEntry, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tracing::Instrument;
+
+/// Entries one destination delivers at once (each from a different channel, so order holds).
+const CONCURRENCY: usize = 8;
+/// How long a shutdown lets a running delivery finish before it is cut off and its claim returned.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Runs one delivery loop per adapter until `shutdown` turns true.
 pub async fn run(
@@ -17,7 +31,7 @@ pub async fn run(
     config: OutboxConfig,
     shutdown: watch::Receiver<bool>,
 ) {
-    let mut loops = tokio::task::JoinSet::new();
+    let mut loops = JoinSet::new();
     for deliverer in deliverers {
         let (engine, config, shutdown) = (engine.clone(), config.clone(), shutdown.clone());
         loops.spawn(deliver_loop(engine, deliverer, config, shutdown));
@@ -33,113 +47,297 @@ async fn deliver_loop(
 ) {
     let mut wake = engine.hub().outbox_wakeup();
     let idle = Duration::from_millis(config.poll_interval_ms);
+    let mut running: JoinSet<()> = JoinSet::new();
     loop {
         if *shutdown.borrow() {
-            return;
+            break;
         }
         wake.borrow_and_update();
-        let worked = match drain_once(&engine, deliverer.as_ref(), &config).await {
-            Ok(n) => n > 0,
-            Err(e) => {
-                tracing::warn!(destination = deliverer.destination(), error = %e, "outbox claim failed");
-                false
-            }
-        };
-        if !worked {
-            tokio::select! {
-                _ = wake.changed() => {}
-                _ = tokio::time::sleep(idle) => {}
-                _ = shutdown.changed() => {}
+        let free = CONCURRENCY.saturating_sub(running.len());
+        let mut claimed = 0;
+        if free > 0 {
+            match claim(&engine, deliverer.as_ref(), &config, free).await {
+                Ok(batch) => {
+                    claimed = batch.len();
+                    for entry in batch {
+                        let (engine, deliverer) = (engine.clone(), deliverer.clone());
+                        let (config, shutdown) = (config.clone(), shutdown.clone());
+                        running.spawn(async move {
+                            let span = tracing::info_span!("outbox.deliver", id = entry.id,
+                                destination = %entry.destination, action = %entry.action,
+                                attempts = entry.attempts);
+                            let done =
+                                deliver_one(&engine, deliverer.as_ref(), &config, entry, shutdown)
+                                    .instrument(span)
+                                    .await;
+                            if let Err(e) = done {
+                                tracing::warn!(error = %e, "could not record an outbox delivery");
+                            }
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(destination = deliverer.destination(), error = %e, "outbox claim failed");
+                }
             }
         }
+        if claimed > 0 && running.len() < CONCURRENCY {
+            continue;
+        }
+        tokio::select! {
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = wake.changed(), if running.len() < CONCURRENCY => {}
+            _ = tokio::time::sleep(idle), if running.len() < CONCURRENCY => {}
+            _ = shutdown.changed() => {}
+        }
     }
+    // Running deliveries finish (or are cut off after a grace and give their claims back).
+    while running.join_next().await.is_some() {}
 }
 
-/// Claims and delivers one batch; returns how many entries it handled.
+async fn claim(
+    engine: &Engine,
+    deliverer: &dyn Deliverer,
+    config: &OutboxConfig,
+    limit: usize,
+) -> Result<Vec<OutboxEntry>, StoreError> {
+    engine
+        .store()
+        .claim_outbox(
+            deliverer.destination(),
+            engine.now(),
+            lease(config),
+            i64::try_from(limit).unwrap_or(1),
+        )
+        .await
+}
+
+/// Claims and delivers one batch in place (tests and tools); returns how many entries it handled.
 pub async fn drain_once(
     engine: &Engine,
     deliverer: &dyn Deliverer,
     config: &OutboxConfig,
-) -> Result<usize, crate::store::StoreError> {
-    let store = engine.store();
-    let lease = i64::try_from(config.lease_secs).unwrap_or(30);
-    let batch = store
-        .claim_outbox(
-            deliverer.destination(),
-            engine.now(),
-            chrono::Duration::seconds(lease),
-            32,
-        )
-        .await?;
+) -> Result<usize, StoreError> {
+    let batch = claim(engine, deliverer, config, 32).await?;
     let n = batch.len();
+    let (_keep, shutdown) = watch::channel(false);
     for entry in batch {
-        let span = tracing::info_span!("outbox.deliver", id = entry.id, destination = %entry.destination,
-            action = %entry.action, attempt = entry.attempts);
-        deliver_one(engine, deliverer, config, entry)
-            .instrument(span)
-            .await?;
+        deliver_one(engine, deliverer, config, entry, shutdown.clone()).await?;
     }
     Ok(n)
+}
+
+fn lease(config: &OutboxConfig) -> chrono::Duration {
+    chrono::Duration::seconds(i64::try_from(config.lease_secs.max(1)).unwrap_or(30))
+}
+
+/// How the delivery of one claimed entry ended.
+enum Ran {
+    Finished(Outcome),
+    /// The claim went to another worker while the delivery ran (heartbeat refused).
+    LostClaim,
+    /// Shutdown cut the delivery off; its claim was returned.
+    CutOff,
 }
 
 async fn deliver_one(
     engine: &Engine,
     deliverer: &dyn Deliverer,
     config: &OutboxConfig,
-    entry: OutboxEntry,
-) -> Result<(), crate::store::StoreError> {
+    mut entry: OutboxEntry,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), StoreError> {
     let store = engine.store();
-    match deliverer.deliver(&entry).await {
-        Ok(delivered) => {
-            if let Some(result) = &delivered.result {
-                store.record_outbox_result(entry.id, result).await?;
+    let token = entry.claim_token.clone().unwrap_or_default();
+    if *shutdown.borrow() {
+        store.release_outbox_claim(entry.id, &token).await?;
+        return Ok(());
+    }
+    let Some(starts) = store
+        .start_outbox_delivery(entry.id, &token, engine.now() + lease(config))
+        .await?
+    else {
+        stale(&entry, "start");
+        return Ok(());
+    };
+    entry.starts = starts;
+    let ran = {
+        let delivery = deliverer.deliver(&entry);
+        tokio::pin!(delivery);
+        let beat = Duration::from_millis((config.lease_secs.max(1) * 1000 / 3).max(100));
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+        let cut_off = async {
+            let _ = shutdown.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::pin!(cut_off);
+        loop {
+            tokio::select! {
+                outcome = &mut delivery => break Ran::Finished(outcome),
+                _ = heartbeat.tick() => {
+                    let until = engine.now() + lease(config);
+                    if !store.renew_outbox_claim(entry.id, &token, until).await? {
+                        break Ran::LostClaim;
+                    }
+                }
+                _ = &mut cut_off => break Ran::CutOff,
             }
-            store.complete_outbox(entry.id, engine.now()).await?;
-            metrics::counter!("warroom_outbox_delivered_total", "destination" => entry.destination.clone())
+        }
+    };
+    match ran {
+        Ran::Finished(outcome) => apply(engine, config, &entry, &token, outcome).await,
+        Ran::LostClaim => {
+            stale(&entry, "renew");
+            Ok(())
+        }
+        Ran::CutOff => {
+            tracing::info!("shutdown cut a delivery off; its claim is returned");
+            store.release_outbox_claim(entry.id, &token).await?;
+            Ok(())
+        }
+    }
+}
+
+/// A worker whose claim was taken over: its result is discarded, never recorded.
+fn stale(entry: &OutboxEntry, at: &'static str) {
+    tracing::warn!(
+        id = entry.id,
+        at,
+        "outbox claim lost to another worker; this worker's result is discarded"
+    );
+    metrics::counter!("warroom_outbox_stale_total", "destination" => entry.destination.clone())
+        .increment(1);
+}
+
+async fn apply(
+    engine: &Engine,
+    config: &OutboxConfig,
+    entry: &OutboxEntry,
+    token: &str,
+    outcome: Outcome,
+) -> Result<(), StoreError> {
+    let store = engine.store();
+    let destination = entry.destination.clone();
+    match outcome {
+        Ok(delivered) => {
+            let now = engine.now();
+            if !store
+                .complete_outbox(entry.id, token, delivered.result.as_ref(), now)
+                .await?
+            {
+                stale(entry, "complete");
+                return Ok(());
+            }
+            metrics::counter!("warroom_outbox_delivered_total", "destination" => destination)
                 .increment(1);
         }
-        Err(DeliveryError::Retry { reason, after })
-            if entry.attempts < i64::from(config.max_attempts) =>
-        {
-            let delay = after.unwrap_or_else(|| backoff(config, entry.attempts));
-            tracing::info!(error = %reason, retry_in_ms = delay.as_millis() as u64, "delivery will be retried");
-            let next = engine.now()
-                + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1));
-            store.retry_outbox(entry.id, next, &reason).await?;
-            metrics::counter!("warroom_outbox_retries_total", "destination" => entry.destination.clone()).increment(1);
-        }
-        Err(e) => {
-            let reason = e.to_string();
-            tracing::warn!(error = %reason, "delivery failed for good");
-            store.fail_outbox(entry.id, &reason, engine.now()).await?;
-            metrics::counter!("warroom_outbox_failed_total", "destination" => entry.destination.clone()).increment(1);
-            if let Some(incident) = entry.incident_id {
-                let text = format!(
-                    "could not {} on {}: {reason}",
-                    entry.action, entry.destination
-                );
-                let key = format!("delivery_failed:{}", entry.id);
-                let result = engine
-                    .apply(incident, |_, now| {
-                        Ok(vec![
-                            NewEvent::new(EventKind::DeliveryFailed, now, Some("warroom"))
-                                .text(text)
-                                .data(serde_json::json!({"outbox": entry.id, "destination": entry.destination,
-                                    "action": entry.action}))
-                                .key(key),
-                        ])
-                    })
-                    .await;
-                if let Err(e) = result {
-                    tracing::warn!(error = %e, "could not record the failed delivery on the timeline");
-                }
+        Err(DeliveryError::Retry { reason, after }) => {
+            let attempts = entry.attempts + 1;
+            let delay = after.unwrap_or_else(|| backoff(config, attempts));
+            if attempts == i64::from(config.max_attempts) {
+                tracing::warn!(error = %reason, attempts, "delivery keeps failing; it is retried at the capped backoff");
+            } else {
+                tracing::info!(error = %reason, retry_in_ms = delay.as_millis() as u64, "delivery will be retried");
             }
+            let next = engine.now() + to_chrono(delay);
+            if !store
+                .retry_outbox(entry.id, token, next, &reason, true)
+                .await?
+            {
+                stale(entry, "retry");
+                return Ok(());
+            }
+            metrics::counter!("warroom_outbox_retries_total", "destination" => destination)
+                .increment(1);
+        }
+        Err(DeliveryError::WaitFor(room)) => {
+            let waiting = match entry.incident_id {
+                Some(id) => store.room_creation_pending(&destination, id).await?,
+                None => false,
+            };
+            if waiting {
+                let delay = backoff(config, 1).max(Duration::from_millis(config.poll_interval_ms));
+                tracing::info!(%room, "waiting for the room before delivering");
+                let next = engine.now() + to_chrono(delay);
+                let text = format!("waiting for {room}");
+                if !store
+                    .retry_outbox(entry.id, token, next, &text, false)
+                    .await?
+                {
+                    stale(entry, "wait");
+                }
+                return Ok(());
+            }
+            let reason = format!("{room} does not exist and is not being created");
+            fail(engine, entry, token, reason).await?;
+        }
+        Err(DeliveryError::Permanent(reason)) => fail(engine, entry, token, reason).await?,
+    }
+    Ok(())
+}
+
+/// Gives up on an entry: failed status, a `delivery_failed` event on its incident, a counter by reason.
+async fn fail(
+    engine: &Engine,
+    entry: &OutboxEntry,
+    token: &str,
+    reason: String,
+) -> Result<(), StoreError> {
+    tracing::warn!(error = %reason, "delivery failed for good");
+    if !engine
+        .store()
+        .fail_outbox(entry.id, token, &reason, engine.now())
+        .await?
+    {
+        stale(entry, "fail");
+        return Ok(());
+    }
+    metrics::counter!("warroom_outbox_failed_total", "destination" => entry.destination.clone(),
+        "reason" => reason_label(&reason))
+    .increment(1);
+    if let Some(incident) = entry.incident_id {
+        let text = format!(
+            "could not {} on {}: {reason}",
+            entry.action, entry.destination
+        );
+        let key = format!("delivery_failed:{}", entry.id);
+        let data = serde_json::json!({"outbox": entry.id, "destination": entry.destination,
+            "action": entry.action});
+        let result = engine
+            .apply(incident, |_, now| {
+                Ok(vec![
+                    NewEvent::new(EventKind::DeliveryFailed, now, Some("warroom"))
+                        .text(text)
+                        .data(data)
+                        .key(key),
+                ])
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not record the failed delivery on the timeline");
         }
     }
     Ok(())
 }
 
-/// Exponential backoff with jitter: initial × 2^(attempt-1), capped.
+/// A bounded metric label for a failure: the platform's error code (`invalid_auth`,
+/// `channel_not_found` …) when the reason ends with one, else `other`.
+pub fn reason_label(reason: &str) -> String {
+    let code = reason.rsplit(": ").next().unwrap_or_default().trim();
+    let is_code =
+        (1..=40).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if is_code {
+        code.to_string()
+    } else {
+        "other".to_string()
+    }
+}
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(1))
+}
+
+/// Exponential backoff with jitter: initial × 2^(attempt-1), capped at `max_backoff_secs`.
 fn backoff(config: &OutboxConfig, attempt: i64) -> Duration {
     let exp = attempt.clamp(1, 20) as u32 - 1;
     let base = config
@@ -166,5 +364,25 @@ mod tests {
         let fourth = backoff(&c, 4).as_millis();
         assert!((700..=1001).contains(&fourth), "{fourth}");
         assert!(backoff(&c, 30).as_millis() <= 2_501);
+    }
+
+    #[test]
+    fn the_default_cap_retries_a_chat_post_within_seconds() {
+        let c = OutboxConfig::default();
+        assert!(backoff(&c, 50).as_millis() <= 12_501);
+    }
+
+    #[test]
+    fn failure_reasons_become_bounded_labels() {
+        assert_eq!(
+            reason_label("conversations.create: invalid_auth"),
+            "invalid_auth"
+        );
+        assert_eq!(
+            reason_label("chat.postMessage: channel_not_found"),
+            "channel_not_found"
+        );
+        assert_eq!(reason_label("incident 4 does not exist"), "other");
+        assert_eq!(reason_label("HTTP 404 Not Found"), "other");
     }
 }

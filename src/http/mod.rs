@@ -4,6 +4,7 @@ mod api_alerts;
 mod api_audit;
 mod api_changes;
 mod api_incidents;
+mod api_outbox;
 mod api_people;
 mod api_postmortem;
 mod api_reports;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_alerts::routes())
         .merge(api_people::routes())
         .merge(api_audit::routes())
+        .merge(api_outbox::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::api_caller,

@@ -39,8 +39,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             metrics::gauge!("warroom_incidents", "status" => status.as_str()).set(n as f64);
         }
     }
-    if let Ok(depth) = store.outbox_depth().await {
-        metrics::gauge!("warroom_outbox_pending").set(depth as f64);
+    if let Ok(counts) = state.engine.outbox_counts().await {
+        metrics::gauge!("warroom_outbox_pending").set(counts.pending as f64);
+        metrics::gauge!("warroom_outbox_retrying").set(counts.retrying as f64);
+        metrics::gauge!("warroom_outbox_failed").set(counts.failed as f64);
     }
     (
         [(

@@ -51,19 +51,37 @@ pub struct OutboxEntry {
     pub channel_key: String,
     /// The action's arguments.
     pub payload: serde_json::Value,
-    /// Attempts so far, this one included.
+    /// Delivery attempts that reported back (a claim or a crash does not count).
     pub attempts: i64,
+    /// Deliveries that began, this one included once it has started (a crash mid-delivery counts).
+    pub starts: i64,
     /// The last error, if an earlier attempt failed.
     pub last_error: Option<String>,
     /// What an earlier attempt recorded (platform ids), for idempotent retries.
     pub result: Option<serde_json::Value>,
     /// When it was written.
     pub created_at: DateTime<Utc>,
+    /// The claim's fencing token: only its holder may complete, fail or reschedule the entry.
+    #[serde(skip)]
+    pub claim_token: Option<String>,
 }
 
-const RETURNING: &str = "id, destination, action, incident_id, channel_key, payload, attempts, last_error, result, created_at";
+impl OutboxEntry {
+    /// Whether an earlier delivery may have taken effect, so this one must look before it repeats.
+    pub fn may_have_run(&self) -> bool {
+        self.starts > 1
+    }
+}
 
-fn entry_from_row(row: &AnyRow) -> StoreResult<OutboxEntry> {
+/// A fresh random claim id.
+fn new_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+const RETURNING: &str = "id, destination, action, incident_id, channel_key, payload, attempts, starts, last_error, \
+    result, created_at, claim_token";
+
+pub(super) fn entry_from_row(row: &AnyRow) -> StoreResult<OutboxEntry> {
     let result: Option<String> = row.try_get("result")?;
     Ok(OutboxEntry {
         id: row.try_get("id")?,
@@ -73,10 +91,20 @@ fn entry_from_row(row: &AnyRow) -> StoreResult<OutboxEntry> {
         channel_key: row.try_get("channel_key")?,
         payload: get_json(row, "payload")?,
         attempts: row.try_get("attempts")?,
+        starts: row.try_get("starts")?,
         last_error: row.try_get("last_error")?,
         result: result.and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok()),
         created_at: get_time(row, "created_at")?,
+        claim_token: row.try_get("claim_token")?,
     })
+}
+
+pub(super) fn status_of(s: &str) -> OutboxStatus {
+    match s {
+        "done" => OutboxStatus::Done,
+        "failed" => OutboxStatus::Failed,
+        _ => OutboxStatus::Pending,
+    }
 }
 
 /// Writes one entry; `None` when its idempotency key exists already.
@@ -101,9 +129,13 @@ pub(super) async fn enqueue<'c, E: Executor<'c, Database = Any>>(
     .await?)
 }
 
+/// The fencing condition every holder-only statement ends with (`$1` = id, `$2` = token).
+const HELD: &str = "id = $1 AND claim_token = $2 AND status = 'pending'";
+
 impl Store {
-    /// Claims up to `limit` due entries for `destination` for `lease`; only the oldest pending entry
-    /// of each channel is eligible, so a channel is delivered in order. Safe with several workers.
+    /// Claims up to `limit` due entries for `destination` for `lease` under one new claim token;
+    /// only the oldest pending entry of each channel is eligible, so a channel is delivered in
+    /// order. Safe with several workers. A claim does not count as an attempt.
     pub async fn claim_outbox(
         &self,
         destination: &str,
@@ -116,7 +148,7 @@ impl Store {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE id IN (\
+            "UPDATE outbox SET claimed_until = $1, claim_token = $5 WHERE id IN (\
              SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.destination = $2 \
              AND o.next_attempt_at <= $3 AND (o.claimed_until IS NULL OR o.claimed_until < $3) \
              AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.channel_key = o.channel_key \
@@ -127,6 +159,7 @@ impl Store {
             .bind(destination)
             .bind(ms(now))
             .bind(limit)
+            .bind(new_token())
             .fetch_all(&self.write)
             .await?;
         let mut entries: Vec<OutboxEntry> = rows
@@ -139,67 +172,148 @@ impl Store {
 
     /// Frees every claim: safe only when no other process delivers (the embedded SQLite at start-up).
     pub async fn release_outbox_claims(&self) -> StoreResult<u64> {
-        let done = sqlx::query("UPDATE outbox SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL")
-            .execute(&self.write)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE outbox SET claimed_until = NULL, claim_token = NULL \
+             WHERE status = 'pending' AND claimed_until IS NOT NULL",
+        )
+        .execute(&self.write)
+        .await?;
         Ok(done.rows_affected())
     }
 
-    /// Records what a delivery attempt learned (platform ids) before it is marked done.
-    pub async fn record_outbox_result(
-        &self,
-        id: i64,
-        result: &serde_json::Value,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE outbox SET result = $1 WHERE id = $2")
-            .bind(json_text(result))
+    /// Gives one claim back unperformed (a graceful shutdown); false when the claim was lost.
+    pub async fn release_outbox_claim(&self, id: i64, token: &str) -> StoreResult<bool> {
+        let sql =
+            format!("UPDATE outbox SET claimed_until = NULL, claim_token = NULL WHERE {HELD}");
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
+            .bind(token)
             .execute(&self.write)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
-    /// Marks an entry delivered.
-    pub async fn complete_outbox(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE outbox SET status = 'done', done_at = $1, claimed_until = NULL WHERE id = $2",
-        )
-        .bind(ms(now))
-        .bind(id)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+    /// The holder begins a delivery: counts the start and renews the lease. `None` when the claim
+    /// was lost (another worker holds the entry now); otherwise the entry's `starts`.
+    pub async fn start_outbox_delivery(
+        &self,
+        id: i64,
+        token: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
+        let sql = format!(
+            "UPDATE outbox SET starts = starts + 1, claimed_until = $3 WHERE {HELD} RETURNING starts"
+        );
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(token)
+            .bind(ms(until))
+            .fetch_optional(&self.write)
+            .await?)
     }
 
-    /// Releases an entry for another attempt at `next_attempt_at`.
+    /// The holder extends its lease to `until` (a long delivery's heartbeat); false when lost.
+    pub async fn renew_outbox_claim(
+        &self,
+        id: i64,
+        token: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let sql = format!("UPDATE outbox SET claimed_until = $3 WHERE {HELD}");
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(token)
+            .bind(ms(until))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The holder marks its entry delivered, keeping what the delivery learned; false (and nothing
+    /// written) when the claim is no longer this token's.
+    pub async fn complete_outbox(
+        &self,
+        id: i64,
+        token: &str,
+        result: Option<&serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let sql = format!(
+            "UPDATE outbox SET status = 'done', done_at = $3, result = COALESCE($4, result), \
+             attempts = attempts + 1, claimed_until = NULL, claim_token = NULL WHERE {HELD}"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(token)
+            .bind(ms(now))
+            .bind(result.map(json_text))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The holder reschedules its entry for `next_attempt_at`; `attempted` counts a real attempt
+    /// (a failed call), false for an entry that only waits (for its room). False when the claim was lost.
     pub async fn retry_outbox(
         &self,
         id: i64,
+        token: &str,
         next_attempt_at: DateTime<Utc>,
         error: &str,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE outbox SET next_attempt_at = $1, last_error = $2, claimed_until = NULL WHERE id = $3",
-        )
-        .bind(ms(next_attempt_at))
-        .bind(error)
-        .bind(id)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        attempted: bool,
+    ) -> StoreResult<bool> {
+        let sql = format!(
+            "UPDATE outbox SET next_attempt_at = $3, last_error = $4, attempts = attempts + $5, \
+             claimed_until = NULL, claim_token = NULL WHERE {HELD}"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(token)
+            .bind(ms(next_attempt_at))
+            .bind(error)
+            .bind(i64::from(attempted))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
-    /// Gives up on an entry.
-    pub async fn fail_outbox(&self, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE outbox SET status = 'failed', last_error = $1, done_at = $2, claimed_until = NULL WHERE id = $3",
+    /// The holder gives up on its entry (a permanent cause); false when the claim was lost.
+    pub async fn fail_outbox(
+        &self,
+        id: i64,
+        token: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let sql = format!(
+            "UPDATE outbox SET status = 'failed', last_error = $3, done_at = $4, attempts = attempts + 1, \
+             claimed_until = NULL, claim_token = NULL WHERE {HELD}"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(token)
+            .bind(error)
+            .bind(ms(now))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Whether `incident`'s room on `destination` is still being created (its `create_room` entry pending).
+    pub async fn room_creation_pending(
+        &self,
+        destination: &str,
+        incident: i64,
+    ) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE destination = $1 AND incident_id = $2 \
+             AND action = 'create_room' AND status = 'pending'",
         )
-        .bind(error)
-        .bind(ms(now))
-        .bind(id)
-        .execute(&self.write)
+        .bind(destination)
+        .bind(incident)
+        .fetch_one(&self.read)
         .await?;
-        Ok(())
+        Ok(n > 0)
     }
 
     /// How many entries wait for delivery.
@@ -217,11 +331,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
-        Ok(s.map(|s| match s.as_str() {
-            "done" => OutboxStatus::Done,
-            "failed" => OutboxStatus::Failed,
-            _ => OutboxStatus::Pending,
-        }))
+        Ok(s.as_deref().map(status_of))
     }
 
     /// Entries about one incident, oldest first (for tests and the admin view).
@@ -229,22 +339,16 @@ impl Store {
         &self,
         incident_id: i64,
     ) -> StoreResult<Vec<(OutboxEntry, OutboxStatus)>> {
-        let rows = sqlx::query(
-            "SELECT id, destination, action, incident_id, channel_key, payload, attempts, last_error, result, \
-             created_at, status FROM outbox WHERE incident_id = $1 ORDER BY id",
-        )
-        .bind(incident_id)
-        .fetch_all(&self.read)
-        .await?;
+        let sql =
+            format!("SELECT {RETURNING}, status FROM outbox WHERE incident_id = $1 ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(incident_id)
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
             .map(|r| {
                 let status: String = r.try_get("status")?;
-                let status = match status.as_str() {
-                    "done" => OutboxStatus::Done,
-                    "failed" => OutboxStatus::Failed,
-                    _ => OutboxStatus::Pending,
-                };
-                Ok((entry_from_row(r)?, status))
+                Ok((entry_from_row(r)?, status_of(&status)))
             })
             .collect()
     }

@@ -64,6 +64,12 @@ pub struct SlackState {
     pub rate_limited_sent: usize,
     /// 500s sent after the effect.
     pub failed_after_effect_sent: usize,
+    /// Methods that take this long before they act and answer: a slow platform.
+    pub slow_replies: std::collections::HashMap<String, std::time::Duration>,
+    /// The next n calls of a method are answered `429` (no effect).
+    pub rate_limit_next: std::collections::HashMap<String, usize>,
+    /// Channels whose `chat.postMessage` always answers `500` (no effect): a poisoned channel.
+    pub failing_channels: Vec<String>,
     next_id: u64,
     next_ts: u64,
 }
@@ -133,9 +139,34 @@ async fn api(
         return err("invalid_auth");
     }
     let a = args(&headers, &body);
-    let mut s = fake.lock().unwrap();
+    let slow = fake.lock().unwrap().slow_replies.get(&method).copied();
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
+    respond(&mut fake.lock().unwrap(), &method, &a)
+}
+
+fn respond(s: &mut SlackState, method: &str, a: &Value) -> Response {
+    let method = method.to_string();
     s.calls.push(method.clone());
     let faults = s.faults.clone();
+    if let Some(n) = s.rate_limit_next.get_mut(&method).filter(|n| **n > 0) {
+        *n -= 1;
+        s.rate_limited_sent += 1;
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", faults.retry_after_secs.to_string())],
+            "",
+        )
+            .into_response();
+    }
+    if method == "chat.postMessage"
+        && s.failing_channels
+            .iter()
+            .any(|c| a["channel"].as_str() == Some(c))
+    {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "upstream timeout").into_response();
+    }
     if faults.rate_limited > 0.0 && rand::random::<f64>() < faults.rate_limited {
         s.rate_limited_sent += 1;
         return (
@@ -145,7 +176,7 @@ async fn api(
         )
             .into_response();
     }
-    let response = s.perform(&method, &a);
+    let response = s.perform(&method, a);
     let effect_only = faults.always_fail_after_effect.contains(&method)
         || (WRITES.contains(&method.as_str())
             && faults.fail_after_effect > 0.0

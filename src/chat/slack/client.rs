@@ -112,6 +112,15 @@ impl SlackClient {
         }
     }
 
+    /// The same client, drawing on a rate limit shared with the other replicas as well.
+    pub fn with_shared_limit(
+        mut self,
+        shared: Arc<dyn crate::chat::SharedRateLimit>,
+    ) -> SlackClient {
+        self.limits = Arc::new(RateLimits::default().with_shared(shared));
+        self
+    }
+
     /// Calls a write method with a JSON body; returns the whole `{"ok": true, …}` answer.
     pub async fn call(&self, method: &str, args: Value) -> Result<Value, SlackError> {
         let channel = args["channel"].as_str().map(str::to_string);

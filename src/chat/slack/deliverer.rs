@@ -94,11 +94,7 @@ impl SlackDeliverer {
             .chat_room(incident, SLACK)
             .await
             .map_err(store_err)?
-            .ok_or_else(|| {
-                DeliveryError::Permanent(format!(
-                    "incident {incident} has no Slack channel (its creation failed)"
-                ))
-            })
+            .ok_or_else(|| DeliveryError::WaitFor(format!("incident {incident}'s Slack channel")))
     }
 
     /// Calls `method`; on `not_in_channel` joins the channel and calls once more.
@@ -155,7 +151,7 @@ impl SlackDeliverer {
         let text = self.with_mentions(entry).await?;
         let key = format!("outbox:{}", entry.id);
         let ts = self
-            .post_once(&room.room_id, &key, &text, None, entry.attempts > 1)
+            .post_once(&room.room_id, &key, &text, None, entry.may_have_run())
             .await?;
         Ok(Delivered {
             result: Some(json!({"channel": room.room_id, "ts": ts})),
@@ -310,7 +306,7 @@ impl SlackDeliverer {
         }
         let key = format!("outbox:{}", entry.id);
         let ts = self
-            .post_once(&channel, &key, &text, None, entry.attempts > 1)
+            .post_once(&channel, &key, &text, None, entry.may_have_run())
             .await?;
         Ok(Delivered {
             result: Some(json!({"channel": channel, "ts": ts})),
@@ -337,7 +333,7 @@ impl SlackDeliverer {
         let text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
         let key = format!("outbox:{}", entry.id);
         let ts = self
-            .post_once(&channel, &key, &text, None, entry.attempts > 1)
+            .post_once(&channel, &key, &text, None, entry.may_have_run())
             .await?;
         Ok(Delivered {
             result: Some(json!({"channel": channel, "ts": ts})),
@@ -455,7 +451,7 @@ impl Deliverer for SlackDeliverer {
             other => Err(DeliveryError::Permanent(format!("Slack cannot `{other}`"))),
         };
         if let Err(e) = &result {
-            tracing::warn!(action = %entry.action, attempt = entry.attempts, error = %e, "Slack delivery did not succeed");
+            tracing::warn!(action = %entry.action, attempts = entry.attempts, error = %e, "Slack delivery did not succeed");
         }
         result
     }

@@ -1,8 +1,10 @@
 //! Per-method rate limits close to Slack's published tiers, so warroom stays under them by itself.
 
+use crate::chat::SharedRateLimit;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 /// Slack's rate-limit tiers (requests per minute, per workspace and method).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,12 +45,16 @@ pub fn tier_of(method: &str) -> Tier {
 }
 
 /// Limiters per method, plus `chat.postMessage`'s one message per second per channel (with a
-/// short burst, as Slack allows).
+/// short burst, as Slack allows); with a shared limit, every replica also draws on one bucket.
 pub struct RateLimits {
     methods: HashMap<&'static str, DefaultDirectRateLimiter>,
     fallback: DefaultDirectRateLimiter,
     post_per_channel: DefaultKeyedRateLimiter<String>,
+    shared: Option<Arc<dyn SharedRateLimit>>,
 }
+
+/// `chat.postMessage` per channel: one a second, bursts of this many.
+const POST_BURST: u32 = 20;
 
 const METHODS: [&str; 15] = [
     "auth.test",
@@ -79,29 +85,51 @@ impl Default for RateLimits {
             .filter(|m| **m != "chat.postMessage")
             .map(|m| (*m, RateLimiter::direct(per_minute(tier_of(m).per_minute()))))
             .collect();
-        let burst = NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(POST_BURST).unwrap_or(NonZeroU32::MIN);
         RateLimits {
             methods,
             fallback: RateLimiter::direct(per_minute(Tier::Tier3.per_minute())),
             post_per_channel: RateLimiter::keyed(
                 Quota::per_second(NonZeroU32::MIN).allow_burst(burst),
             ),
+            shared: None,
         }
     }
 }
 
 impl RateLimits {
+    /// The same limits, also drawn from `shared` so that replicas together stay under Slack's tiers.
+    pub fn with_shared(mut self, shared: Arc<dyn SharedRateLimit>) -> RateLimits {
+        self.shared = Some(shared);
+        self
+    }
+
     /// Waits until `method` (for `channel`, when posting) may be called again.
     pub async fn until_ready(&self, method: &str, channel: Option<&str>) {
-        if method == "chat.postMessage" {
+        let (bucket, per_minute, burst) = if method == "chat.postMessage" {
             let key = channel.unwrap_or_default().to_string();
             self.post_per_channel.until_key_ready(&key).await;
+            (format!("slack:{method}:{key}"), 60, POST_BURST)
         } else {
             self.methods
                 .get(method)
                 .unwrap_or(&self.fallback)
                 .until_ready()
                 .await;
+            let n = tier_of(method).per_minute();
+            (format!("slack:{method}"), n, n)
+        };
+        // `views.open` answers a user inside Slack's 3-second window: it never waits on the database.
+        if let Some(shared) = self.shared.as_ref().filter(|_| method != "views.open") {
+            let wait = shared.reserve(&bucket, per_minute, burst).await;
+            if !wait.is_zero() {
+                tracing::debug!(
+                    method,
+                    wait_ms = wait.as_millis() as u64,
+                    "waiting for the shared Slack rate limit"
+                );
+                tokio::time::sleep(wait).await;
+            }
         }
     }
 }

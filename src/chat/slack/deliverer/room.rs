@@ -72,7 +72,7 @@ impl SlackDeliverer {
         let room = match store.chat_room(id, SLACK).await.map_err(store_err)? {
             Some(room) => room,
             None => {
-                let (room_id, name) = self.ensure_channel(&inc, entry.attempts > 1).await?;
+                let (room_id, name) = self.ensure_channel(&inc, entry.may_have_run()).await?;
                 let room = ChatRoom {
                     incident_id: id,
                     platform: SLACK.into(),
