@@ -106,6 +106,7 @@ impl App {
             vec![Arc::new(WebDeliverer::new(store.clone(), hub.clone()))];
         deliverers.push(Arc::new(crate::chat::webhook::WebhookDeliverer::new(
             std::time::Duration::from_secs(config.changes.webhook_timeout_secs),
+            config.changes.rollback.clone(),
         )));
         if let Some(client) = &slack_client {
             deliverers.push(Arc::new(crate::chat::slack::SlackDeliverer::new(

@@ -4,25 +4,91 @@
 //! honours it acts once even when a response was lost and the worker retried.
 
 use super::{Delivered, Deliverer, DeliveryError};
+use crate::config::RollbackHook;
+use crate::engine::check_header_value;
 use crate::store::OutboxEntry;
 use reqwest::StatusCode;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Delivers `webhook` outbox entries (`action` = `http`, payload `{method, url, headers, body}`).
+/// Delivers `webhook` outbox entries (`action` = `http`, payload `{method, url, headers,
+/// secret_headers, hook, body}`); `secret_headers` are read from the hook's configuration at send time.
 pub struct WebhookDeliverer {
     client: reqwest::Client,
+    hooks: BTreeMap<String, RollbackHook>,
 }
 
 impl WebhookDeliverer {
-    /// A deliverer whose requests time out after `timeout`.
-    pub fn new(timeout: Duration) -> WebhookDeliverer {
+    /// A deliverer whose requests time out after `timeout`, with the configured hooks' literal headers.
+    pub fn new(timeout: Duration, hooks: BTreeMap<String, RollbackHook>) -> WebhookDeliverer {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        WebhookDeliverer { client }
+        WebhookDeliverer { client, hooks }
     }
+
+    /// The configured values of the entry's secret headers.
+    fn secret_headers(
+        &self,
+        p: &serde_json::Value,
+    ) -> Result<Vec<(String, String)>, DeliveryError> {
+        let names: Vec<&str> = p["secret_headers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hook = p["hook"].as_str().unwrap_or_default();
+        let configured = self.hooks.get(hook).ok_or_else(|| {
+            DeliveryError::Permanent(format!(
+                "the rollback hook of {hook} is no longer configured"
+            ))
+        })?;
+        names
+            .into_iter()
+            .map(|name| {
+                let value = configured.headers.get(name).ok_or_else(|| {
+                    DeliveryError::Permanent(format!(
+                        "header {name} of the rollback hook of {hook} is no longer configured"
+                    ))
+                })?;
+                check_header_value(name, value).map_err(DeliveryError::Permanent)?;
+                Ok((name.to_string(), value.clone()))
+            })
+            .collect()
+    }
+}
+
+/// The URL without its query string and credentials, for logs and room texts.
+fn public_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            u.set_fragment(None);
+            let _ = u.set_password(None);
+            let _ = u.set_username("");
+            u.to_string()
+        }
+        Err(_) => "(invalid URL)".into(),
+    }
+}
+
+/// `text` with every secret value replaced by `***`.
+fn redact(text: &str, secrets: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    for (_, secret) in secrets {
+        for part in std::iter::once(secret.as_str()).chain(secret.split_whitespace()) {
+            if part.len() >= 4 {
+                out = out.replace(part, "***");
+            }
+        }
+    }
+    out
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is treated as "soon").
@@ -51,14 +117,19 @@ impl Deliverer for WebhookDeliverer {
         let method = p["method"].as_str().unwrap_or("POST");
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| DeliveryError::Permanent(format!("invalid HTTP method `{method}`")))?;
+        let secrets = self.secret_headers(p)?;
         let mut req = self
             .client
             .request(method, url)
             .header("Idempotency-Key", entry.id.to_string());
         for (k, v) in p["headers"].as_object().into_iter().flatten() {
             if let Some(v) = v.as_str() {
+                check_header_value(k, v).map_err(DeliveryError::Permanent)?;
                 req = req.header(k.as_str(), v);
             }
+        }
+        for (k, v) in &secrets {
+            req = req.header(k.as_str(), v.as_str());
         }
         if let Some(body) = p["body"].as_str() {
             let json = serde_json::from_str::<serde_json::Value>(body).is_ok();
@@ -70,9 +141,23 @@ impl Deliverer for WebhookDeliverer {
             }
             req = req.body(body.to_string());
         }
-        let resp = req.send().await.map_err(|e| DeliveryError::Retry {
-            reason: format!("request failed: {}", e.without_url()),
-            after: None,
+        let shown = public_url(url);
+        let resp = req.send().await.map_err(|e| {
+            let kind = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "could not connect"
+            } else if e.is_builder() {
+                "could not be built"
+            } else {
+                "failed"
+            };
+            tracing::warn!(outbox = entry.id, url = %shown, error = %redact(&e.without_url().to_string(), &secrets),
+                "rollback hook request {kind}");
+            DeliveryError::Retry {
+                reason: format!("the request to {shown} {kind}"),
+                after: None,
+            }
         })?;
         let status = resp.status();
         let after = retry_after(resp.headers());
@@ -88,7 +173,9 @@ impl Deliverer for WebhookDeliverer {
                 result: Some(serde_json::json!({"status": status.as_u16(), "body": body})),
             });
         }
-        let reason = format!("{url} answered {status}: {body}");
+        tracing::warn!(outbox = entry.id, url = %shown, %status, body = %redact(&body, &secrets),
+            "rollback hook refused the request");
+        let reason = format!("{shown} answered {status}");
         if status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::REQUEST_TIMEOUT
             || status.is_server_error()

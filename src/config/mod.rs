@@ -1,7 +1,9 @@
 //! Typed configuration: defaults, then a TOML file, then `WARROOM_<SECTION>__<KEY>` variables.
 
 pub mod alerts;
+mod env;
 mod load;
+pub mod secrets;
 mod sections;
 mod validate;
 

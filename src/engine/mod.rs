@@ -10,6 +10,7 @@ mod clock;
 mod commands;
 mod correlate;
 mod errors;
+mod hook_request;
 mod hub;
 mod incidents;
 pub mod jobs;
@@ -26,6 +27,7 @@ pub use chat::{InboundMessage, MessageChange};
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;
+pub use hook_request::check_header_value;
 pub use hub::Hub;
 pub use incidents::{Declare, Patch};
 
