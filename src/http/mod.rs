@@ -13,6 +13,7 @@ pub mod json;
 mod ops;
 mod params;
 pub mod peer;
+pub mod serve;
 mod slack;
 mod web;
 mod web_postmortem;
