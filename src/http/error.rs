@@ -54,7 +54,14 @@ impl IntoResponse for ApiError {
         {
             obj.extend(extra.clone());
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(super::outage::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 
@@ -75,7 +82,7 @@ impl From<EngineError> for ApiError {
             },
             EngineError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             EngineError::Store(s) if s.is_unavailable() => {
-                tracing::warn!(error = %s, "database unavailable");
+                super::outage::unavailable(&s);
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",

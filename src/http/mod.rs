@@ -7,14 +7,18 @@ mod api_postmortem;
 mod api_reports;
 mod auth;
 pub mod error;
+mod hardening;
 mod hooks;
 mod hooks_changes;
 pub mod json;
 mod ops;
+mod outage;
 mod params;
 pub mod peer;
+mod redirect;
 pub mod serve;
 mod slack;
+mod stream_guard;
 mod web;
 mod web_postmortem;
 
@@ -66,11 +70,27 @@ pub fn router(state: AppState) -> Router {
         .merge(slack::routes())
         .merge(hooks::routes())
         .fallback(ops::not_found)
+        .layer(axum::Extension(stream_guard::StreamLimits::new(
+            state.config.server.max_streams,
+            state.config.server.max_streams_per_client,
+        )))
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(state.config.server.request_timeout_secs),
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.server.max_body_bytes,
+            hardening::json_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.server.max_body_bytes,
+            hardening::body_limit,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            hardening::panic_response,
+        ))
+        .layer(axum::middleware::from_fn(hardening::security_headers))
         .with_state(state)
 }
