@@ -325,6 +325,9 @@ async fn garbage_never_gets_a_500(backend: Backend) {
                 b"name=&back=%00%0D%0A",
                 b"payload=%7B%22type%22%3A1%7D",
                 b"\xff\xfe\x00",
+                br#"{"title": "a\u0000b", "severity": "P3", "text": "x\u0000", "service": "s\u0000",
+                    "kind": "deploy", "summary": "\u0000", "alerts": [{"labels": {"alertname": "\u0000"}}]}"#,
+                b"name=a%00b&back=/&title=%00&severity=P3&text=%00",
             ];
             for b in json {
                 cases.push((method.clone(), path.clone(), content_type, b.to_vec()));

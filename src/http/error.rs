@@ -89,6 +89,14 @@ impl From<EngineError> for ApiError {
                     "the database is unavailable; retry later",
                 )
             }
+            EngineError::Store(s) if s.is_refused_value() => {
+                tracing::info!(error = %s, "the database refused a value from the request");
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_value",
+                    "a value in the request cannot be stored (e.g. a NUL character in text)",
+                )
+            }
             EngineError::Store(s) => {
                 tracing::error!(error = %s, "storage error");
                 ApiError::new(

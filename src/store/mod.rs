@@ -84,6 +84,19 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the database refused a value the caller sent (PostgreSQL's data exceptions, class 22:
+    /// a NUL character in text, a number out of range …), which is the caller's error, not ours.
+    pub fn is_refused_value(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|c| c.len() == 5 && c.starts_with("22")),
+            _ => false,
+        }
+    }
+}
+
 /// Database error codes that mean "not now" rather than "no": PostgreSQL's connection exceptions
 /// (class 08), shutdowns and start-ups (57P01–57P03), too many connections (53300); SQLite's busy and
 /// locked (5, 6 and their extended codes) once the busy timeout has passed.
