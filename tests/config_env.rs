@@ -118,3 +118,18 @@ fn file_references_work_for_secrets_and_the_database_url() {
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(all.contains("database.url: cannot read"), "{all}");
 }
+
+#[test]
+fn numeric_discord_ids_in_the_file_are_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("warroom.toml");
+    std::fs::write(
+        &file,
+        "[discord]\napplication_id = 900000000000000010\nguild_id = 900000000000000011\n",
+    )
+    .unwrap();
+    let out = check(&file, &[]);
+    let all = text(&out);
+    assert!(!all.contains("application_id"), "{all}");
+    assert!(!all.contains("guild_id"), "{all}");
+}

@@ -235,11 +235,13 @@ impl Default for SlackConfig {
 pub struct DiscordConfig {
     /// Bot token.
     pub bot_token: Option<String>,
-    /// Application id.
+    /// Application id (a snowflake, given as a number or a string).
+    #[serde(deserialize_with = "crate::domain::people::id_string")]
     pub application_id: Option<String>,
     /// Public key for Ed25519 interaction signatures (hex).
     pub public_key: Option<String>,
-    /// Guild (server) id.
+    /// Guild (server) id (a snowflake, given as a number or a string).
+    #[serde(deserialize_with = "crate::domain::people::id_string")]
     pub guild_id: Option<String>,
     /// REST API base URL.
     pub api_url: String,
