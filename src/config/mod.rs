@@ -6,6 +6,7 @@ mod load;
 pub mod secrets;
 mod sections;
 mod validate;
+mod validate_server;
 
 pub use alerts::AlertsConfig;
 pub use load::{ConfigError, Problem, load, load_for_check};
