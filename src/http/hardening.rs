@@ -8,28 +8,50 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 /// The largest error body read back to turn into a JSON message.
 const MAX_ERROR_TEXT: usize = 4096;
 
-/// The policy for `nonce`: only our own scripts and styles, the inline ones carrying the nonce.
-pub fn content_security_policy(nonce: &str) -> String {
+/// The policy for `nonce`: only our own scripts and styles, the inline ones carrying the nonce; forms
+/// post to this site and to `form_targets` (the sign-in issuer, which a sign-in form redirects to).
+pub fn content_security_policy(nonce: &str, form_targets: &str) -> String {
     format!(
         "default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; \
-         img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-         base-uri 'none'"
+         img-src 'self' data:; connect-src 'self'; form-action 'self'{form_targets}; \
+         frame-ancestors 'none'; base-uri 'none'"
     )
+}
+
+/// The extra `form-action` sources: the OpenID Connect issuer's origin, when sign-in uses one.
+pub fn form_targets(config: &crate::config::Config) -> Arc<str> {
+    let origin = config
+        .auth
+        .oidc
+        .issuer
+        .as_deref()
+        .and_then(|i| reqwest::Url::parse(i).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null");
+    match origin {
+        Some(o) => format!(" {o}").into(),
+        None => "".into(),
+    }
 }
 
 /// Sets the CSP (with a fresh nonce the templates read as `csp_nonce()`), `X-Frame-Options: DENY`,
 /// `X-Content-Type-Options: nosniff` and `Referrer-Policy` on every response.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(form_targets): State<Arc<str>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let nonce = hex::encode(rand::random::<[u8; 16]>());
     let mut response = crate::render::CSP_NONCE
         .scope(nonce.clone(), next.run(req))
         .await;
     let h = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce, &form_targets)) {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -138,4 +160,24 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         "internal error",
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_may_reach_the_sign_in_issuer_only() {
+        let mut config = crate::config::Config::default();
+        assert_eq!(&*form_targets(&config), "");
+        config.auth.oidc.issuer = Some("https://login.example.com/realms/ops".into());
+        let targets = form_targets(&config);
+        assert_eq!(&*targets, " https://login.example.com");
+        let csp = content_security_policy("abc", &targets);
+        assert!(
+            csp.contains("form-action 'self' https://login.example.com;"),
+            "{csp}"
+        );
+        assert!(csp.contains("script-src 'self' 'nonce-abc';"), "{csp}");
+    }
 }

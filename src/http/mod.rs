@@ -91,6 +91,9 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             hardening::panic_response,
         ))
-        .layer(axum::middleware::from_fn(hardening::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            hardening::form_targets(&state.config),
+            hardening::security_headers,
+        ))
         .with_state(state)
 }
