@@ -82,7 +82,7 @@ impl From<EngineError> for ApiError {
             },
             EngineError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             EngineError::Store(s) if s.is_unavailable() => {
-                super::outage::unavailable(&s);
+                let _ = super::outage::unavailable(&s);
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",

@@ -16,16 +16,42 @@ fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
-/// Records that a request met an unavailable database; warns only when this starts an outage.
-pub fn unavailable(error: &dyn std::fmt::Display) {
-    let now = now_ms();
-    let before = LAST_FAILURE_MS.swap(now, Ordering::Relaxed);
-    if now.saturating_sub(before) > QUIET_MS {
+/// Records that a request met an unavailable database; warns only when this starts an outage
+/// (returns whether it did).
+pub fn unavailable(error: &dyn std::fmt::Display) -> bool {
+    starts_outage(&LAST_FAILURE_MS, now_ms(), error)
+}
+
+fn starts_outage(last: &AtomicU64, now: u64, error: &dyn std::fmt::Display) -> bool {
+    let before = last.swap(now, Ordering::Relaxed);
+    let starts = now.saturating_sub(before) > QUIET_MS;
+    if starts {
         tracing::warn!(error = %error, "database unavailable: answering 503 with Retry-After until it is back");
     } else {
         tracing::debug!(error = %error, "database still unavailable");
     }
+    starts
 }
 
 /// Seconds a client should wait before retrying a 503.
 pub const RETRY_AFTER_SECS: u64 = 2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_warning_per_outage() {
+        let last = AtomicU64::new(0);
+        let t0 = 1_000_000_000;
+        assert!(starts_outage(&last, t0, &"down"));
+        assert!(!starts_outage(&last, t0 + 10, &"down"));
+        assert!(!starts_outage(&last, t0 + 20_000, &"down"));
+        assert!(!starts_outage(&last, t0 + 40_000, &"still down"));
+        assert!(starts_outage(
+            &last,
+            t0 + 40_000 + QUIET_MS + 1,
+            &"down again"
+        ));
+    }
+}
