@@ -99,7 +99,7 @@ async fn spliced_values_arrive_as_data(backend: Backend) {
     let stored =
         serde_json::to_string(&entries.iter().map(|(e, _)| &e.payload).collect::<Vec<_>>())
             .unwrap();
-    assert!(stored.contains("secret_headers"), "{stored}");
+    assert!(stored.contains("header_names"), "{stored}");
     assert!(
         !stored.contains("hook-secret"),
         "the credential is in the outbox: {stored}"

@@ -5,7 +5,7 @@
 
 use super::{Delivered, Deliverer, DeliveryError};
 use crate::config::RollbackHook;
-use crate::engine::check_header_value;
+use crate::engine::{check_header_value, render_headers};
 use crate::store::OutboxEntry;
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
@@ -29,19 +29,21 @@ impl WebhookDeliverer {
         WebhookDeliverer { client, hooks }
     }
 
-    /// The configured values of the entry's secret headers.
-    fn secret_headers(
-        &self,
-        p: &serde_json::Value,
-    ) -> Result<Vec<(String, String)>, DeliveryError> {
-        let names: Vec<&str> = p["secret_headers"]
+    /// The entry's headers: rendered now from the hook's configured templates and the stored context
+    /// (so no header value is ever stored), plus any rendered headers an older entry carries.
+    fn headers(&self, p: &serde_json::Value) -> Result<Vec<(String, String)>, DeliveryError> {
+        let mut headers = Vec::new();
+        for (k, v) in p["headers"].as_object().into_iter().flatten() {
+            if let Some(v) = v.as_str() {
+                check_header_value(k, v).map_err(DeliveryError::Permanent)?;
+                headers.push((k.clone(), v.to_string()));
+            }
+        }
+        if p["header_names"]
             .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str())
-            .collect();
-        if names.is_empty() {
-            return Ok(Vec::new());
+            .is_none_or(|names| names.is_empty())
+        {
+            return Ok(headers);
         }
         let hook = p["hook"].as_str().unwrap_or_default();
         let configured = self.hooks.get(hook).ok_or_else(|| {
@@ -49,18 +51,9 @@ impl WebhookDeliverer {
                 "the rollback hook of {hook} is no longer configured"
             ))
         })?;
-        names
-            .into_iter()
-            .map(|name| {
-                let value = configured.headers.get(name).ok_or_else(|| {
-                    DeliveryError::Permanent(format!(
-                        "header {name} of the rollback hook of {hook} is no longer configured"
-                    ))
-                })?;
-                check_header_value(name, value).map_err(DeliveryError::Permanent)?;
-                Ok((name.to_string(), value.clone()))
-            })
-            .collect()
+        headers
+            .extend(render_headers(configured, &p["context"]).map_err(DeliveryError::Permanent)?);
+        Ok(headers)
     }
 }
 
@@ -117,25 +110,19 @@ impl Deliverer for WebhookDeliverer {
         let method = p["method"].as_str().unwrap_or("POST");
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| DeliveryError::Permanent(format!("invalid HTTP method `{method}`")))?;
-        let secrets = self.secret_headers(p)?;
+        let secrets = self.headers(p)?;
         let mut req = self
             .client
             .request(method, url)
             .header("Idempotency-Key", entry.id.to_string());
-        for (k, v) in p["headers"].as_object().into_iter().flatten() {
-            if let Some(v) = v.as_str() {
-                check_header_value(k, v).map_err(DeliveryError::Permanent)?;
-                req = req.header(k.as_str(), v);
-            }
-        }
         for (k, v) in &secrets {
             req = req.header(k.as_str(), v.as_str());
         }
         if let Some(body) = p["body"].as_str() {
             let json = serde_json::from_str::<serde_json::Value>(body).is_ok();
-            let has_type = p["headers"]
-                .as_object()
-                .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
+            let has_type = secrets
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
             if json && !has_type {
                 req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
             }

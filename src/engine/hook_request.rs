@@ -5,17 +5,16 @@
 //! unreserved characters stay, everything else is `%XX`, and a bare `.` or `..` is refused); the body
 //! template escapes each string value as the inside of a JSON string (write `"{{ change.version }}"`)
 //! and `| tojson` gives a whole JSON value; header templates splice values as they are, but a rendered
-//! header value with a control character (CR, LF, NUL…) is refused. Literal header values (no
-//! placeholder, typically credentials) are not rendered into the request at all: the request names
-//! them and the webhook deliverer reads them from the configuration when it sends, so secrets never
-//! reach the outbox table.
+//! header value with a control character (CR, LF, NUL…) is refused. Header values are never stored:
+//! the request keeps the template context and names the hook, and the webhook deliverer renders the
+//! headers from the configuration when it sends ([`render_headers`]), so credentials (literal or
+//! `file:` values, or templates around them) never reach the outbox table.
 
 use super::EngineError;
 use crate::config::RollbackHook;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, Value as JinjaValue};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 /// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`) is percent-encoded.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -96,11 +95,6 @@ fn environment() -> Environment<'static> {
     env
 }
 
-/// Whether a header template holds no placeholder (a constant, often a credential).
-fn is_literal(template: &str) -> bool {
-    !template.contains("{{") && !template.contains("{%")
-}
-
 /// A header value that HTTP can carry as it is (no CR, LF or other control character but tab).
 pub fn check_header_value(name: &str, value: &str) -> Result<(), String> {
     if value.chars().any(|c| c.is_control() && c != '\t') {
@@ -112,8 +106,24 @@ pub fn check_header_value(name: &str, value: &str) -> Result<(), String> {
     }
 }
 
-/// The hook request for `service`, rendered from its templates with `ctx`: `{method, url, headers,
-/// secret_headers, hook, body}`. Literal headers are listed in `secret_headers` by name only.
+/// The hook's headers rendered with `ctx` (the request's stored context), each checked for CR/LF.
+pub fn render_headers(hook: &RollbackHook, ctx: &Value) -> Result<Vec<(String, String)>, String> {
+    let env = environment();
+    hook.headers
+        .iter()
+        .map(|(k, v)| {
+            let value = env
+                .render_named_str("header", v, ctx)
+                .map_err(|e| format!("rollback hook header {k} template: {e}"))?;
+            check_header_value(k, &value)?;
+            Ok((k.clone(), value))
+        })
+        .collect()
+}
+
+/// The hook request for `service`, rendered from its templates with `ctx`: `{method, url, hook,
+/// context, header_names, body}`. Headers are rendered here only to refuse a bad one now; the
+/// deliverer renders them again at send time, so their values are never stored.
 pub fn render_hook(service: &str, hook: &RollbackHook, ctx: &Value) -> Result<Value, EngineError> {
     let env = environment();
     let render = |name: &str, field: &str, t: &str| {
@@ -126,17 +136,11 @@ pub fn render_hook(service: &str, hook: &RollbackHook, ctx: &Value) -> Result<Va
             "rollback hook url is not http(s)".to_string(),
         ));
     }
-    let mut headers = BTreeMap::new();
-    let mut secret_headers = Vec::new();
-    for (k, v) in &hook.headers {
-        if is_literal(v) {
-            secret_headers.push(k.clone());
-            continue;
-        }
-        let value = render("header", &format!("header {k}"), v)?;
-        check_header_value(k, &value).map_err(EngineError::Conflict)?;
-        headers.insert(k.clone(), value);
-    }
+    let header_names: Vec<String> = render_headers(hook, ctx)
+        .map_err(EngineError::Conflict)?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     let body = hook
         .body
         .as_deref()
@@ -155,14 +159,15 @@ pub fn render_hook(service: &str, hook: &RollbackHook, ctx: &Value) -> Result<Va
         .unwrap_or_else(|| "POST".into())
         .to_ascii_uppercase();
     Ok(
-        json!({"method": method, "url": url, "headers": headers, "secret_headers": secret_headers,
-        "hook": service, "body": body}),
+        json!({"method": method, "url": url, "hook": service, "context": ctx,
+        "header_names": header_names, "body": body}),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn hook() -> RollbackHook {
         RollbackHook {
@@ -179,15 +184,22 @@ mod tests {
     }
 
     #[test]
-    fn templates_render_and_literal_headers_stay_out() {
+    fn templates_render_and_header_values_stay_out() {
         let ctx = json!({"change": {"service": "checkout", "version": "v2", "summary": "say \"hi\""},
             "incident": {"id": 7}, "actor": "bob"});
         let r = render_hook("checkout", &hook(), &ctx).unwrap();
         assert_eq!(r["url"], "https://deploy.example/rollback/checkout?to=v2");
         assert_eq!(r["method"], "PUT");
-        assert_eq!(r["headers"]["X-Ref"], "v2");
-        assert_eq!(r["secret_headers"], json!(["Authorization"]));
+        assert_eq!(r["header_names"], json!(["Authorization", "X-Ref"]));
         assert!(!r.to_string().contains("s3cr3t"));
+        let headers = render_headers(&hook(), &r["context"]).unwrap();
+        assert_eq!(
+            headers,
+            [
+                ("Authorization".to_string(), "Bearer s3cr3t".to_string()),
+                ("X-Ref".to_string(), "v2".to_string())
+            ]
+        );
         assert_eq!(
             r["body"],
             r#"{"by": "bob", "incident": 7, "v": "v2", "why": "say \"hi\""}"#

@@ -27,7 +27,7 @@ pub use chat::{InboundMessage, MessageChange};
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;
-pub use hook_request::check_header_value;
+pub use hook_request::{check_header_value, render_headers};
 pub use hub::Hub;
 pub use incidents::{Declare, Patch};
 
