@@ -26,6 +26,15 @@ pub fn validate_limits(config: &Config) -> Vec<Problem> {
             message: "must be at least 20 (live streams are quiet for up to 15 s)".into(),
         });
     }
+    if s.idle_timeout_secs < s.request_timeout_secs {
+        p.push(Problem {
+            key: "server.idle_timeout_secs".into(),
+            message: format!(
+                "must be at least server.request_timeout_secs ({}): a slow request would be cut",
+                s.request_timeout_secs
+            ),
+        });
+    }
     p
 }
 
@@ -51,7 +60,14 @@ mod tests {
         c.server.idle_timeout_secs = 5;
         c.server.max_streams = 0;
         let keys: Vec<String> = validate_limits(&c).into_iter().map(|p| p.key).collect();
-        assert_eq!(keys, ["server.max_streams", "server.idle_timeout_secs"]);
+        assert_eq!(
+            keys,
+            [
+                "server.max_streams",
+                "server.idle_timeout_secs",
+                "server.idle_timeout_secs"
+            ]
+        );
         assert_eq!(without_password("mysql://u:pw@h/db"), "mysql://u:***@h/db");
         assert_eq!(without_password("mysql://x"), "mysql://x");
     }
