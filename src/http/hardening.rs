@@ -73,10 +73,32 @@ pub async fn body_limit(State(max): State<usize>, req: Request, next: Next) -> R
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return too_large(max).into_response();
+    if let Some(n) = declared.filter(|n| *n > max as u64) {
+        drain(req.into_body(), n).await;
+        let mut response = too_large(max).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
     }
     next.run(req).await
+}
+
+/// The most of an oversized body read and discarded before answering 413.
+const MAX_DRAIN: u64 = 8 * 1024 * 1024;
+
+/// Reads and discards a refused body (up to [`MAX_DRAIN`] bytes, for at most two seconds), so the
+/// connection closes cleanly and the client reads the 413 instead of a reset.
+async fn drain(body: Body, declared: u64) {
+    if declared > MAX_DRAIN {
+        return;
+    }
+    let mut data = body.into_data_stream();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        use futures::StreamExt;
+        while let Some(Ok(_)) = data.next().await {}
+    })
+    .await;
 }
 
 fn too_large(max: usize) -> ApiError {
@@ -109,8 +131,14 @@ fn code_for(status: StatusCode) -> &'static str {
 /// Rewrites every error response that is not already JSON (axum's plain-text extractor rejections,
 /// empty 405s, timeouts) into `{"error": {"code", "message"}}`, keeping its status and headers.
 pub async fn json_errors(State(max): State<usize>, req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
     let status = response.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The body was not read to its end: the connection cannot carry another request.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
