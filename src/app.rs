@@ -126,6 +126,7 @@ impl App {
             vec![Arc::new(WebDeliverer::new(store.clone(), hub.clone()))];
         deliverers.push(Arc::new(crate::chat::webhook::WebhookDeliverer::new(
             std::time::Duration::from_secs(config.changes.webhook_timeout_secs),
+            config.changes.rollback.clone(),
         )));
         if let Some(client) = &slack_client {
             deliverers.push(Arc::new(crate::chat::slack::SlackDeliverer::new(
@@ -158,17 +159,21 @@ impl App {
             slack: slack_client,
             trusted_proxies,
         };
-        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let limits = crate::http::serve::ServeLimits {
+            header_timeout: std::time::Duration::from_secs(state.config.server.header_timeout_secs),
+            idle_timeout: std::time::Duration::from_secs(state.config.server.idle_timeout_secs),
+            drain_timeout: std::time::Duration::from_secs(5),
+        };
+        let app = router(state);
         let workers = tokio::spawn(async move {
             let _ = tokio::join!(outbox_workers, jobs);
         });
         let mut stop = shutdown_rx;
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
+            crate::http::serve::serve(listener, app, limits, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
         });
         tracing::info!(%addr, "warroom listening");
         Ok(App {

@@ -4,25 +4,84 @@
 //! honours it acts once even when a response was lost and the worker retried.
 
 use super::{Delivered, Deliverer, DeliveryError};
+use crate::config::RollbackHook;
+use crate::engine::{check_header_value, render_headers};
 use crate::store::OutboxEntry;
 use reqwest::StatusCode;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Delivers `webhook` outbox entries (`action` = `http`, payload `{method, url, headers, body}`).
+/// Delivers `webhook` outbox entries (`action` = `http`, payload `{method, url, headers,
+/// secret_headers, hook, body}`); `secret_headers` are read from the hook's configuration at send time.
 pub struct WebhookDeliverer {
     client: reqwest::Client,
+    hooks: BTreeMap<String, RollbackHook>,
 }
 
 impl WebhookDeliverer {
-    /// A deliverer whose requests time out after `timeout`.
-    pub fn new(timeout: Duration) -> WebhookDeliverer {
+    /// A deliverer whose requests time out after `timeout`, with the configured hooks' literal headers.
+    pub fn new(timeout: Duration, hooks: BTreeMap<String, RollbackHook>) -> WebhookDeliverer {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        WebhookDeliverer { client }
+        WebhookDeliverer { client, hooks }
     }
+
+    /// The entry's headers: rendered now from the hook's configured templates and the stored context
+    /// (so no header value is ever stored), plus any rendered headers an older entry carries.
+    fn headers(&self, p: &serde_json::Value) -> Result<Vec<(String, String)>, DeliveryError> {
+        let mut headers = Vec::new();
+        for (k, v) in p["headers"].as_object().into_iter().flatten() {
+            if let Some(v) = v.as_str() {
+                check_header_value(k, v).map_err(DeliveryError::Permanent)?;
+                headers.push((k.clone(), v.to_string()));
+            }
+        }
+        if p["header_names"]
+            .as_array()
+            .is_none_or(|names| names.is_empty())
+        {
+            return Ok(headers);
+        }
+        let hook = p["hook"].as_str().unwrap_or_default();
+        let configured = self.hooks.get(hook).ok_or_else(|| {
+            DeliveryError::Permanent(format!(
+                "the rollback hook of {hook} is no longer configured"
+            ))
+        })?;
+        headers
+            .extend(render_headers(configured, &p["context"]).map_err(DeliveryError::Permanent)?);
+        Ok(headers)
+    }
+}
+
+/// The URL without its query string and credentials, for logs and room texts.
+fn public_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            u.set_fragment(None);
+            let _ = u.set_password(None);
+            let _ = u.set_username("");
+            u.to_string()
+        }
+        Err(_) => "(invalid URL)".into(),
+    }
+}
+
+/// `text` with every secret value replaced by `***`.
+fn redact(text: &str, secrets: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    for (_, secret) in secrets {
+        for part in std::iter::once(secret.as_str()).chain(secret.split_whitespace()) {
+            if part.len() >= 4 {
+                out = out.replace(part, "***");
+            }
+        }
+    }
+    out
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is treated as "soon").
@@ -51,28 +110,41 @@ impl Deliverer for WebhookDeliverer {
         let method = p["method"].as_str().unwrap_or("POST");
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| DeliveryError::Permanent(format!("invalid HTTP method `{method}`")))?;
+        let secrets = self.headers(p)?;
         let mut req = self
             .client
             .request(method, url)
             .header("Idempotency-Key", entry.id.to_string());
-        for (k, v) in p["headers"].as_object().into_iter().flatten() {
-            if let Some(v) = v.as_str() {
-                req = req.header(k.as_str(), v);
-            }
+        for (k, v) in &secrets {
+            req = req.header(k.as_str(), v.as_str());
         }
         if let Some(body) = p["body"].as_str() {
             let json = serde_json::from_str::<serde_json::Value>(body).is_ok();
-            let has_type = p["headers"]
-                .as_object()
-                .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
+            let has_type = secrets
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
             if json && !has_type {
                 req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
             }
             req = req.body(body.to_string());
         }
-        let resp = req.send().await.map_err(|e| DeliveryError::Retry {
-            reason: format!("request failed: {}", e.without_url()),
-            after: None,
+        let shown = public_url(url);
+        let resp = req.send().await.map_err(|e| {
+            let kind = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "could not connect"
+            } else if e.is_builder() {
+                "could not be built"
+            } else {
+                "failed"
+            };
+            tracing::warn!(outbox = entry.id, url = %shown, error = %redact(&e.without_url().to_string(), &secrets),
+                "rollback hook request {kind}");
+            DeliveryError::Retry {
+                reason: format!("the request to {shown} {kind}"),
+                after: None,
+            }
         })?;
         let status = resp.status();
         let after = retry_after(resp.headers());
@@ -88,7 +160,9 @@ impl Deliverer for WebhookDeliverer {
                 result: Some(serde_json::json!({"status": status.as_u16(), "body": body})),
             });
         }
-        let reason = format!("{url} answered {status}: {body}");
+        tracing::warn!(outbox = entry.id, url = %shown, %status, body = %redact(&body, &secrets),
+            "rollback hook refused the request");
+        let reason = format!("{shown} answered {status}");
         if status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::REQUEST_TIMEOUT
             || status.is_server_error()

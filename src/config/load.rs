@@ -3,7 +3,8 @@
 use super::sections::Config;
 use super::validate::validate;
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::error::{Actual, Kind};
+use figment::providers::{Format, Serialized, Toml};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -59,15 +60,12 @@ pub fn load_for_check(path: Option<&Path>) -> (Option<Config>, Vec<Problem>) {
     if let Some(file) = &file {
         problems.extend(unknown_keys(file));
     }
+    let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
     if let Some(file) = &file {
         figment = figment.merge(Toml::file(file));
     }
-    figment = figment.merge(
-        Env::prefixed("WARROOM_")
-            .split("__")
-            .ignore(&["test_postgres_url"]),
-    );
+    figment = super::env::merge_env(figment, &defaults);
     let mut config: Config = match figment.extract() {
         Ok(c) => c,
         Err(errors) => {
@@ -77,15 +75,13 @@ pub fn load_for_check(path: Option<&Path>) -> (Option<Config>, Vec<Problem>) {
                 } else {
                     e.path.join(".")
                 };
-                problems.push(Problem {
-                    key,
-                    message: e.kind.to_string(),
-                });
+                let message = describe(&e.kind, &e.path, &defaults);
+                problems.push(Problem { key, message });
             }
             return (None, problems);
         }
     };
-    resolve_secret_files(&mut config, &mut problems);
+    super::secrets::resolve_secret_files(&mut config, &mut problems);
     problems.extend(validate(&config));
     (Some(config), problems)
 }
@@ -108,6 +104,8 @@ fn unknown_keys(file: &Path) -> Vec<Problem> {
     });
     match parsed {
         Ok(_) => unknown,
+        // A type error: figment names the key without printing the value (it may be a secret).
+        Err(_) if text.parse::<toml::Table>().is_ok() => unknown,
         Err(e) => vec![Problem {
             key: "(file)".into(),
             message: e.message().to_string(),
@@ -115,47 +113,37 @@ fn unknown_keys(file: &Path) -> Vec<Problem> {
     }
 }
 
-/// Replaces `file:/path` secret values by the file's trimmed contents.
-fn resolve_secret_files(config: &mut Config, problems: &mut Vec<Problem>) {
-    let mut secrets: Vec<(&str, &mut Option<String>)> = vec![
-        ("slack.bot_token", &mut config.slack.bot_token),
-        ("slack.signing_secret", &mut config.slack.signing_secret),
-        ("discord.bot_token", &mut config.discord.bot_token),
-        ("discord.public_key", &mut config.discord.public_key),
-        (
-            "ingest.alertmanager.token",
-            &mut config.ingest.alertmanager.token,
-        ),
-        ("ingest.grafana.token", &mut config.ingest.grafana.token),
-        ("ingest.alerts.token", &mut config.ingest.alerts.token),
-        ("ingest.changes.token", &mut config.ingest.changes.token),
-        ("ingest.argocd.token", &mut config.ingest.argocd.token),
-        ("ingest.github.secret", &mut config.ingest.github.secret),
-        (
-            "auth.oidc.client_secret",
-            &mut config.auth.oidc.client_secret,
-        ),
-    ];
-    for (key, value) in secrets.iter_mut() {
-        if let Some(path) = value.as_deref().and_then(|v| v.strip_prefix("file:")) {
-            match std::fs::read_to_string(path) {
-                Ok(s) => **value = Some(s.trim().to_string()),
-                Err(e) => problems.push(Problem {
-                    key: key.to_string(),
-                    message: format!("cannot read {path}: {e}"),
-                }),
-            }
+/// A figment error without the offending value, unless the key is a number or boolean (never a
+/// secret): "invalid type: found unsigned int 123456" must not print a signing secret.
+fn describe(kind: &Kind, path: &[String], defaults: &serde_json::Value) -> String {
+    let typed = path
+        .iter()
+        .try_fold(defaults, |at, k| at.get(k))
+        .is_some_and(|v| v.is_number() || v.is_boolean());
+    let what = |a: &Actual| match a {
+        Actual::Bool(_) => "a boolean".to_string(),
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer".to_string(),
+        Actual::Float(_) => "a number".to_string(),
+        Actual::Char(_) | Actual::Str(_) => "a string".to_string(),
+        Actual::Bytes(_) => "bytes".to_string(),
+        other => other.to_string(),
+    };
+    match kind {
+        Kind::InvalidType(a, expected) if !typed => {
+            format!(
+                "invalid type: found {} (value not shown), expected {expected}",
+                what(a)
+            )
         }
-    }
-    for (i, token) in config.api.tokens.iter_mut().enumerate() {
-        if let Some(path) = token.strip_prefix("file:") {
-            match std::fs::read_to_string(path) {
-                Ok(s) => *token = s.trim().to_string(),
-                Err(e) => problems.push(Problem {
-                    key: format!("api.tokens[{i}]"),
-                    message: format!("cannot read {path}: {e}"),
-                }),
-            }
+        Kind::InvalidValue(a, expected) if !typed => {
+            format!(
+                "invalid value: found {} (value not shown), expected {expected}",
+                what(a)
+            )
         }
+        Kind::UnknownVariant(_, expected) if !typed => {
+            format!("unknown variant (value not shown), expected one of {expected:?}")
+        }
+        other => other.to_string(),
     }
 }

@@ -100,6 +100,14 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<String>,
     /// Serve a non-loopback address without sign-in (everyone who reaches it may act). Off by default.
     pub insecure_open: bool,
+    /// A connection whose request head has not fully arrived after this many seconds is dropped.
+    pub header_timeout_secs: u64,
+    /// A connection that reads and writes nothing for this many seconds is dropped.
+    pub idle_timeout_secs: u64,
+    /// Live streams (`/incidents/{id}/stream`) open at once, in total (503 beyond).
+    pub max_streams: usize,
+    /// Live streams open at once from one client address (429 beyond).
+    pub max_streams_per_client: usize,
 }
 
 impl Default for ServerConfig {
@@ -111,6 +119,10 @@ impl Default for ServerConfig {
             request_timeout_secs: 30,
             trusted_proxies: Vec::new(),
             insecure_open: false,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_streams: 512,
+            max_streams_per_client: 16,
         }
     }
 }
@@ -227,11 +239,13 @@ impl Default for SlackConfig {
 pub struct DiscordConfig {
     /// Bot token.
     pub bot_token: Option<String>,
-    /// Application id.
+    /// Application id (a snowflake, given as a number or a string).
+    #[serde(deserialize_with = "crate::domain::people::id_string")]
     pub application_id: Option<String>,
     /// Public key for Ed25519 interaction signatures (hex).
     pub public_key: Option<String>,
-    /// Guild (server) id.
+    /// Guild (server) id (a snowflake, given as a number or a string).
+    #[serde(deserialize_with = "crate::domain::people::id_string")]
     pub guild_id: Option<String>,
     /// REST API base URL.
     pub api_url: String,

@@ -5,7 +5,7 @@ use super::sections::Config;
 
 /// Every semantic problem in `config`, by key.
 pub fn validate(config: &Config) -> Vec<Problem> {
-    let mut p = Vec::new();
+    let mut p = super::validate_server::validate_limits(config);
     let mut bad = |key: &str, message: String| {
         p.push(Problem {
             key: key.into(),
@@ -53,7 +53,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     {
         bad(
             "database.url",
-            format!("`{url}` must start with sqlite:// or postgres://"),
+            format!(
+                "`{}` must start with sqlite:// or postgres://",
+                super::validate_server::without_password(url)
+            ),
         );
     }
     if config.database.max_connections == 0 {

@@ -11,7 +11,7 @@ use crate::domain::correlation::span;
 use crate::domain::{EventKind, Incident, NewEvent, Status, TimelineEvent};
 use crate::store::{Job, NewOutbox, OutboxStatus, Tx};
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 
 /// The outbox destination that performs HTTP hooks.
@@ -20,42 +20,6 @@ pub const WEBHOOK: &str = "webhook";
 pub const WATCH: &str = "rollback_watch";
 /// Job kind: wait for the alerts to resolve.
 pub const VERIFY: &str = "rollback_verify";
-
-/// The hook request, rendered from its template.
-fn render_hook(hook: &crate::config::RollbackHook, ctx: &Value) -> Result<Value, EngineError> {
-    let mut env = minijinja::Environment::new();
-    // `{{ change.summary | tojson }}` puts free text into a JSON body safely.
-    env.add_filter("tojson", |v: minijinja::Value| {
-        serde_json::to_string(&v).map_err(|e| {
-            minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
-        })
-    });
-    let render = |field: &str, t: &str| {
-        env.render_str(t, ctx)
-            .map_err(|e| EngineError::Conflict(format!("rollback hook {field} template: {e}")))
-    };
-    let url = render("url", &hook.url)?;
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(EngineError::Conflict(format!(
-            "rollback hook url `{url}` is not http(s)"
-        )));
-    }
-    let mut headers = BTreeMap::new();
-    for (k, v) in &hook.headers {
-        headers.insert(k.clone(), render(&format!("header {k}"), v)?);
-    }
-    let body = hook
-        .body
-        .as_deref()
-        .map(|b| render("body", b))
-        .transpose()?;
-    let method = hook
-        .method
-        .clone()
-        .unwrap_or_else(|| "POST".into())
-        .to_ascii_uppercase();
-    Ok(json!({"method": method, "url": url, "headers": headers, "body": body}))
-}
 
 /// Whether the incident's alerts have all resolved (or the incident itself is resolved).
 fn alerts_resolved(incident: &Incident, events: &[TimelineEvent]) -> bool {
@@ -158,7 +122,7 @@ impl Engine {
             })?;
         let ctx = json!({"change": original, "incident": {"id": incident.id, "title": incident.title,
             "severity": incident.severity, "service": incident.service}, "actor": actor, "service": service});
-        let request = render_hook(hook, &ctx)?;
+        let request = super::hook_request::render_hook(&service, hook, &ctx)?;
         let mut rb = original.clone();
         rb.id = 0;
         rb.source = "chat".into();
@@ -436,35 +400,5 @@ impl Engine {
         tx.commit().await?;
         self.hub().notify(id);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hook_templates_render_and_urls_are_checked() {
-        let hook = crate::config::RollbackHook {
-            url: "https://deploy.example/rollback/{{ change.service }}".into(),
-            method: Some("put".into()),
-            headers: [("X-Ref".to_string(), "{{ change.version }}".to_string())].into(),
-            body: Some(r#"{"by": "{{ actor }}", "incident": {{ incident.id }}, "why": {{ change.summary | tojson }}}"#.into()),
-        };
-        let ctx = json!({"change": {"service": "checkout", "version": "v2", "summary": "say \"hi\""},
-            "incident": {"id": 7}, "actor": "bob"});
-        let r = render_hook(&hook, &ctx).unwrap();
-        assert_eq!(r["url"], "https://deploy.example/rollback/checkout");
-        assert_eq!(r["method"], "PUT");
-        assert_eq!(r["headers"]["X-Ref"], "v2");
-        assert_eq!(
-            r["body"],
-            r#"{"by": "bob", "incident": 7, "why": "say \"hi\""}"#
-        );
-        let bad = crate::config::RollbackHook {
-            url: "{{ nope }}".into(),
-            ..hook
-        };
-        assert!(render_hook(&bad, &ctx).is_err());
     }
 }

@@ -54,7 +54,14 @@ impl IntoResponse for ApiError {
         {
             obj.extend(extra.clone());
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(super::outage::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 
@@ -81,11 +88,19 @@ impl From<EngineError> for ApiError {
                 extra: Some(json!({"action": action})),
             },
             EngineError::Store(s) if s.is_unavailable() => {
-                tracing::warn!(error = %s, "database unavailable");
+                let _ = super::outage::unavailable(&s);
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "the database is unavailable; retry later",
+                )
+            }
+            EngineError::Store(s) if s.is_refused_value() => {
+                tracing::info!(error = %s, "the database refused a value from the request");
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_value",
+                    "a value in the request cannot be stored (e.g. a NUL character in text)",
                 )
             }
             EngineError::Store(s) => {

@@ -67,3 +67,18 @@ pub fn too_large() -> ApiError {
         "request body is larger than the limit",
     )
 }
+
+/// Maps axum's form rejections to API errors (413 for an oversized body, 400 naming the field else).
+pub fn form_rejection(rejection: axum::extract::rejection::FormRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected a form body with `Content-Type: application/x-www-form-urlencoded`",
+        )
+    } else {
+        ApiError::bad_request(rejection.body_text())
+    }
+}

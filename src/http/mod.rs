@@ -10,18 +10,23 @@ mod api_postmortem;
 mod api_reports;
 mod auth;
 pub mod error;
+mod hardening;
 mod hooks;
 mod hooks_changes;
 mod host;
 pub mod json;
 mod ops;
 mod origin;
+mod outage;
 mod params;
 pub mod peer;
+mod redirect;
 mod scope;
+pub mod serve;
 pub mod session;
 mod signin;
 mod slack;
+mod stream_guard;
 mod web;
 mod web_postmortem;
 
@@ -88,11 +93,30 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             host::allowed_host,
         ))
+        .layer(axum::Extension(stream_guard::StreamLimits::new(
+            state.config.server.max_streams,
+            state.config.server.max_streams_per_client,
+        )))
         .layer(axum::middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(state.config.server.request_timeout_secs),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.server.max_body_bytes,
+            hardening::json_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.server.max_body_bytes,
+            hardening::body_limit,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            hardening::panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            hardening::form_targets(&state.config),
+            hardening::security_headers,
         ))
         .with_state(state)
 }

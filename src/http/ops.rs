@@ -58,7 +58,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 pub async fn track_requests(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let route = route_label(req.uri().path());
+    let route = route_label(&req);
     let span = tracing::info_span!("http.request", %method, route = %route);
     let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = response.status().as_u16().to_string();
@@ -80,27 +80,13 @@ pub async fn not_found(req: Request) -> ApiError {
     ))
 }
 
-/// The path with numeric segments folded to `{id}`, so metrics keep a small label set.
-fn route_label(path: &str) -> String {
-    path.split('/')
-        .map(|seg| {
-            if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
-                "{id}"
-            } else {
-                seg
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
+/// The label for every request that matched no route (a bounded label set whatever clients send).
+pub const UNMATCHED: &str = "(unmatched)";
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn numeric_segments_are_folded() {
-        assert_eq!(
-            super::route_label("/api/v1/incidents/42/timeline"),
-            "/api/v1/incidents/{id}/timeline"
-        );
-    }
+/// The route template (`/api/v1/incidents/{id}`), never the raw path.
+fn route_label(req: &Request) -> String {
+    req.extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| UNMATCHED.to_string())
 }

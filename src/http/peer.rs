@@ -88,7 +88,11 @@ pub fn client(peer: Option<SocketAddr>, headers: &HeaderMap, proxies: &TrustedPr
         .or(hops.first())
         .copied()
         .unwrap_or(peer_ip);
-    Client { ip, proxied: true }
+    // A trusted proxy's host calling without forwarding headers came straight to the socket.
+    Client {
+        ip,
+        proxied: forwarded,
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +132,11 @@ mod tests {
         );
         assert_eq!(c.ip, "198.51.100.7".parse::<IpAddr>().unwrap());
         assert!(!c.is_local(), "a proxied request is never local");
+        let direct = client(addr("127.0.0.1:1"), &headers(None), &trusted);
+        assert!(
+            direct.is_local(),
+            "the proxy's own host calling directly is local"
+        );
         let spoofed = client(
             addr("198.51.100.7:1"),
             &headers(Some("127.0.0.1")),

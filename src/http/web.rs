@@ -159,13 +159,10 @@ async fn set_name(
     form: Result<Form<NameForm>, FormRejection>,
 ) -> Result<(CookieJar, Redirect), ApiError> {
     same_origin(&headers)?;
-    let Form(form) = form.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Form(form) = form.map_err(super::json::form_rejection)?;
     let name = valid_name(&form.name)
         .ok_or_else(|| ApiError::bad_request("name: 1 to 40 characters, no ; or ,"))?;
-    let back = form
-        .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
-        .unwrap_or_else(|| "/".into());
+    let back = super::redirect::local_path(form.back.as_deref());
     let cookie = Cookie::build((NAME_COOKIE, name))
         .path("/")
         .http_only(true)
@@ -191,7 +188,7 @@ async fn declare(
     form: Result<Form<DeclareForm>, FormRejection>,
 ) -> Result<Redirect, ApiError> {
     same_origin(&headers)?;
-    let Form(form) = form.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Form(form) = form.map_err(super::json::form_rejection)?;
     let actor = web_actor(&user, &jar).map_or_else(|| "web".into(), |a| a.id);
     let req = Declare {
         title: form.title,
@@ -290,17 +287,25 @@ struct StreamQuery {
 
 async fn stream(
     State(state): State<AppState>,
+    axum::Extension(limits): axum::Extension<super::stream_guard::StreamLimits>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
-    Query(q): Query<StreamQuery>,
+    q: Result<Query<StreamQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let id = page_incident_path(path)?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if state.engine.store().incident(id).await?.is_none() {
         return Err(ApiError::not_found(format!("incident {id} not found")));
     }
+    let proxies = super::peer::TrustedProxies::from_config(&state.config.server);
+    let client = super::peer::client(peer.map(|c| c.0.0), &headers, &proxies);
+    let permit = limits.acquire(client.ip)?;
     let engine = state.engine.clone();
     let mut wake = engine.hub().subscribe();
     let (mut after_event, mut after_post) = (q.after_event.unwrap_or(0), q.after_post.unwrap_or(0));
     let stream = async_stream::stream! {
+        let _permit = permit;
         loop {
             let store = engine.store();
             let events = store.timeline(id, after_event, 500).await.unwrap_or_default();

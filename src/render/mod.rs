@@ -1,5 +1,9 @@
 //! Templates: embedded defaults under `templates/`, each overridable from `templates.dir`.
 
+mod nonce;
+
+pub use nonce::CSP_NONCE;
+
 use minijinja::{Environment, Value};
 use std::path::PathBuf;
 
@@ -52,6 +56,7 @@ impl Renderer {
                 .find(|(n, _)| *n == name)
                 .map(|(_, src)| src.to_string()))
         });
+        env.add_function("csp_nonce", nonce::current);
         env.add_filter("ago", ago);
         env.add_filter("md", markdown_cell);
         env.add_filter("duration", duration);

@@ -79,15 +79,46 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the database could not be reached (as opposed to refusing a query).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StoreError::Database(
                 sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Tls(_)
-            )
-        )
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                e.code().is_some_and(|c| unavailable_code(&c))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the database refused a value the caller sent (PostgreSQL's data exceptions, class 22:
+    /// a NUL character in text, a number out of range …), which is the caller's error, not ours.
+    pub fn is_refused_value(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|c| c.len() == 5 && c.starts_with("22")),
+            _ => false,
+        }
+    }
+}
+
+/// Database error codes that mean "not now" rather than "no": PostgreSQL's connection exceptions
+/// (class 08), shutdowns and start-ups (57P01–57P03), too many connections (53300); SQLite's busy and
+/// locked (5, 6 and their extended codes) once the busy timeout has passed.
+fn unavailable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        // A PostgreSQL SQLSTATE (always five characters).
+        code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+    } else {
+        // A SQLite result code, primary or extended (primary = low byte).
+        code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
     }
 }
 
@@ -125,5 +156,20 @@ impl Store {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn outage_codes_are_told_from_refusals() {
+        for code in [
+            "08006", "08001", "57P01", "57P03", "53300", "5", "6", "517", "261",
+        ] {
+            assert!(super::unavailable_code(code), "{code}");
+        }
+        for code in ["23505", "42501", "42P01", "19", "2067", "1"] {
+            assert!(!super::unavailable_code(code), "{code}");
+        }
     }
 }
