@@ -1,12 +1,15 @@
 //! Loading the service catalog: `config/services.toml` and Backstage `catalog-info.yaml` files.
 
 mod backstage;
+mod schedules;
 
 pub use backstage::parse_backstage;
 
 use crate::domain::catalog::{Catalog, CatalogError, Service};
+use crate::domain::oncall::{ScheduleError, ScheduleSpec};
 use crate::domain::people::{Directory, PeopleError, Person, Team};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The catalog path used when `catalog.path` is not set; a missing file there means an empty catalog.
@@ -45,6 +48,9 @@ pub enum LoadError {
     /// The people and teams do not hold together.
     #[error("{0}")]
     People(#[from] PeopleError),
+    /// A schedule does not hold together.
+    #[error("{0}")]
+    Schedule(#[from] ScheduleError),
 }
 
 /// `services.toml`: `[[service]]` tables, plus Backstage files to import.
@@ -59,6 +65,10 @@ struct ServicesFile {
     person: Vec<Person>,
     /// The teams.
     team: Vec<Team>,
+    /// The on-call schedules.
+    schedule: Vec<ScheduleSpec>,
+    /// The escalation policies (kept as written; paging reads them).
+    escalation: Vec<toml::Value>,
 }
 
 /// Loads the catalog at `path` (TOML, or a Backstage YAML file); a missing default file is an empty catalog.
@@ -69,7 +79,30 @@ pub fn load(path: &str) -> Result<Catalog, LoadError> {
     }
     let entries = read_entries(p)?;
     let directory = Directory::new(entries.people, entries.teams)?;
-    Ok(Catalog::new(entries.services)?.with_directory(directory))
+    let feeds = read_feeds(p, &entries.schedules)?;
+    let schedules = schedules::build(&entries.schedules, &directory, &feeds, &entries.services)?;
+    Ok(Catalog::new(entries.services)?
+        .with_directory(directory)
+        .with_schedules(schedules))
+}
+
+/// Reads every layer's `ical` feed, relative to the catalog file, keyed as written.
+fn read_feeds(
+    catalog: &Path,
+    specs: &[ScheduleSpec],
+) -> Result<BTreeMap<String, String>, LoadError> {
+    let dir = catalog.parent().unwrap_or(Path::new("."));
+    let mut feeds = BTreeMap::new();
+    for path in specs
+        .iter()
+        .flat_map(|s| &s.layer)
+        .filter_map(|l| l.ical.as_ref())
+    {
+        if !feeds.contains_key(path) {
+            feeds.insert(path.clone(), read(&dir.join(path))?);
+        }
+    }
+    Ok(feeds)
 }
 
 /// What a catalog file (and its imports) holds.
@@ -78,6 +111,7 @@ struct Entries {
     services: Vec<Service>,
     people: Vec<Person>,
     teams: Vec<Team>,
+    schedules: Vec<ScheduleSpec>,
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
@@ -130,6 +164,7 @@ fn read_entries(path: &Path) -> Result<Entries, LoadError> {
         services,
         people: file.person,
         teams: file.team,
+        schedules: file.schedule,
     })
 }
 

@@ -48,6 +48,8 @@ pub enum CatalogError {
 pub struct Catalog {
     services: BTreeMap<String, Service>,
     directory: super::people::Directory,
+    #[serde(skip)]
+    schedules: BTreeMap<String, super::oncall::Schedule>,
 }
 
 impl Catalog {
@@ -69,6 +71,7 @@ impl Catalog {
         Ok(Catalog {
             services: map,
             directory: super::people::Directory::default(),
+            schedules: BTreeMap::new(),
         })
     }
 
@@ -81,6 +84,25 @@ impl Catalog {
     /// The people and teams.
     pub fn directory(&self) -> &super::people::Directory {
         &self.directory
+    }
+
+    /// The same catalog with `schedules` as its on-call schedules (by name).
+    pub fn with_schedules(
+        mut self,
+        schedules: BTreeMap<String, super::oncall::Schedule>,
+    ) -> Catalog {
+        self.schedules = schedules;
+        self
+    }
+
+    /// The on-call schedules, by name.
+    pub fn schedules(&self) -> impl Iterator<Item = &super::oncall::Schedule> {
+        self.schedules.values()
+    }
+
+    /// One on-call schedule.
+    pub fn schedule(&self, name: &str) -> Option<&super::oncall::Schedule> {
+        self.schedules.get(name)
     }
 
     /// One service.
