@@ -131,6 +131,7 @@ fn resolve_secret_files(config: &mut Config, problems: &mut Vec<Problem>) {
         ("ingest.changes.token", &mut config.ingest.changes.token),
         ("ingest.argocd.token", &mut config.ingest.argocd.token),
         ("ingest.github.secret", &mut config.ingest.github.secret),
+        ("oncall.calendar_secret", &mut config.oncall.calendar_secret),
     ];
     for (key, value) in secrets.iter_mut() {
         if let Some(path) = value.as_deref().and_then(|v| v.strip_prefix("file:")) {

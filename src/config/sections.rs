@@ -33,6 +33,17 @@ pub struct Config {
     pub alerts: super::alerts::AlertsConfig,
     /// Web sign-in: local accounts and OpenID Connect.
     pub auth: AuthConfig,
+    /// On-call: calendar subscriptions.
+    pub oncall: OncallConfig,
+}
+
+/// `[oncall]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OncallConfig {
+    /// Signs per-calendar keys (`/oncall/{schedule}.ics?key=…`) so calendar apps subscribe without a
+    /// bearer token (or `file:/path`); unset, calendars need an API token like `/api/v1`.
+    pub calendar_secret: Option<String>,
 }
 
 /// `[auth]`

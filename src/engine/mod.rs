@@ -13,6 +13,8 @@ mod errors;
 mod hub;
 mod incidents;
 pub mod jobs;
+pub mod oncall;
+mod oncall_chat;
 pub mod outbound;
 pub mod outbox_worker;
 mod postmortem;

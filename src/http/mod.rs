@@ -3,9 +3,11 @@
 mod api_alerts;
 mod api_changes;
 mod api_incidents;
+mod api_oncall;
 mod api_postmortem;
 mod api_reports;
 mod auth;
+mod calendar;
 pub mod error;
 mod hooks;
 mod hooks_changes;
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_postmortem::routes())
         .merge(api_reports::routes())
         .merge(api_alerts::routes())
+        .merge(api_oncall::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_token,
@@ -60,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api)
         .merge(web::routes())
+        .merge(calendar::routes(state.clone()))
         .merge(hooks_changes::routes())
         .merge(web_postmortem::routes())
         .merge(slack::routes())
