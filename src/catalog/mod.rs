@@ -6,6 +6,7 @@ mod schedules;
 pub use backstage::parse_backstage;
 
 use crate::domain::catalog::{Catalog, CatalogError, Service};
+use crate::domain::oncall::escalation::{EscalationError, EscalationSpec};
 use crate::domain::oncall::{ScheduleError, ScheduleSpec};
 use crate::domain::people::{Directory, PeopleError, Person, Team};
 use serde::Deserialize;
@@ -51,6 +52,9 @@ pub enum LoadError {
     /// A schedule does not hold together.
     #[error("{0}")]
     Schedule(#[from] ScheduleError),
+    /// An escalation policy does not hold together.
+    #[error("{0}")]
+    Escalation(#[from] EscalationError),
 }
 
 /// `services.toml`: `[[service]]` tables, plus Backstage files to import.
@@ -67,8 +71,8 @@ struct ServicesFile {
     team: Vec<Team>,
     /// The on-call schedules.
     schedule: Vec<ScheduleSpec>,
-    /// The escalation policies (kept as written; paging reads them).
-    escalation: Vec<toml::Value>,
+    /// The escalation policies.
+    escalation: Vec<EscalationSpec>,
 }
 
 /// Loads the catalog at `path` (TOML, or a Backstage YAML file); a missing default file is an empty catalog.
@@ -81,9 +85,16 @@ pub fn load(path: &str) -> Result<Catalog, LoadError> {
     let directory = Directory::new(entries.people, entries.teams)?;
     let feeds = read_feeds(p, &entries.schedules)?;
     let schedules = schedules::build(&entries.schedules, &directory, &feeds, &entries.services)?;
+    let escalations = schedules::policies(
+        &entries.escalations,
+        &directory,
+        &schedules,
+        &entries.services,
+    )?;
     Ok(Catalog::new(entries.services)?
         .with_directory(directory)
-        .with_schedules(schedules))
+        .with_schedules(schedules)
+        .with_escalations(escalations))
 }
 
 /// Reads every layer's `ical` feed, relative to the catalog file, keyed as written.
@@ -112,6 +123,7 @@ struct Entries {
     people: Vec<Person>,
     teams: Vec<Team>,
     schedules: Vec<ScheduleSpec>,
+    escalations: Vec<EscalationSpec>,
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
@@ -165,6 +177,7 @@ fn read_entries(path: &Path) -> Result<Entries, LoadError> {
         people: file.person,
         teams: file.team,
         schedules: file.schedule,
+        escalations: file.escalation,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Building the catalog's `[[schedule]]` tables and checking that services name schedules that exist.
 
 use crate::domain::Service;
+use crate::domain::oncall::escalation::{EscalationError, EscalationPolicy, EscalationSpec};
 use crate::domain::oncall::{Schedule, ScheduleError, ScheduleSpec};
 use crate::domain::people::Directory;
 use std::collections::BTreeMap;
@@ -32,6 +33,42 @@ pub fn build(
                     layer: None,
                     message: format!(
                         "service `{}` names it in `oncall`, but no [[schedule]] has that name",
+                        s.name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Validates every escalation policy; once any is declared, a service's `escalation` must name one.
+pub fn policies(
+    specs: &[EscalationSpec],
+    directory: &Directory,
+    schedules: &BTreeMap<String, Schedule>,
+    services: &[Service],
+) -> Result<BTreeMap<String, EscalationPolicy>, EscalationError> {
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let policy = spec.build(directory, schedules)?;
+        if out.contains_key(&policy.name) {
+            return Err(EscalationError {
+                policy: policy.name,
+                level: None,
+                message: "is defined twice".into(),
+            });
+        }
+        out.insert(policy.name.clone(), policy);
+    }
+    if !out.is_empty() {
+        for s in services {
+            if let Some(name) = s.escalation.as_deref().filter(|n| !out.contains_key(*n)) {
+                return Err(EscalationError {
+                    policy: name.to_string(),
+                    level: None,
+                    message: format!(
+                        "service `{}` names it in `escalation`, but no [[escalation]] has that name",
                         s.name
                     ),
                 });
@@ -119,6 +156,12 @@ wait = "10m"
         );
         assert_eq!(at("2026-12-25T20:00:00Z"), ["bob"], "the imported feed");
         assert_eq!(c.schedules().count(), 1);
+        let policy = c.escalation("payments").unwrap();
+        assert_eq!((policy.repeat, policy.levels.len()), (1, 2));
+        assert_eq!(
+            policy.levels[0].targets[0].to_string(),
+            "schedule:payments-primary"
+        );
     }
 
     #[test]
@@ -147,7 +190,27 @@ wait = "10m"
                 "schedule `payments-secondary`: service `checkout` names it in `oncall`, but no [[schedule]] has that name",
             ),
         ];
-        for (text, expected) in &cases {
+        let escalation_cases = [
+            (
+                PRODUCT_EXAMPLE.replace("escalation = \"payments\"", "escalation = \"billing\""),
+                "escalation `billing`: service `checkout` names it in `escalation`, but no [[escalation]] has that name",
+            ),
+            (
+                PRODUCT_EXAMPLE.replace(
+                    "targets = [\"team:payments\"]",
+                    "targets = [\"team:billing\"]",
+                ),
+                "escalation `payments` level 2: target `team:billing` is not a [[team]]",
+            ),
+            (
+                PRODUCT_EXAMPLE.replace(
+                    "targets = [\"schedule:payments-primary\"]",
+                    "targets = [\"schedule:nope\"]",
+                ),
+                "escalation `payments` level 1: target `schedule:nope` is not a [[schedule]]",
+            ),
+        ];
+        for (text, expected) in cases.iter().chain(&escalation_cases) {
             let e = load(&write(dir.path(), text)).unwrap_err().to_string();
             assert_eq!(&e, expected);
         }

@@ -50,6 +50,8 @@ pub struct Catalog {
     directory: super::people::Directory,
     #[serde(skip)]
     schedules: BTreeMap<String, super::oncall::Schedule>,
+    #[serde(skip)]
+    escalations: BTreeMap<String, super::oncall::escalation::EscalationPolicy>,
 }
 
 impl Catalog {
@@ -72,6 +74,7 @@ impl Catalog {
             services: map,
             directory: super::people::Directory::default(),
             schedules: BTreeMap::new(),
+            escalations: BTreeMap::new(),
         })
     }
 
@@ -103,6 +106,27 @@ impl Catalog {
     /// One on-call schedule.
     pub fn schedule(&self, name: &str) -> Option<&super::oncall::Schedule> {
         self.schedules.get(name)
+    }
+
+    /// The same catalog with `escalations` as its escalation policies (by name).
+    pub fn with_escalations(
+        mut self,
+        escalations: BTreeMap<String, super::oncall::escalation::EscalationPolicy>,
+    ) -> Catalog {
+        self.escalations = escalations;
+        self
+    }
+
+    /// The escalation policies, by name.
+    pub fn escalations(
+        &self,
+    ) -> impl Iterator<Item = &super::oncall::escalation::EscalationPolicy> {
+        self.escalations.values()
+    }
+
+    /// One escalation policy.
+    pub fn escalation(&self, name: &str) -> Option<&super::oncall::escalation::EscalationPolicy> {
+        self.escalations.get(name)
     }
 
     /// One service.

@@ -7,6 +7,7 @@
 //! times: a shift length is measured on the schedule's clock (`24h` = `1d`), so a daily 09:00 hand-off
 //! stays at 09:00 in summer and winter. Pure: every instant is passed in.
 
+pub mod escalation;
 pub mod ical;
 pub mod restrict;
 mod rotation;
