@@ -324,6 +324,39 @@ async fn overrides_from_chat(backend: Backend) {
         .get_json("/api/v1/oncall/payments-primary/overrides")
         .await;
     assert_eq!(list["overrides"].as_array().unwrap().len(), 1);
+    // In a war room the incident's service decides the schedule, and the room sees the override.
+    let (status, inc) = app
+        .post_json(
+            "/api/v1/incidents",
+            json!({"title": "checkout down", "severity": "P2", "service": "checkout"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{inc}");
+    let id = inc["id"].as_i64().unwrap();
+    let reply = app.command("/oncall", &web_ctx(Some(id), "alice")).await;
+    assert!(
+        reply.ok && reply.text.contains("payments-primary") && !reply.text.contains("dba"),
+        "{}",
+        reply.text
+    );
+    let reply = app
+        .command("/oncall override @dave 30m", &web_ctx(Some(id), "alice"))
+        .await;
+    assert!(reply.ok, "{}", reply.text);
+    assert_eq!(reply.visibility, warroom::engine::Visibility::InChannel);
+    assert!(reply.text.contains("*payments-primary*"), "{}", reply.text);
+    let commands = app.events_of(id, "command").await;
+    assert!(
+        commands
+            .iter()
+            .any(|e| e["text"] == "/oncall override @dave 30m" && e["data"]["ok"] == true),
+        "{commands:?}"
+    );
+    let (_, body) = app.get_json("/api/v1/oncall").await;
+    assert_eq!(
+        schedule(&body, "payments-primary")["on_call"],
+        json!(["dave"])
+    );
 }
 both_backends!(overrides_from_chat_use_the_actor, overrides_from_chat);
 
