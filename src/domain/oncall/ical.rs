@@ -152,7 +152,8 @@ fn mentioned(directory: &Directory, summary: &str) -> Vec<String> {
         .collect()
 }
 
-/// The shifts of a feed, each mapped to people of the directory by ATTENDEE, else by SUMMARY.
+/// The shifts of a feed, each mapped to people of the directory by `X-WARROOM-PEOPLE` (warroom's own
+/// exports), else ATTENDEE, else SUMMARY.
 pub fn import(text: &str, tz: Tz, directory: &Directory) -> Result<Vec<FixedShift>, ImportError> {
     let cal: Calendar = text.parse().map_err(ImportError::Parse)?;
     let mut out = Vec::new();
@@ -170,8 +171,18 @@ pub fn import(text: &str, tz: Tz, directory: &Directory) -> Result<Vec<FixedShif
         let (Some(start), Some(end)) = (start, end) else {
             return Err(ImportError::Times(label));
         };
-        let mut people: Vec<String> = Vec::new();
-        if let Some(attendees) = event.multi_properties().get("ATTENDEE") {
+        // warroom's own exports name the people exactly.
+        let mut people: Vec<String> = event
+            .property_value("X-WARROOM-PEOPLE")
+            .map(|v| {
+                v.split(',')
+                    .filter_map(|id| directory.get(id.trim()).map(|p| p.id.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if people.is_empty()
+            && let Some(attendees) = event.multi_properties().get("ATTENDEE")
+        {
             for a in attendees {
                 let cn = a.params().get("CN").map(|p| p.value().to_string());
                 let found = person_named(directory, a.value())
