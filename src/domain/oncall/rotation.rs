@@ -60,9 +60,7 @@ impl Rotation {
 
     /// The turn in effect at `t`, if the rotation has started.
     pub fn turn_at(tz: Tz, start: NaiveDateTime, shift: Duration, t: DateTime<Utc>) -> Option<i64> {
-        if t < Self::handoff(tz, start, shift, 0) {
-            return None;
-        }
+        // Estimate on the wall clock, then step to the exact turn (hand-offs never move backwards).
         let elapsed = (wall::local(tz, t) - start).num_seconds();
         let mut i = elapsed.div_euclid(shift.num_seconds()).max(0);
         while Self::handoff(tz, start, shift, i + 1) <= t {
@@ -71,7 +69,7 @@ impl Rotation {
         while i > 0 && Self::handoff(tz, start, shift, i) > t {
             i -= 1;
         }
-        Some(i)
+        (i > 0 || Self::handoff(tz, start, shift, 0) <= t).then_some(i)
     }
 
     /// Who is on at `t` by this rotation alone.
