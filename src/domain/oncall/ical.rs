@@ -35,7 +35,8 @@ fn display(directory: &Directory, id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
-/// A calendar named `name` with one event per shift someone is on (times in UTC); `stamp` is DTSTAMP.
+/// A calendar named `name` with one event per shift someone is on (times in UTC), asking subscribers
+/// to refresh hourly; `stamp` is DTSTAMP.
 pub fn export(
     name: &str,
     entries: &[Entry<'_>],
@@ -43,7 +44,7 @@ pub fn export(
     stamp: DateTime<Utc>,
 ) -> String {
     let mut cal = Calendar::new();
-    cal.name(name);
+    cal.name(name).ttl(&chrono::Duration::hours(1));
     for e in entries.iter().filter(|e| !e.shift.people.is_empty()) {
         let names: Vec<String> = e
             .shift

@@ -383,6 +383,10 @@ fn an_exported_calendar_parses_back_and_imports_as_the_same_shifts() {
         .collect();
     let text = ical::export("s", &entries, &directory(), utc("2026-03-01T00:00:00Z"));
     assert!(text.contains("DTSTART:20260329T070000Z"), "{text}");
+    assert!(
+        text.contains("REFRESH-INTERVAL;VALUE=DURATION:PT3600S"),
+        "{text}"
+    );
     let again = ical::import(&text, zone("Europe/Berlin"), &directory()).unwrap();
     let imported = Rotation::fixed(again);
     for shift in &shifts {
