@@ -61,7 +61,6 @@ impl Engine {
         let next: Vec<String> = s
             .next
             .iter()
-            .skip(1)
             .map(|h| format!("{} {}", when(h.at), self.names(&h.people)))
             .collect();
         if !next.is_empty() {
