@@ -1,12 +1,16 @@
 //! Loading the service catalog: `config/services.toml` and Backstage `catalog-info.yaml` files.
 
 mod backstage;
+mod schedules;
 
 pub use backstage::{Imported, parse_backstage, parse_entities};
 
 use crate::domain::catalog::{Catalog, CatalogError, Service};
+use crate::domain::oncall::escalation::{EscalationError, EscalationSpec};
+use crate::domain::oncall::{ScheduleError, ScheduleSpec};
 use crate::domain::people::{Directory, PeopleError, Person, Team};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The catalog path used when `catalog.path` is not set; a missing file there means an empty catalog.
@@ -45,6 +49,12 @@ pub enum LoadError {
     /// The people and teams do not hold together.
     #[error("{0}")]
     People(#[from] PeopleError),
+    /// A schedule does not hold together.
+    #[error("{0}")]
+    Schedule(#[from] ScheduleError),
+    /// An escalation policy does not hold together.
+    #[error("{0}")]
+    Escalation(#[from] EscalationError),
 }
 
 /// `services.toml`: `[[service]]` tables, plus Backstage files to import.
@@ -59,6 +69,10 @@ struct ServicesFile {
     person: Vec<Person>,
     /// The teams.
     team: Vec<Team>,
+    /// The on-call schedules.
+    schedule: Vec<ScheduleSpec>,
+    /// The escalation policies.
+    escalation: Vec<EscalationSpec>,
 }
 
 /// Loads the catalog at `path` (TOML, or a Backstage YAML file); a missing default file is an empty catalog.
@@ -69,7 +83,37 @@ pub fn load(path: &str) -> Result<Catalog, LoadError> {
     }
     let entries = read_entries(p)?;
     let directory = Directory::new(entries.people, entries.teams)?;
-    Ok(Catalog::new(entries.services)?.with_directory(directory))
+    let feeds = read_feeds(p, &entries.schedules)?;
+    let schedules = schedules::build(&entries.schedules, &directory, &feeds, &entries.services)?;
+    let escalations = schedules::policies(
+        &entries.escalations,
+        &directory,
+        &schedules,
+        &entries.services,
+    )?;
+    Ok(Catalog::new(entries.services)?
+        .with_directory(directory)
+        .with_schedules(schedules)
+        .with_escalations(escalations))
+}
+
+/// Reads every layer's `ical` feed, relative to the catalog file, keyed as written.
+fn read_feeds(
+    catalog: &Path,
+    specs: &[ScheduleSpec],
+) -> Result<BTreeMap<String, String>, LoadError> {
+    let dir = catalog.parent().unwrap_or(Path::new("."));
+    let mut feeds = BTreeMap::new();
+    for path in specs
+        .iter()
+        .flat_map(|s| &s.layer)
+        .filter_map(|l| l.ical.as_ref())
+    {
+        if !feeds.contains_key(path) {
+            feeds.insert(path.clone(), read(&dir.join(path))?);
+        }
+    }
+    Ok(feeds)
 }
 
 /// What a catalog file (and its imports) holds.
@@ -78,6 +122,8 @@ struct Entries {
     services: Vec<Service>,
     people: Vec<Person>,
     teams: Vec<Team>,
+    schedules: Vec<ScheduleSpec>,
+    escalations: Vec<EscalationSpec>,
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
@@ -123,6 +169,8 @@ fn read_entries(path: &Path) -> Result<Entries, LoadError> {
         services: file.service,
         people: file.person,
         teams: file.team,
+        schedules: file.schedule,
+        escalations: file.escalation,
     };
     merge(&mut entries, imports);
     Ok(entries)

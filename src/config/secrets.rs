@@ -49,6 +49,7 @@ pub fn resolve_secret_files(config: &mut Config, problems: &mut Vec<Problem>) {
             "auth.oidc.client_secret",
             &mut config.auth.oidc.client_secret,
         ),
+        ("oncall.calendar_secret", &mut config.oncall.calendar_secret),
     ];
     for (key, value) in optional {
         resolve_opt(key, value, problems);

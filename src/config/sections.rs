@@ -37,6 +37,17 @@ pub struct Config {
     pub roles: BTreeMap<String, super::permissions::Grants>,
     /// `[policy]`: action → the roles that may do it (absent = the default).
     pub policy: BTreeMap<String, super::permissions::Grants>,
+    /// On-call: calendar subscriptions.
+    pub oncall: OncallConfig,
+}
+
+/// `[oncall]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OncallConfig {
+    /// Signs per-calendar keys (`/oncall/{schedule}.ics?key=…`) so calendar apps subscribe without a
+    /// bearer token (or `file:/path`); unset, calendars need an API token like `/api/v1`.
+    pub calendar_secret: Option<String>,
 }
 
 /// `[auth]`

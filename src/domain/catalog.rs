@@ -48,6 +48,10 @@ pub enum CatalogError {
 pub struct Catalog {
     services: BTreeMap<String, Service>,
     directory: super::people::Directory,
+    #[serde(skip)]
+    schedules: BTreeMap<String, super::oncall::Schedule>,
+    #[serde(skip)]
+    escalations: BTreeMap<String, super::oncall::escalation::EscalationPolicy>,
 }
 
 impl Catalog {
@@ -69,6 +73,8 @@ impl Catalog {
         Ok(Catalog {
             services: map,
             directory: super::people::Directory::default(),
+            schedules: BTreeMap::new(),
+            escalations: BTreeMap::new(),
         })
     }
 
@@ -81,6 +87,46 @@ impl Catalog {
     /// The people and teams.
     pub fn directory(&self) -> &super::people::Directory {
         &self.directory
+    }
+
+    /// The same catalog with `schedules` as its on-call schedules (by name).
+    pub fn with_schedules(
+        mut self,
+        schedules: BTreeMap<String, super::oncall::Schedule>,
+    ) -> Catalog {
+        self.schedules = schedules;
+        self
+    }
+
+    /// The on-call schedules, by name.
+    pub fn schedules(&self) -> impl Iterator<Item = &super::oncall::Schedule> {
+        self.schedules.values()
+    }
+
+    /// One on-call schedule.
+    pub fn schedule(&self, name: &str) -> Option<&super::oncall::Schedule> {
+        self.schedules.get(name)
+    }
+
+    /// The same catalog with `escalations` as its escalation policies (by name).
+    pub fn with_escalations(
+        mut self,
+        escalations: BTreeMap<String, super::oncall::escalation::EscalationPolicy>,
+    ) -> Catalog {
+        self.escalations = escalations;
+        self
+    }
+
+    /// The escalation policies, by name.
+    pub fn escalations(
+        &self,
+    ) -> impl Iterator<Item = &super::oncall::escalation::EscalationPolicy> {
+        self.escalations.values()
+    }
+
+    /// One escalation policy.
+    pub fn escalation(&self, name: &str) -> Option<&super::oncall::escalation::EscalationPolicy> {
+        self.escalations.get(name)
     }
 
     /// One service.

@@ -33,3 +33,4 @@ pub use timeline::{EventKind, NewEvent, TimelineEvent};
 pub mod change;
 pub mod correlation;
 pub mod gate;
+pub mod oncall;

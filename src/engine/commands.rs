@@ -92,12 +92,11 @@ impl Engine {
     pub async fn execute(&self, cmd: Command, ctx: &CommandContext) -> Result<Reply, EngineError> {
         match cmd {
             Command::Inc(inc) => self.execute_inc(inc, ctx).await,
-            Command::Oncall(OncallCommand::Show { .. } | OncallCommand::Override { .. }) => {
-                Ok(Reply::private(
-                    "On-call schedules are not configured on this warroom: no schedules, overrides or pages exist yet.",
-                    ctx.incident_id,
-                    false,
-                ))
+            Command::Oncall(OncallCommand::Show { schedule }) => {
+                self.oncall_show(schedule, ctx).await
+            }
+            Command::Oncall(OncallCommand::Override { user, duration }) => {
+                self.oncall_override(&user, duration, ctx).await
             }
             Command::Change(change) => self.execute_change(change, ctx).await,
         }

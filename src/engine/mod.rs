@@ -15,6 +15,8 @@ mod hook_request;
 mod hub;
 mod incidents;
 pub mod jobs;
+pub mod oncall;
+mod oncall_chat;
 pub mod outbound;
 pub mod outbox_ops;
 pub mod outbox_worker;

@@ -4,11 +4,13 @@ mod api_alerts;
 mod api_audit;
 mod api_changes;
 mod api_incidents;
+mod api_oncall;
 mod api_outbox;
 mod api_people;
 mod api_postmortem;
 mod api_reports;
 mod auth;
+mod calendar;
 pub mod error;
 mod hardening;
 mod hooks;
@@ -68,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_people::routes())
         .merge(api_audit::routes())
         .merge(api_outbox::routes())
+        .merge(api_oncall::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::api_caller,
@@ -81,6 +84,7 @@ pub fn router(state: AppState) -> Router {
             axum::middleware::from_fn_with_state(state.clone(), session::require_web_user),
         ))
         .merge(signin::routes())
+        .merge(calendar::routes(state.clone()))
         .merge(hooks_changes::routes())
         .merge(slack::routes())
         .merge(hooks::routes())
