@@ -29,4 +29,5 @@ pub use severity::Severity;
 pub use timeline::{EventKind, NewEvent, TimelineEvent};
 pub mod change;
 pub mod correlation;
+pub mod cron5;
 pub mod gate;
