@@ -21,7 +21,7 @@ mod slack;
 mod timeline;
 mod tx;
 
-pub use alert_ingest::{AlertWrite, KnownAlert, Repeat};
+pub use alert_ingest::{AlertWrite, GroupTiming, KnownAlert, Repeat};
 pub use alerts::{AlertFilter, AlertGroup, AlertRecord};
 pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};
 pub use incidents::IncidentFilter;
