@@ -180,6 +180,63 @@ async fn github_payloads_are_recorded(backend: Backend) {
 }
 both_backends!(github_realworld, github_payloads_are_recorded);
 
+async fn pagerduty_change_events_are_recorded(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.ingest.pagerduty.routing_keys = [
+            ("samplekeyhere".to_string(), "snapshots".to_string()),
+            (
+                "737ea619db564d41bd9824063e1f6b08".to_string(),
+                "build".to_string(),
+            ),
+            (
+                "737ea619db564d41bd9824063e1f8au1".to_string(),
+                "git".to_string(),
+            ),
+        ]
+        .into();
+    })
+    .await;
+    for (file, service, link) in [
+        (
+            "devdocs-change-event-v2.json",
+            "snapshots",
+            "https://acme.pagerduty.dev/build/2",
+        ),
+        (
+            "openapi-change-enqueue-example-build.json",
+            "build",
+            "https://buildpipeline.com/pagerduty/deployment/builds/220",
+        ),
+        (
+            "openapi-change-enqueue-example-git.json",
+            "git",
+            "https://buildpipeline.com/pagerduty/deployment/builds/220",
+        ),
+    ] {
+        let body = realworld(&format!("pagerduty/{file}"));
+        let (s, b) = post(&app, "/hooks/pagerduty/v2/change/enqueue", &body, &[]).await;
+        assert_eq!(
+            (s, b["status"].as_str()),
+            (202, Some("success")),
+            "{file}: {b}"
+        );
+        let (_, list) = app
+            .get_json(&format!("/api/v1/changes?service={service}"))
+            .await;
+        let c = &list["changes"][0];
+        assert_eq!(c["source"], "pagerduty", "{file}: {list}");
+        assert_eq!(c["status"], "done", "{file}");
+        assert!(c["summary"].as_str().unwrap().len() > 5, "{file}: {c}");
+        assert!(hrefs(c).contains(&link.to_string()), "{file}: {c}");
+    }
+    let (_, list) = app.get_json("/api/v1/changes?service=git").await;
+    assert_eq!(list["changes"][0]["author"], "Pagerduty", "{list}");
+}
+both_backends!(
+    pagerduty_changes_realworld,
+    pagerduty_change_events_are_recorded
+);
+
 /// A sample Argo CD notification context: an Application after a sync, as the templates see it.
 fn application(phase: &str) -> Value {
     json!({
