@@ -117,8 +117,8 @@ enum BenchCommand {
         /// Alerts, one new service each.
         #[arg(long, default_value_t = 40)]
         count: usize,
-        /// Milliseconds between alerts (Slack allows 20 room creations a minute after a burst of 20).
-        #[arg(long, default_value_t = 1500)]
+        /// Milliseconds between alerts (Slack allows a burst of 20 room creations, then one every 3 s).
+        #[arg(long, default_value_t = 2000)]
         interval_ms: u64,
         /// PostgreSQL URL; default a fresh SQLite file.
         #[arg(long)]

@@ -21,7 +21,8 @@ pub struct FirstAlertOptions {
     /// Alerts, one new service (so one new incident and room) each.
     pub count: usize,
     /// Pause between alerts: Slack allows `conversations.create` 20 times a minute (a burst of 20, then one
-    /// every 3 s), so the default 1.5 s keeps 40 alerts inside the limit warroom honours.
+    /// every 3 s), so the default 2 s keeps 40 alerts inside the limit warroom honours (at 1.5 s the last
+    /// ones waited up to 1.3 s for the limiter).
     pub interval: Duration,
     /// A PostgreSQL URL; SQLite when absent.
     pub database_url: Option<String>,
