@@ -1,6 +1,8 @@
 //! `warroom bench ingest` and `warroom bench storm`: alert ingest measured over HTTP against a warroom the
 //! bench starts on a fresh database, side by side with Prometheus Alertmanager when its binary exists.
 
+mod first_alert;
+
 use crate::app::App;
 use crate::config::Config;
 use crate::domain::alert::{Labels, labels_fingerprint};
@@ -524,56 +526,5 @@ fn proc_status_kib(field: &str) -> Option<u64> {
         .ok()
 }
 
-/// `warroom bench first-alert`: time from posting a new alert (a new service each time, `group_wait = "0s"`)
-/// to the committed incident with its opening event and room requests (the hub's notification).
-pub async fn first_alert(count: usize, database_url: Option<String>) -> anyhow::Result<()> {
-    let db = FreshDb::new(database_url.as_deref()).await?;
-    let mut config = bench_config(&db);
-    config.alerts.group_wait = "0s".into();
-    config.alerts.group_interval = "0s".into();
-    let app = App::start(config).await?;
-    let mut seen = std::collections::BTreeSet::new();
-    let mut hub = app.engine.hub().subscribe();
-    let client = reqwest::Client::new();
-    let url = format!("http://{}/hooks/alerts", app.addr);
-    let mut samples = Vec::with_capacity(count);
-    for i in 0..count {
-        let body = json!({"alerts": [{"name": "FirstAlert", "service": format!("first-{i}"),
-            "severity": "critical", "summary": "bench"}]});
-        let t0 = Instant::now();
-        let resp = client.post(&url).json(&body).send().await?;
-        anyhow::ensure!(
-            resp.status().is_success(),
-            "ingest answered {}",
-            resp.status()
-        );
-        let opened = tokio::time::timeout(Duration::from_secs(5), async {
-            loop {
-                match hub.recv().await {
-                    Ok(id) if seen.insert(id) => return Some(id),
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => return None,
-                }
-            }
-        })
-        .await;
-        anyhow::ensure!(
-            matches!(opened, Ok(Some(_))),
-            "no incident within 5 s for alert {i}"
-        );
-        samples.push(t0.elapsed().as_micros() as u64);
-    }
-    samples.sort_unstable();
-    let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0;
-    println!(
-        "first alert → incident committed with its room requests ({}, {count} alerts, group_wait 0s): \
-         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        db.backend(),
-        pct(0.5),
-        pct(0.99),
-        pct(1.0)
-    );
-    app.stop().await?;
-    db.drop_now().await;
-    Ok(())
-}
+/// `warroom bench first-alert`: see [`first_alert::run`].
+pub use first_alert::{FirstAlertOptions, run as first_alert};

@@ -123,11 +123,15 @@ enum BenchCommand {
         #[arg(long)]
         no_peer: bool,
     },
-    /// Latency from a new alert to its committed incident (group_wait 0s).
+    /// Default configuration: critical alert → room creation request at a local Slack-like server, and
+    /// resolution → `alert_resolved`.
     FirstAlert {
         /// Alerts, one new service each.
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 40)]
         count: usize,
+        /// Milliseconds between alerts (Slack allows a burst of 20 room creations, then one every 3 s).
+        #[arg(long, default_value_t = 2000)]
+        interval_ms: u64,
         /// PostgreSQL URL; default a fresh SQLite file.
         #[arg(long)]
         database_url: Option<String>,
@@ -239,8 +243,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 BenchCommand::FirstAlert {
                     count,
+                    interval_ms,
                     database_url,
-                } => warroom::bench::first_alert(count, database_url).await?,
+                } => {
+                    warroom::bench::first_alert(warroom::bench::FirstAlertOptions {
+                        count,
+                        interval: std::time::Duration::from_millis(interval_ms),
+                        database_url,
+                    })
+                    .await?
+                }
                 BenchCommand::Storm {
                     alerts,
                     fingerprints,

@@ -33,6 +33,9 @@ pub struct AlertsConfig {
     pub group_wait: String,
     /// Wait between notifications of a group's changes (`5m`).
     pub group_interval: String,
+    /// Window joins and resolutions are coalesced in for groups that are not held: grouped by their sender
+    /// (Alertmanager, Grafana), declared at once, or with an incident (`500ms`).
+    pub coalesce: String,
     /// A re-firing alert is announced again only after this long (`4h`).
     pub repeat_interval: String,
     /// Groups starting within this window of an open related incident join it; `0s` disables merging.
@@ -67,6 +70,7 @@ impl Default for AlertsConfig {
             group_by: vec!["alertname".into(), "service".into()],
             group_wait: "30s".into(),
             group_interval: "5m".into(),
+            coalesce: "500ms".into(),
             repeat_interval: "4h".into(),
             merge_window: "15m".into(),
             merge_dependencies: true,
@@ -109,6 +113,7 @@ impl AlertsConfig {
             |p: &mut Vec<Problem>, key: String, message: String| p.push(Problem { key, message });
         let group_wait = duration("alerts.group_wait", &self.group_wait, &mut p);
         let group_interval = duration("alerts.group_interval", &self.group_interval, &mut p);
+        let coalesce = duration("alerts.coalesce", &self.coalesce, &mut p);
         let repeat_interval = duration("alerts.repeat_interval", &self.repeat_interval, &mut p);
         let merge_window = duration("alerts.merge_window", &self.merge_window, &mut p);
         let mut inhibit_rules = Vec::new();
@@ -208,6 +213,7 @@ impl AlertsConfig {
             group_by: self.group_by.clone(),
             group_wait,
             group_interval,
+            coalesce,
             repeat_interval,
             merge_window: (merge_window > TimeDelta::zero()).then_some(merge_window),
             merge_dependencies: self.merge_dependencies,

@@ -295,6 +295,35 @@ mod tests {
     }
 
     #[test]
+    fn freeze_windows_ending_on_sunday_are_valid_and_bad_days_are_named() {
+        let window = |cron: &str| crate::config::FreezeWindowConfig {
+            name: "w".into(),
+            cron: cron.into(),
+            duration: "1h".into(),
+            ..Default::default()
+        };
+        let mut c = Config::default();
+        c.changes.freeze_windows = [
+            "0 18 * * 1-7",
+            "0 18 * * 5-7",
+            "0 18 * * 6-7",
+            "0 0 * * SAT-SUN",
+        ]
+        .iter()
+        .map(|e| window(e))
+        .collect();
+        assert_eq!(validate(&c), vec![]);
+        c.changes.freeze_windows.push(window("0 18 * * 9"));
+        let problems = validate(&c);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "changes.freeze_windows[4]");
+        assert!(
+            problems[0].message.contains("day of week `9`"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn every_problem_is_named_by_its_key() {
         let mut c = Config::default();
         c.server.listen = "nowhere".into();

@@ -75,6 +75,12 @@ impl AlertSource {
         AlertSource::Native,
     ];
 
+    /// Whether the sender groups alerts itself before it sends them (Alertmanager's `group_wait`, Grafana's
+    /// notification policy), so that warroom does not hold them a second time.
+    pub fn groups_itself(self) -> bool {
+        matches!(self, AlertSource::Alertmanager | AlertSource::Grafana)
+    }
+
     /// The stored name (also the config key under `alerts.severity`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,6 +1,6 @@
 //! Alert governance policy: severity mapping, the declare policy, root-cause merge and timings.
 
-use super::alert::{Alert, AlertSource};
+use super::alert::{Alert, AlertSource, AlertStatus};
 use super::alert_rules::InhibitRule;
 use super::catalog::Catalog;
 use super::incident::IncidentType;
@@ -114,6 +114,9 @@ pub struct AlertPolicy {
     pub group_wait: TimeDelta,
     /// How long a group waits between notifications of changes.
     pub group_interval: TimeDelta,
+    /// The short window joins and resolutions of a group that is not held are coalesced in (one digest
+    /// per window): groups whose sender grouped them already, that declare at once, or that have an incident.
+    pub coalesce: TimeDelta,
     /// A re-firing alert is announced again only after this long (flaps within it are counted).
     pub repeat_interval: TimeDelta,
     /// Groups starting within this window of an open related incident join it (None: no merge).
@@ -149,6 +152,21 @@ impl AlertPolicy {
             .and_then(|m| m.get(&word.trim().to_ascii_lowercase()))
             .copied()
             .unwrap_or(self.default_grade)
+    }
+
+    /// Whether the group of these (changed) alerts opens or joins its incident when it arrives instead of
+    /// waiting `group_wait`: the sender grouped them already (Alertmanager, Grafana), or a firing alert's
+    /// grade is one the declare policy declares (P0/P1 by default).
+    pub fn dispatch_at_once<'a>(
+        &self,
+        alerts: impl IntoIterator<Item = (&'a Alert, Grade)>,
+    ) -> bool {
+        alerts.into_iter().any(|(a, grade)| {
+            a.source.groups_itself()
+                || (a.status == AlertStatus::Firing
+                    && matches!(grade, Grade::Page(s)
+                        if self.action(s, a.service.as_deref()) == DeclareAction::Declare))
+        })
     }
 
     /// What to do with a group of this severity on this service.
@@ -245,6 +263,7 @@ mod tests {
             group_by: vec!["alertname".into()],
             group_wait: TimeDelta::zero(),
             group_interval: TimeDelta::seconds(60),
+            coalesce: TimeDelta::milliseconds(500),
             repeat_interval: TimeDelta::hours(4),
             merge_window: Some(TimeDelta::minutes(10)),
             merge_dependencies: true,

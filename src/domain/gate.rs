@@ -41,41 +41,7 @@ pub enum WindowError {
     Duration(String),
 }
 
-/// Translates the 5-field cron users know (`min hour dom month dow`, Sunday = 0 or 7) into the
-/// `cron` crate's form (seconds first, Sunday = 1). 6- and 7-field expressions pass through unchanged.
-pub fn to_cron_crate(expr: &str) -> String {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() != 5 {
-        return fields.join(" ");
-    }
-    let dow = fields[4]
-        .split(',')
-        .map(|part| {
-            let (range, step) = match part.split_once('/') {
-                Some((r, s)) => (r, Some(s)),
-                None => (part, None),
-            };
-            let shifted: Vec<String> = range
-                .split('-')
-                .map(|v| match v.parse::<u8>() {
-                    Ok(n) if n <= 7 => ((n % 7) + 1).to_string(),
-                    _ => v.to_string(),
-                })
-                .collect();
-            let mut out = shifted.join("-");
-            if let Some(s) = step {
-                out.push('/');
-                out.push_str(s);
-            }
-            out
-        })
-        .collect::<Vec<_>>()
-        .join(",");
-    format!(
-        "0 {} {} {} {} {dow}",
-        fields[0], fields[1], fields[2], fields[3]
-    )
-}
+pub use super::cron5::to_cron_crate;
 
 impl FreezeWindow {
     /// Builds a window from its configured text.
@@ -85,7 +51,9 @@ impl FreezeWindow {
         duration: &str,
         tz: &str,
     ) -> Result<FreezeWindow, WindowError> {
-        let schedule = cron::Schedule::from_str(&to_cron_crate(cron_expr))
+        let translated =
+            to_cron_crate(cron_expr).map_err(|e| WindowError::Cron(cron_expr.to_string(), e))?;
+        let schedule = cron::Schedule::from_str(&translated)
             .map_err(|e| WindowError::Cron(cron_expr.to_string(), e.to_string()))?;
         let tz: Tz = tz.parse().map_err(|_| WindowError::Tz(tz.to_string()))?;
         let duration = humantime::parse_duration(duration)

@@ -29,12 +29,41 @@ fn input<'a>(
 
 #[test]
 fn five_field_cron_is_translated_with_sunday_zero() {
-    assert_eq!(to_cron_crate("0 18 * * 5"), "0 0 18 * * 6");
-    assert_eq!(to_cron_crate("30 9 * * 1-5"), "0 30 9 * * 2-6");
-    assert_eq!(to_cron_crate("0 0 * * 0,7"), "0 0 0 * * 1,1");
-    assert_eq!(to_cron_crate("0 0 * * FRI"), "0 0 0 * * FRI");
-    assert_eq!(to_cron_crate("0 0 * * */2"), "0 0 0 * * */2");
-    assert_eq!(to_cron_crate("0 0 18 * * Fri"), "0 0 18 * * Fri");
+    let t = |e: &str| to_cron_crate(e).unwrap();
+    assert_eq!(t("0 18 * * 5"), "0 0 18 * * 6");
+    assert_eq!(t("30 9 * * 1-5"), "0 30 9 * * 2,3,4,5,6");
+    assert_eq!(t("0 0 * * 0,7"), "0 0 0 * * 1");
+    assert_eq!(t("0 0 * * FRI"), "0 0 0 * * 6");
+    assert_eq!(t("0 0 * * */2"), "0 0 0 * * 1,3,5,7");
+    assert_eq!(t("0 0 18 * * Fri"), "0 0 18 * * Fri");
+}
+
+#[test]
+fn windows_whose_days_end_on_or_wrap_past_sunday_open_on_those_days() {
+    // 2026-11-20 is a Friday, 21 Saturday, 22 Sunday, 23 Monday.
+    let opens = |dow: &str, d: u32| {
+        let w = FreezeWindow::parse("w", &format!("0 10 * * {dow}"), "1h", "UTC")
+            .unwrap_or_else(|e| panic!("{dow}: {e}"));
+        w.open_until(at(2026, 11, d, 10, 30)).is_some()
+    };
+    for (dow, days) in [
+        ("1-7", [true, true, true, true]),
+        ("0-6", [true, true, true, true]),
+        ("5-7", [true, true, true, false]),
+        ("6-7", [false, true, true, false]),
+        ("SAT-SUN", [false, true, true, false]),
+        ("0,7", [false, false, true, false]),
+        ("7", [false, false, true, false]),
+        ("0", [false, false, true, false]),
+        ("FRI-MON", [true, true, true, true]),
+        ("MON-FRI", [true, false, false, true]),
+        ("1-5", [true, false, false, true]),
+    ] {
+        let got: Vec<bool> = [20, 21, 22, 23].iter().map(|d| opens(dow, *d)).collect();
+        assert_eq!(got, days, "{dow} on Fri, Sat, Sun, Mon");
+    }
+    let err = FreezeWindow::parse("w", "0 10 * * 8", "1h", "UTC").unwrap_err();
+    assert!(err.to_string().contains("day of week `8`"), "{err}");
 }
 
 #[test]

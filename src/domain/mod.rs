@@ -32,5 +32,6 @@ pub use severity::Severity;
 pub use timeline::{EventKind, NewEvent, TimelineEvent};
 pub mod change;
 pub mod correlation;
+pub mod cron5;
 pub mod gate;
 pub mod oncall;

@@ -24,12 +24,29 @@ const ACTOR: &str = "warroom";
 pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
     let tick = Duration::from_millis(engine.config().alerts.tick_ms.max(1));
     loop {
-        if let Err(e) = engine.dispatch_due().await {
-            tracing::warn!(error = %e, "alert dispatch failed; retrying");
-        }
+        let failed = match engine.dispatch_due().await {
+            Ok(_) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "alert dispatch failed; retrying");
+                true
+            }
+        };
+        // Sleep until the next group timer (a coalescing window ends) or the tick, whichever is sooner.
+        let next = if failed {
+            Ok(None)
+        } else {
+            engine.store().next_group_due().await
+        };
+        let until_due = match next {
+            Ok(Some(due)) => (due - engine.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .max(Duration::from_millis(10)),
+            Ok(None) | Err(_) => tick,
+        };
         tokio::select! {
             _ = engine.alerts.wake.notified() => {}
-            _ = tokio::time::sleep(tick) => {}
+            _ = tokio::time::sleep(tick.min(until_due)) => {}
             _ = shutdown.changed() => {}
         }
         if *shutdown.borrow() {
@@ -261,7 +278,7 @@ impl Engine {
                     tx.release_inhibited(&r.alert.fingerprint, now).await?;
                 }
             }
-            tx.group_dispatched(&g.group_key, g.incident_id, now)
+            tx.group_dispatched(&g.group_key, g.incident_id, now, now)
                 .await?;
             return Ok(None);
         };
@@ -347,7 +364,9 @@ impl Engine {
         for entry in outbound::for_events(&inc, &stored, &self.destinations) {
             tx.enqueue(&entry, now).await?;
         }
-        tx.group_dispatched(&g.group_key, Some(inc.id), now).await?;
+        // Changes that arrived during this dispatch wait for the coalescing window: one digest per window.
+        tx.group_dispatched(&g.group_key, Some(inc.id), now, now + policy.coalesce)
+            .await?;
         Ok(Some(Touched {
             incident: inc.id,
             first_signal_moved: opened

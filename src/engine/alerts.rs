@@ -4,10 +4,10 @@
 use super::{Clock, Engine, EngineError};
 use crate::config::Config;
 use crate::domain::alert::{Alert, AlertStatus, Change, Known, classify};
-use crate::domain::alert_policy::AlertPolicy;
+use crate::domain::alert_policy::{AlertPolicy, Grade};
 use crate::domain::alert_rules::group_key;
-use crate::store::{AlertWrite, Backend, Repeat, Store, StoreError, Tx};
-use chrono::{DateTime, Utc};
+use crate::store::{AlertWrite, Backend, GroupTiming, Repeat, Store, StoreError, Tx};
+use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
@@ -318,15 +318,41 @@ async fn store_batch(
     for (n, fps) in by_count {
         tx.count_duplicates(&fps, n).await?;
     }
-    let mut groups: BTreeMap<&str, Option<&str>> = BTreeMap::new();
-    for (alert, _, key, _, _) in &rows {
-        groups
+    // Group once: a group its sender grouped already, or one that declares at once, is due now (its later
+    // changes coalesced in `coalesce`); the others wait `group_wait` / `group_interval` as in Alertmanager.
+    let mut groups: BTreeMap<&str, (Option<&str>, bool)> = BTreeMap::new();
+    for (alert, grade, key, _, _) in &rows {
+        let grade = grade.parse().unwrap_or(Grade::Record);
+        let at_once = policy.dispatch_at_once([(alert, grade)]);
+        let g = groups
             .entry(key.as_str())
-            .or_insert(alert.service.as_deref());
+            .or_insert((alert.service.as_deref(), false));
+        g.1 |= at_once;
     }
-    let groups: Vec<(&str, Option<&str>)> = groups.into_iter().collect();
-    tx.touch_groups(&groups, now, policy.group_wait, policy.group_interval)
-        .await?;
+    let split = |want: bool| -> Vec<(&str, Option<&str>)> {
+        groups
+            .iter()
+            .filter(|(_, (_, at_once))| *at_once == want)
+            .map(|(k, (service, _))| (*k, *service))
+            .collect()
+    };
+    let timing = |wait, interval| GroupTiming {
+        wait,
+        interval,
+        joined: policy.coalesce,
+    };
+    tx.touch_groups(
+        &split(true),
+        now,
+        timing(TimeDelta::zero(), policy.coalesce),
+    )
+    .await?;
+    tx.touch_groups(
+        &split(false),
+        now,
+        timing(policy.group_wait, policy.group_interval),
+    )
+    .await?;
     Ok(outs)
 }
 

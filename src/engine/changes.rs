@@ -171,7 +171,14 @@ impl Engine {
                 }
                 let ended = report.ended_at.filter(|_| c.ended_at.is_none());
                 let started = report.started_at.filter(|_| c.started_at.is_none());
-                if !moved && ended.is_none() && started.is_none() {
+                // A later report may add links (GitHub's deployment status carries its target and log URLs).
+                let mut new_links = Vec::new();
+                for l in report.links {
+                    if !c.links.iter().chain(&new_links).any(|k| k.href == l.href) {
+                        new_links.push(l);
+                    }
+                }
+                if !moved && ended.is_none() && started.is_none() && new_links.is_empty() {
                     tx.commit().await?;
                     return Ok(Recorded::Unchanged(c));
                 }
@@ -181,6 +188,7 @@ impl Engine {
                     c.started_at = Some(now);
                 }
                 c.version = c.version.or(report.version);
+                c.links.extend(new_links);
                 c.updated_at = now;
                 tx.save_change(&c).await?;
                 let text = format!("{} reported {}", report.source, c.status);

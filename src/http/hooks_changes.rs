@@ -152,8 +152,9 @@ async fn github_hook(
         .ok_or_else(|| ApiError::bad_request("X-GitHub-Delivery header is required"))?
         .to_string();
     match github::parse(event, &body).map_err(field_error)? {
+        // `ping` and events warroom does not act on: a 200 no-op, which GitHub shows as delivered.
         github::Delivery::Ignored(what) => Ok((
-            StatusCode::ACCEPTED,
+            StatusCode::OK,
             Json(json!({"result": "ignored", "reason": what})),
         )
             .into_response()),

@@ -1,11 +1,10 @@
 //! Prometheus Alertmanager webhook (version 4), as sent by a webhook receiver.
 //!
 //! A group's top-level `status` stays `firing` while single alerts inside it have resolved: each alert's
-//! own `status` is what counts. Firing alerts carry the zero time in `endsAt`.
+//! own `status` is what counts. Firing alerts carry the zero time in `endsAt`. A zero or missing `startsAt`
+//! is the receive time (as Alertmanager's own API takes it), and fields warroom does not know are ignored.
 
-use super::{
-    Batch, IngestError, array, check_size, json, labels, object, opt_str, opt_time, req_str,
-};
+use super::{Batch, IngestError, array, check_size, json, labels, object, opt_str, opt_time};
 use crate::domain::alert::{Alert, AlertSource, AlertStatus, labels_fingerprint};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -90,16 +89,8 @@ pub fn alert(
         None if ends_at.is_some_and(|e| e <= now) => AlertStatus::Resolved,
         None => AlertStatus::Firing,
     };
-    let starts_at = match opt_time(o, path, "startsAt")? {
-        Some(t) => t,
-        None => {
-            req_str(o, path, "startsAt")?;
-            return Err(IngestError::new(
-                format!("{path}.startsAt"),
-                "must be a real time, not the zero time",
-            ));
-        }
-    };
+    // Like Alertmanager itself: a zero or missing start is the time the alert is received.
+    let starts_at = opt_time(o, path, "startsAt")?.unwrap_or(super::ms_precision(now));
     let fingerprint = match opt_str(o, path, "fingerprint")? {
         Some(f) if !f.is_empty() => f,
         _ => labels_fingerprint(&labels),
@@ -212,7 +203,11 @@ mod fast {
             None if ends_at.is_some_and(|e| e <= now) => AlertStatus::Resolved,
             None => AlertStatus::Firing,
         };
-        let starts_at = time_str(item.starts_at.as_deref()?).ok()??;
+        let starts_at = match item.starts_at.as_deref() {
+            Some(s) => time_str(s).ok()?,
+            None => None,
+        }
+        .unwrap_or(ms_precision(now));
         let fingerprint = match item.fingerprint {
             Some(f) if !f.is_empty() => f.into_owned(),
             _ => labels_fingerprint(&labels),

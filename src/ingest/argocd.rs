@@ -1,6 +1,7 @@
 //! Argo CD notifications (`POST /hooks/argocd`): a webhook template that sends the application's
 //! operation state (see README, "Argo CD"). Go templates print `<no value>` for missing fields; that
 //! counts as absent. `phase`: `Running` → executing, `Succeeded` → done, `Failed`/`Error` → failed.
+//! Bodies made from Argo CD's catalog templates are read too (see `argocd_catalog`).
 
 use super::changes::{FieldError, bad, json, opt_str, opt_time, req_str};
 use crate::domain::change::{ChangeKind, ChangeStatus, Link, NewChange};
@@ -29,6 +30,13 @@ fn clean(v: &mut Value) {
 pub fn parse(body: &[u8]) -> Result<Notification, FieldError> {
     let mut v = json(body)?;
     clean(&mut v);
+    // A body made from Argo CD's own catalog or docs templates, read into warroom's shape.
+    let catalog = super::argocd_catalog::normalise(&v);
+    let from_catalog = catalog.is_some();
+    if let Some(n) = catalog {
+        v = n;
+        clean(&mut v);
+    }
     let app = req_str(&v, "app")?;
     let phase = match opt_str(&v, "phase")? {
         Some(p) => p,
@@ -55,8 +63,10 @@ pub fn parse(body: &[u8]) -> Result<Notification, FieldError> {
     let started = opt_time(&v, "started_at")?;
     let finished = opt_time(&v, "finished_at")?.filter(|_| status != ChangeStatus::Executing);
     let key = match (&started, &revision) {
-        (Some(t), _) => t.to_rfc3339(),
-        (None, Some(r)) => r.clone(),
+        (Some(t), _) => Some(t.to_rfc3339()),
+        (None, Some(r)) => Some(r.clone()),
+        // A catalog body may carry neither: each notification is then a change of its own.
+        (None, None) if from_catalog => None,
         (None, None) => return Err(bad("started_at", "is required when revision is absent")),
     };
     let short = revision
@@ -76,9 +86,15 @@ pub fn parse(body: &[u8]) -> Result<Notification, FieldError> {
             text: Some("Argo CD application".into()),
         });
     }
+    if let Some(u) = opt_str(&v, "repo")?.filter(|u| u.starts_with("http")) {
+        links.push(Link {
+            href: u,
+            text: Some("repository".into()),
+        });
+    }
     Ok(Notification::Change(Box::new(NewChange {
         source: "argocd".into(),
-        external_id: Some(format!("{app}:{key}")),
+        external_id: key.map(|k| format!("{app}:{k}")),
         kind: Some(ChangeKind::Deploy),
         services: vec![opt_str(&v, "service")?.unwrap_or_else(|| app.clone())],
         environment: opt_str(&v, "environment")?.or(opt_str(&v, "destination")?),

@@ -3,7 +3,9 @@
 //!
 //! The service is `deployment.payload.service` when the workflow set it, else the repository's name.
 //! A deployment enters at `executing`; its statuses move it: `queued|pending|in_progress` → executing,
-//! `success` → done, `failure|error` → failed (`inactive` is ignored).
+//! `success` → done, `failure|error` → failed (`inactive` is ignored). The change's version is the deployed
+//! commit sha (the ref is in the summary); its links are the commit, the repository's deployments and the
+//! status's target, log and environment URLs.
 
 use super::changes::{FieldError, bad, json, opt_str, opt_time, req_str};
 use crate::domain::change::{ChangeKind, ChangeStatus, Link, NewChange};
@@ -66,14 +68,22 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Delivery, FieldError> {
         Some(s) => s,
         None => req_str(&v, "repository.name")?,
     };
-    let environment = opt_str(&v, "deployment.environment")?;
-    let version = opt_str(&v, "deployment.ref")?;
+    let environment =
+        opt_str(&v, "deployment_status.environment")?.or(opt_str(&v, "deployment.environment")?);
+    let git_ref = opt_str(&v, "deployment.ref")?;
     let sha = opt_str(&v, "deployment.sha")?;
+    let short = sha
+        .as_deref()
+        .map(|s| s.chars().take(7).collect::<String>());
     let summary = opt_str(&v, "deployment.description")?.unwrap_or_else(|| {
-        let what = version
-            .clone()
-            .or(sha.clone())
-            .unwrap_or_else(|| "?".into());
+        let what = match (&git_ref, &short) {
+            (Some(r), Some(s)) if !sha.as_deref().is_some_and(|f| f.starts_with(r.as_str())) => {
+                format!("{r} ({s})")
+            }
+            (_, Some(s)) => s.clone(),
+            (Some(r), None) => r.clone(),
+            (None, None) => "?".into(),
+        };
         let env = environment
             .clone()
             .unwrap_or_else(|| "an environment".into());
@@ -84,17 +94,32 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Delivery, FieldError> {
         _ => ChangeKind::Deploy,
     };
     let mut links = Vec::new();
-    if let Some(u) = opt_str(&v, "repository.html_url")? {
+    let html = opt_str(&v, "repository.html_url")?;
+    if let (Some(u), Some(sha)) = (&html, &sha) {
         links.push(Link {
-            href: format!("{u}/deployments"),
-            text: Some("GitHub deployments".into()),
+            href: format!("{u}/commit/{sha}"),
+            text: Some(format!("commit {}", short.as_deref().unwrap_or(sha))),
         });
     }
-    if let Some(u) = opt_str(&v, "deployment_status.target_url")? {
+    if let Some(u) = &html {
         links.push(Link {
-            href: u,
-            text: Some("deployment log".into()),
+            href: format!("{u}/deployments"),
+            text: Some(format!("GitHub deployments of {repo}")),
         });
+    }
+    for (field, text) in [
+        ("deployment_status.target_url", "deployment status"),
+        ("deployment_status.log_url", "deployment log"),
+        ("deployment_status.environment_url", "environment"),
+    ] {
+        if let Some(u) = opt_str(&v, field)?.filter(|u| u.starts_with("http"))
+            && !links.iter().any(|l| l.href == u)
+        {
+            links.push(Link {
+                href: u,
+                text: Some(text.into()),
+            });
+        }
     }
     let ended = if matches!(status, ChangeStatus::Done | ChangeStatus::Failed) {
         opt_time(&v, "deployment_status.created_at")?
@@ -109,7 +134,8 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Delivery, FieldError> {
         environment,
         summary,
         author: opt_str(&v, "deployment.creator.login")?.or(opt_str(&v, "sender.login")?),
-        version: version.or(sha),
+        // The deployed commit: what a responder looks for; the ref is in the summary.
+        version: sha.or(git_ref),
         links,
         status: Some(status),
         started_at: opt_time(&v, "deployment.created_at")?,

@@ -4,6 +4,7 @@
 
 pub mod alertmanager;
 pub mod argocd;
+pub mod argocd_catalog;
 pub mod changes;
 pub mod github;
 pub mod grafana;

@@ -311,32 +311,36 @@ impl Tx {
     }
 
     /// Creates each group or schedules its next dispatch: `now + wait` for a new group, else one
-    /// `interval` after its last dispatch (at the earliest now); an already scheduled dispatch stays.
+    /// `interval` (`joined` once the group has an incident) after its last dispatch, at the earliest now;
+    /// an already scheduled dispatch stays unless this one is sooner.
     /// Many groups per statement; `groups` (key, service) in key order, keys distinct.
     pub async fn touch_groups(
         &mut self,
         groups: &[(&str, Option<&str>)],
         now: DateTime<Utc>,
-        wait: TimeDelta,
-        interval: TimeDelta,
+        timing: GroupTiming,
     ) -> StoreResult<()> {
         for chunk in groups.chunks(WRITE_ROWS * 2) {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, $2, $2, $3)", 4 + 2 * i, 5 + 2 * i))
+                .map(|i| format!("(${}, ${}, $2, $2, $3)", 5 + 2 * i, 6 + 2 * i))
                 .collect();
+            // The earlier of the scheduled dispatch (if any) and the one this change asks for.
+            let due = "CASE WHEN alert_groups.last_flush_at IS NULL THEN excluded.next_flush_at \
+                 WHEN alert_groups.last_flush_at + (CASE WHEN alert_groups.incident_id IS NULL THEN $1 ELSE $4 END) > $2 \
+                 THEN alert_groups.last_flush_at + (CASE WHEN alert_groups.incident_id IS NULL THEN $1 ELSE $4 END) \
+                 ELSE $2 END";
             let sql = format!(
                 "INSERT INTO alert_groups (group_key, service, first_seen, last_seen, next_flush_at) \
                  VALUES {} ON CONFLICT (group_key) DO UPDATE SET last_seen = excluded.last_seen, \
-                 next_flush_at = COALESCE(alert_groups.next_flush_at, CASE \
-                   WHEN alert_groups.last_flush_at IS NULL THEN excluded.next_flush_at \
-                   WHEN alert_groups.last_flush_at + $1 > $2 THEN alert_groups.last_flush_at + $1 \
-                   ELSE $2 END)",
+                 next_flush_at = CASE WHEN alert_groups.next_flush_at IS NOT NULL \
+                   AND alert_groups.next_flush_at <= {due} THEN alert_groups.next_flush_at ELSE {due} END",
                 rows.join(", ")
             );
             let mut q = sqlx::query(AssertSqlSafe(sql))
-                .bind(interval.num_milliseconds())
+                .bind(timing.interval.num_milliseconds())
                 .bind(ms(now))
-                .bind(ms(now + wait));
+                .bind(ms(now + timing.wait))
+                .bind(timing.joined.num_milliseconds());
             for (key, service) in chunk {
                 q = q.bind(key.to_string()).bind(service.map(str::to_string));
             }
@@ -344,4 +348,15 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// When a touched group is dispatched.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupTiming {
+    /// A new group's wait before its first dispatch.
+    pub wait: TimeDelta,
+    /// The wait after a dispatch before the next (a group without an incident).
+    pub interval: TimeDelta,
+    /// The wait after a dispatch before the next once the group has an incident.
+    pub joined: TimeDelta,
 }

@@ -314,12 +314,13 @@ impl Tx {
         rows.iter().map(|r| Ok(r.try_get("fingerprint")?)).collect()
     }
 
-    /// Records a dispatch: the group's incident, and nothing due until the next change.
+    /// Records a group's dispatch; changes that arrived meanwhile are due at `next` (else no timer).
     pub async fn group_dispatched(
         &mut self,
         key: &str,
         incident_id: Option<i64>,
         now: DateTime<Utc>,
+        next: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE alert_groups SET incident_id = $1, last_flush_at = $2, next_flush_at = CASE \
@@ -329,7 +330,7 @@ impl Tx {
         .bind(incident_id)
         .bind(ms(now))
         .bind(key)
-        .bind(ms(now))
+        .bind(ms(next))
         .bind(key)
         .execute(self.conn())
         .await?;
@@ -338,6 +339,14 @@ impl Tx {
 }
 
 impl Store {
+    /// When the next alert group is due for dispatch, if any is scheduled.
+    pub async fn next_group_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(next_flush_at) FROM alert_groups")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(due.and_then(DateTime::from_timestamp_millis))
+    }
+
     /// Alerts matching `filter`, most recently changed first.
     pub async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<AlertRecord>> {
         let mut sql = format!("SELECT {COLUMNS} FROM alerts WHERE 1 = 1");

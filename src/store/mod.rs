@@ -28,7 +28,7 @@ mod timeline;
 mod tokens;
 mod tx;
 
-pub use alert_ingest::{AlertWrite, KnownAlert, Repeat};
+pub use alert_ingest::{AlertWrite, GroupTiming, KnownAlert, Repeat};
 pub use alerts::{AlertFilter, AlertGroup, AlertRecord};
 pub use audit::AuditFilter;
 pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};
