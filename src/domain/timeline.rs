@@ -217,6 +217,14 @@ impl NewEvent {
         self
     }
 
+    /// Keeps the actor's platform identity (`Actor::identity()`) in `data.identity`, unless already set.
+    pub fn identified(mut self, identity: serde_json::Value) -> NewEvent {
+        if let Some(obj) = self.data.as_object_mut() {
+            obj.entry("identity").or_insert(identity);
+        }
+        self
+    }
+
     /// Sets the idempotency key.
     pub fn key(mut self, key: impl Into<String>) -> NewEvent {
         self.source_key = Some(key.into());

@@ -143,7 +143,8 @@ impl Engine {
                 incident.severity, incident.kind, incident.title
             ))
             .data(json!({"title": incident.title, "severity": incident.severity, "type": incident.kind,
-                "service": incident.service}));
+                "service": incident.service}))
+            .identified(who.identity());
         let stored = tx.append(incident.id, &event, now).await?;
         if let Some(mut entry) = audit {
             entry.incident_id = Some(incident.id);
@@ -315,6 +316,10 @@ impl Engine {
                 let from = inc.transition(to, now)?;
                 events.push(status_event(from, to, now, actor));
             }
+            let events = events
+                .into_iter()
+                .map(|e| e.identified(who.identity()))
+                .collect();
             Ok((events, audits))
         })
         .await
@@ -399,7 +404,11 @@ impl Engine {
                     inc.impact = Some(text.clone());
                     inc.updated_at = now;
                 }
-                Ok(vec![NewEvent::new(kind, now, Some(actor)).text(text)])
+                Ok(vec![
+                    NewEvent::new(kind, now, Some(actor))
+                        .text(text)
+                        .identified(who.identity()),
+                ])
             })
             .await;
         self.recorded(who, Some(id), result).await
@@ -447,7 +456,8 @@ impl Engine {
             .unwrap_or_default();
         let event = NewEvent::new(EventKind::ActionItem, now, Some(actor))
             .text(format!("{text}{owner_text}"))
-            .data(json!({"action_item": item.id, "text": text, "owner": owner}));
+            .data(json!({"action_item": item.id, "text": text, "owner": owner}))
+            .identified(who.identity());
         let stored = tx.append(id, &event, now).await?;
         for entry in outbound::for_events(&incident, stored.as_slice(), &self.destinations) {
             tx.enqueue(&entry, now).await?;

@@ -1,0 +1,164 @@
+//! The web room asks the same permission policy as the API and Slack, for the signed-in person: a
+//! responder is refused the guarded actions (the refusal answered and on the timeline), an admin may.
+
+mod common;
+
+use common::{Backend, TestApp, declare, split};
+use reqwest::header::ACCEPT;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use warroom::config::Grants;
+
+const CATALOG: &str = "[[person]]\nid = \"alice\"\nname = \"Alice Ng\"\n[[person]]\nid = \"bob\"\n";
+
+async fn spawn(backend: Backend) -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("services.toml");
+    std::fs::write(&catalog, CATALOG).unwrap();
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.local_accounts = true;
+        c.catalog.path = catalog.display().to_string();
+        c.roles.insert("admin".into(), Grants(vec!["bob".into()]));
+    })
+    .await;
+    for name in ["alice", "bob"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .args(["user", "add", name])
+            .env("WARROOM_DATABASE__URL", &app.config.database.url)
+            .env("WARROOM_CATALOG__PATH", &app.config.catalog.path)
+            .env("WARROOM_AUTH__LOCAL_ACCOUNTS", "true")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{name}'s long password\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    (app, dir)
+}
+
+/// A signed-in browser-like client and its CSRF token.
+async fn signed_in(app: &TestApp, name: &str) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let password = format!("{name}'s long password");
+    let resp = client
+        .post(app.url("/signin"))
+        .form(&[
+            ("name", name),
+            ("password", password.as_str()),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{name} signs in");
+    let html = client
+        .get(app.url("/"))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = r#"<meta name="csrf-token" content=""#;
+    let start = html.find(marker).expect("the board carries a CSRF token") + marker.len();
+    let csrf = html[start..].split('"').next().unwrap().to_string();
+    (client, csrf)
+}
+
+async fn say(app: &TestApp, who: &(reqwest::Client, String), id: i64, text: &str) -> Value {
+    let resp = who
+        .0
+        .post(app.url(&format!("/incidents/{id}/messages")))
+        .header("x-csrf-token", &who.1)
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = split(resp).await;
+    assert!(status < 300, "{status} {body}");
+    body
+}
+
+async fn the_web_room_asks_the_policy_for_the_signed_in_person(backend: Backend) {
+    let (app, _dir) = spawn(backend).await;
+    let id = declare(&app, "Checkout slow", "P3").await;
+    let alice = signed_in(&app, "alice").await;
+    let bob = signed_in(&app, "bob").await;
+
+    // A responder may work the incident …
+    let answer = say(&app, &alice, id, "/inc triage").await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    // … but not cancel it: the answer says why, privately, and the refusal is on the timeline.
+    let answer = say(&app, &alice, id, "/inc cancel").await;
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert_eq!(answer["reply"]["visibility"], "ephemeral", "{answer}");
+    let text = answer["reply"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("cancelling an incident needs the commander or an admin"),
+        "{text}"
+    );
+    let refused = app.events_of(id, "refused").await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["actor"], "alice");
+    assert_eq!(refused[0]["data"]["action"], "cancel");
+    let (_, inc) = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(inc["status"], "triaging");
+
+    // The admin may, and is the recorded actor.
+    let answer = say(&app, &bob, id, "/inc cancel").await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    let (_, inc) = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(inc["status"], "cancelled");
+    let changed = app.events_of(id, "status_changed").await;
+    assert_eq!(changed.last().unwrap()["actor"], "bob");
+    assert_eq!(
+        changed.last().unwrap()["data"]["identity"]["platform"],
+        "web",
+        "the platform identity is kept in the event's data"
+    );
+
+    // The declare form: a P1 needs a commander or an admin.
+    let resp = alice
+        .0
+        .post(app.url("/incidents"))
+        .form(&[
+            ("title", "Everything down"),
+            ("severity", "P1"),
+            ("csrf", alice.1.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = split(resp).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("declaring a P0/P1 incident needs the commander or an admin"),
+        "{body}"
+    );
+    let (_, audit) = app.get_json("/api/v1/audit?allowed=false").await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["cancel", "declare_major"], "{audit}");
+}
+both_backends!(web, the_web_room_asks_the_policy_for_the_signed_in_person);
