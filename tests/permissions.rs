@@ -522,28 +522,7 @@ async fn chat_commands_ask_the_same_policy(backend: Backend) {
 both_backends!(chat, chat_commands_ask_the_same_policy);
 
 async fn slash(app: &TestApp, channel: &str, user: (&str, &str), text: &str) -> Value {
-    let (cmd, rest) = text.split_once(' ').unwrap_or((text, ""));
-    let body = serde_urlencoded::to_string([
-        ("token", "legacy"),
-        ("team_id", "T0001"),
-        ("channel_id", channel),
-        ("user_id", user.0),
-        ("user_name", user.1),
-        ("command", cmd),
-        ("text", rest),
-        ("response_url", "https://hooks.slack.invalid/commands/1"),
-    ])
-    .unwrap();
-    let resp = slack_server::send_signed(
-        &app.client,
-        &app.url("/slack/commands"),
-        &body,
-        "application/x-www-form-urlencoded",
-        &[],
-    )
-    .await;
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
+    slack_server::helpers::slash(app, channel, user.0, user.1, text).await
 }
 
 async fn slack_commands_ask_the_same_policy(backend: Backend) {

@@ -4,12 +4,10 @@
 
 mod common;
 
-use common::{Backend, TestApp, TestDb, declare, split, test_config};
+use common::{Backend, TestApp, TestDb, declare, split, test_config, user_cli};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use warroom::config::Config;
 use warroom::engine::{Clock, Engine, Hub};
@@ -32,28 +30,6 @@ async fn spawn_local(backend: Backend) -> (TestApp, tempfile::TempDir) {
     })
     .await;
     (app, dir)
-}
-
-/// Runs `warroom user ARGS` on the app's database with `password` piped to stdin.
-fn user_cli(app: &TestApp, args: &[&str], password: &str) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
-        .arg("user")
-        .args(args)
-        .env("WARROOM_DATABASE__URL", &app.config.database.url)
-        .env("WARROOM_CATALOG__PATH", &app.config.catalog.path)
-        .env("WARROOM_AUTH__LOCAL_ACCOUNTS", "true")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("warroom user runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 /// A browser-like client: its own cookie jar, redirects not followed (so they can be checked).

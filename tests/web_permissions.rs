@@ -6,8 +6,6 @@ mod common;
 use common::{Backend, TestApp, declare, split};
 use reqwest::header::ACCEPT;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
 use warroom::config::Grants;
 
 const CATALOG: &str = "[[person]]\nid = \"alice\"\nname = \"Alice Ng\"\n[[person]]\nid = \"bob\"\n";
@@ -23,23 +21,7 @@ async fn spawn(backend: Backend) -> (TestApp, tempfile::TempDir) {
     })
     .await;
     for name in ["alice", "bob"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
-            .args(["user", "add", name])
-            .env("WARROOM_DATABASE__URL", &app.config.database.url)
-            .env("WARROOM_CATALOG__PATH", &app.config.catalog.path)
-            .env("WARROOM_AUTH__LOCAL_ACCOUNTS", "true")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{name}'s long password\n").as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = common::user_cli(&app, &["add", name], &format!("{name}'s long password"));
         assert!(out.status.success(), "{out:?}");
     }
     (app, dir)

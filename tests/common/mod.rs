@@ -374,3 +374,26 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Runs `warroom user ARGS` on the app's database with `password` piped to stdin.
+pub fn user_cli(app: &TestApp, args: &[&str], password: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .arg("user")
+        .args(args)
+        .env("WARROOM_DATABASE__URL", &app.config.database.url)
+        .env("WARROOM_CATALOG__PATH", &app.config.catalog.path)
+        .env("WARROOM_AUTH__LOCAL_ACCOUNTS", "true")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("warroom user runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
