@@ -133,7 +133,17 @@ impl Engine {
                 let Some(g) = tx.due_group(&g.group_key, now).await? else {
                     continue; // another replica dispatched it meanwhile
                 };
-                let touched = self.dispatch_group(&mut tx, &g, &firing, now).await?;
+                let touched = match self.dispatch_group(&mut tx, &g, &firing, now).await {
+                    Ok(touched) => touched,
+                    Err(EngineError::Store(e)) if e.is_unavailable() => return Err(e.into()),
+                    Err(e) => {
+                        // A group that cannot be dispatched must not stop the others: undo its
+                        // transaction and give it a backoff of its own.
+                        drop(tx);
+                        self.isolate_group(&g, &e, now).await?;
+                        continue;
+                    }
+                };
                 tx.commit().await?;
                 if let Some(Touched {
                     incident: id,
@@ -152,6 +162,28 @@ impl Engine {
                 return Ok(total);
             }
         }
+    }
+
+    /// Records a failed dispatch of `g` and schedules its retry after a backoff that doubles per
+    /// failure in a row (1 s … 60 s); visible in `GET /api/v1/alerts/groups` and `/metrics`.
+    async fn isolate_group(
+        &self,
+        g: &AlertGroup,
+        error: &EngineError,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let backoff_secs = 1i64 << g.dispatch_failures.clamp(0, 6);
+        let retry_at = now + chrono::TimeDelta::seconds(backoff_secs.min(60));
+        let reason = error.to_string();
+        let mut tx = self.store.begin().await?;
+        let failures = tx
+            .group_dispatch_failed(&g.group_key, &reason, retry_at)
+            .await?;
+        tx.commit().await?;
+        metrics::counter!("warroom_alert_dispatch_failures_total").increment(1);
+        tracing::warn!(group = %g.group_key, failures, error = %reason, retry_at = %retry_at,
+            "alert group dispatch failed; it backs off alone while the others go on");
+        Ok(())
     }
 
     async fn dispatch_group(

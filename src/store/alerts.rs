@@ -68,6 +68,10 @@ pub struct AlertGroup {
     pub last_flush_at: Option<DateTime<Utc>>,
     /// Next dispatch due, if changes wait.
     pub next_flush_at: Option<DateTime<Utc>>,
+    /// Dispatches that failed in a row (0 when the last one worked): a poisoned group backs off alone.
+    pub dispatch_failures: i64,
+    /// Why the last dispatch failed, while it keeps failing.
+    pub last_error: Option<String>,
 }
 
 /// Which alerts a listing returns.
@@ -122,6 +126,8 @@ fn group_from_row(row: &AnyRow) -> StoreResult<AlertGroup> {
         last_seen: get_time(row, "last_seen")?,
         last_flush_at: get_time_opt(row, "last_flush_at")?,
         next_flush_at: get_time_opt(row, "next_flush_at")?,
+        dispatch_failures: row.try_get("dispatch_failures")?,
+        last_error: row.try_get("last_error")?,
     })
 }
 
@@ -323,7 +329,8 @@ impl Tx {
         next: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE alert_groups SET incident_id = $1, last_flush_at = $2, next_flush_at = CASE \
+            "UPDATE alert_groups SET incident_id = $1, last_flush_at = $2, dispatch_failures = 0, \
+             last_error = NULL, next_flush_at = CASE \
              WHEN EXISTS (SELECT 1 FROM alerts WHERE group_key = $3 AND dirty = 1) THEN $4 ELSE NULL END \
              WHERE group_key = $5",
         )
@@ -335,6 +342,27 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+}
+
+impl Tx {
+    /// Records a failed dispatch of group `key` and when to try it again; returns the failures in a row.
+    pub async fn group_dispatch_failed(
+        &mut self,
+        key: &str,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let failures: Option<i64> = sqlx::query_scalar(
+            "UPDATE alert_groups SET dispatch_failures = dispatch_failures + 1, last_error = $1, \
+             next_flush_at = $2 WHERE group_key = $3 RETURNING dispatch_failures",
+        )
+        .bind(error)
+        .bind(ms(retry_at))
+        .bind(key)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(failures.unwrap_or(0))
     }
 }
 
