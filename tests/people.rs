@@ -230,3 +230,29 @@ async fn large_directories_link_in_batches(backend: Backend) {
     );
 }
 both_backends!(link_batches_test, large_directories_link_in_batches);
+
+async fn the_services_on_call_person_is_invited(backend: Backend) {
+    let fake = FakeSlack::start().await;
+    let catalog = "[[service]]\nname = \"checkout\"\noncall = \"payments-primary\"\n\
+        [[person]]\nid = \"bob\"\nslack = \"UBOB00001\"\n\
+        [[schedule]]\nname = \"payments-primary\"\ntimezone = \"UTC\"\n\
+        [[schedule.layer]]\npeople = [\"bob\"]\nshift = \"1w\"\nstart = \"2026-01-05T09:00\"\n";
+    let (app, _dir) = spawn_with_catalog(backend, &fake, catalog).await;
+    let (s, body) = app
+        .post_json(
+            "/api/v1/incidents",
+            serde_json::json!({"title": "Checkout slow", "severity": "P2", "service": "checkout"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let ch = room_of(&app, id).await;
+    drained(&app, id, 20).await;
+    let room = fake.channels().into_iter().find(|c| c.id == ch).unwrap();
+    assert!(
+        room.members.contains(&"UBOB00001".to_string()),
+        "the person on call for the service's schedule is invited, not the schedule's name: {:?}",
+        room.members
+    );
+}
+both_backends!(oncall_invited, the_services_on_call_person_is_invited);

@@ -121,7 +121,8 @@ impl SlackDeliverer {
             .map(|_| ())
     }
 
-    /// Invites the declarer (when a Slack user) and the service's on-call (when a Slack user).
+    /// Invites the declarer and the service's on-call (each when their Slack id is known): when the
+    /// service's `oncall` names a schedule, the people on call for it now.
     async fn invite(&self, inc: &Incident, channel: &str) -> Result<(), DeliveryError> {
         let mut people = Vec::new();
         if let Some(d) = &inc.declared_by {
@@ -133,8 +134,25 @@ impl SlackDeliverer {
             .and_then(|s| self.engine.catalog().get(s))
             .and_then(|s| s.oncall.clone())
         {
-            people.push(oncall);
+            if self.engine.catalog().schedule(&oncall).is_some() {
+                match self
+                    .engine
+                    .oncall_status(Some(&oncall), self.engine.now())
+                    .await
+                {
+                    Ok(now) => people.extend(now.into_iter().flat_map(|s| s.on_call)),
+                    Err(e) => {
+                        return Err(DeliveryError::Retry {
+                            reason: format!("who is on call for {oncall}: {e}"),
+                            after: None,
+                        });
+                    }
+                }
+            } else {
+                people.push(oncall);
+            }
         }
+        people.dedup();
         for who in people {
             let Some(user) = users::user_id_of(&self.engine, &who)
                 .await
