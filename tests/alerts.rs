@@ -135,7 +135,8 @@ async fn alertmanager_group_opens_one_incident_and_retries_change_nothing(backen
     assert_eq!(s, 200);
     assert_eq!(body["duplicates"], 2);
     assert_eq!(body["changed"], 0);
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    // Whatever is due is dispatched now (synchronised on the engine, not on a sleep).
+    app.engine().dispatch_due().await.unwrap();
     assert_eq!(timeline(&app, id).await.len(), events.len());
     assert_eq!(incidents(&app).await.len(), 1);
     // One alert resolves inside a group whose status stays firing.
@@ -318,7 +319,8 @@ async fn grafana_and_native_alerts_are_accepted(backend: Backend) {
         .cloned()
         .unwrap();
     assert_eq!(info["grade"], "record", "info is recorded only");
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    // Whatever is due is dispatched now (synchronised on the engine, not on a sleep).
+    app.engine().dispatch_due().await.unwrap();
     assert_eq!(incidents(&app).await.len(), 1);
     let (s, b) = app.get_json("/api/v1/alerts?status=bogus").await;
     assert_eq!(s, 400, "{b}");
@@ -422,7 +424,8 @@ async fn inhibit_rules_and_the_declare_policy_apply(backend: Backend) {
         .await;
     assert_eq!(s, 200);
     let list = wait_incidents(&app, 2).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Whatever is due is dispatched now (synchronised on the engine, not on a sleep).
+    app.engine().dispatch_due().await.unwrap();
     let list2 = incidents(&app).await;
     assert_eq!(
         list2.len(),

@@ -9,7 +9,7 @@ use crate::engine::{CommandContext, Declare};
 use crate::store::{IncidentFilter, RoomPost};
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Extension, Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -102,27 +102,6 @@ fn valid_name(raw: &str) -> Option<String> {
     ok.then(|| n.to_string())
 }
 
-/// Refuses cross-site form posts: a present `Origin` must name this host.
-fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return Ok(());
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let origin_host = origin.split("://").nth(1).unwrap_or_default();
-    if origin_host == host {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cross_origin",
-            "cross-site requests are refused",
-        ))
-    }
-}
-
 pub(super) fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> Response {
     match state.renderer.render(template, ctx) {
         Ok(html) => Html(html).into_response(),
@@ -154,11 +133,9 @@ struct NameForm {
 }
 
 async fn set_name(
-    headers: HeaderMap,
     jar: CookieJar,
     form: Result<Form<NameForm>, FormRejection>,
 ) -> Result<(CookieJar, Redirect), ApiError> {
-    same_origin(&headers)?;
     let Form(form) = form.map_err(super::json::form_rejection)?;
     let name = valid_name(&form.name)
         .ok_or_else(|| ApiError::bad_request("name: 1 to 40 characters, no ; or ,"))?;
@@ -183,11 +160,9 @@ struct DeclareForm {
 async fn declare(
     State(state): State<AppState>,
     Extension(user): Extension<WebUser>,
-    headers: HeaderMap,
     jar: CookieJar,
     form: Result<Form<DeclareForm>, FormRejection>,
 ) -> Result<Redirect, ApiError> {
-    same_origin(&headers)?;
     let Form(form) = form.map_err(super::json::form_rejection)?;
     let actor = web_actor(&user, &jar).map_or_else(|| "web".into(), |a| a.id);
     let req = Declare {
@@ -248,12 +223,10 @@ struct SayBody {
 async fn say(
     State(state): State<AppState>,
     Extension(user): Extension<WebUser>,
-    headers: HeaderMap,
     jar: CookieJar,
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<SayBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    same_origin(&headers)?;
     let id = page_incident_path(path)?;
     let Json(body) = body.map_err(super::json::json_rejection)?;
     let actor = web_actor(&user, &jar)
@@ -298,8 +271,7 @@ async fn stream(
     if state.engine.store().incident(id).await?.is_none() {
         return Err(ApiError::not_found(format!("incident {id} not found")));
     }
-    let proxies = super::peer::TrustedProxies::from_config(&state.config.server);
-    let client = super::peer::client(peer.map(|c| c.0.0), &headers, &proxies);
+    let client = super::peer::client(peer.map(|c| c.0.0), &headers, &state.trusted_proxies);
     let permit = limits.acquire(client.ip)?;
     let engine = state.engine.clone();
     let mut wake = engine.hub().subscribe();
