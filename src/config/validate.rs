@@ -132,10 +132,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     if let Some(url) = &discord.gateway_url
         && !((url.starts_with("ws://") || url.starts_with("wss://")) && url.len() > "wss://".len())
     {
-        bad(
-            "discord.gateway_url",
-            format!("`{url}` is not a ws(s) URL"),
-        );
+        bad("discord.gateway_url", format!("`{url}` is not a ws(s) URL"));
     }
     if config.outbox.max_attempts == 0 {
         bad("outbox.max_attempts", "must be at least 1".into());

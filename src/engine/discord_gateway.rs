@@ -68,7 +68,10 @@ fn edited_time(m: &DiscordMessage) -> Option<DateTime<Utc>> {
 
 impl Engine {
     /// The incident whose Discord war room is `channel_id`.
-    pub async fn discord_room_incident(&self, channel_id: &str) -> Result<Option<i64>, EngineError> {
+    pub async fn discord_room_incident(
+        &self,
+        channel_id: &str,
+    ) -> Result<Option<i64>, EngineError> {
         Ok(self.store.incident_of_room(DISCORD, channel_id).await?)
     }
 
@@ -122,7 +125,10 @@ impl Engine {
             message_id: Some(m.message_id.clone()),
             thread: m.reply_to.clone(),
             files: m.files.clone(),
-            source_key: Some(format!("{DISCORD}:message:{}:{}", m.channel_id, m.message_id)),
+            source_key: Some(format!(
+                "{DISCORD}:message:{}:{}",
+                m.channel_id, m.message_id
+            )),
         };
         let recorded = self.record_chat_message(incident, msg).await?;
         if let Some(event) = &recorded {

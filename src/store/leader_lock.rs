@@ -14,7 +14,9 @@ pub struct LeaderLock {
 
 impl std::fmt::Debug for LeaderLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LeaderLock").field("key", &self.key).finish()
+        f.debug_struct("LeaderLock")
+            .field("key", &self.key)
+            .finish()
     }
 }
 

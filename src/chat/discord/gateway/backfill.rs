@@ -22,7 +22,9 @@ pub async fn backfill(engine: &Engine, rest: &DiscordRest, bot_user: &str) -> us
     let mut recorded = 0;
     for room in rooms {
         // A channel's id is older than every message in it: with no cursor, read it all.
-        let after = room.last_message_id.unwrap_or_else(|| room.channel_id.clone());
+        let after = room
+            .last_message_id
+            .unwrap_or_else(|| room.channel_id.clone());
         match backfill_room(engine, rest, &room.channel_id, after, bot_user).await {
             Ok(n) => recorded += n,
             Err(e) => {
@@ -31,7 +33,10 @@ pub async fn backfill(engine: &Engine, rest: &DiscordRest, bot_user: &str) -> us
         }
     }
     if recorded > 0 {
-        tracing::info!(recorded, "Discord back-fill recorded messages missed while away");
+        tracing::info!(
+            recorded,
+            "Discord back-fill recorded messages missed while away"
+        );
     }
     recorded
 }

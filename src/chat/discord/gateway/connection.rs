@@ -59,9 +59,8 @@ pub enum ConnectionError {
     Rest(#[from] super::rest::RestError),
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn send(ws: &mut Ws, frame: &Value) -> Result<(), ConnectionError> {
     ws.send(Message::text(frame.to_string())).await?;
@@ -75,7 +74,10 @@ fn jitter(interval: Duration) -> Duration {
 impl Gateway {
     /// Where to connect: the session's resume URL, the configured URL, or `GET /gateway/bot`
     /// (waiting out an exhausted IDENTIFY budget).
-    async fn url(&self, session: Option<&DiscordGatewaySession>) -> Result<String, ConnectionError> {
+    async fn url(
+        &self,
+        session: Option<&DiscordGatewaySession>,
+    ) -> Result<String, ConnectionError> {
         if let Some(s) = session {
             return Ok(s.resume_url.clone());
         }
@@ -85,7 +87,10 @@ impl Gateway {
         let bot = self.rest.gateway_bot().await?;
         if let Some(limit) = bot.session_start_limit.filter(|l| l.remaining == 0) {
             let wait = Duration::from_millis(limit.reset_after.min(24 * 3600 * 1000));
-            tracing::warn!(?wait, "Discord IDENTIFY budget used up: waiting for it to renew");
+            tracing::warn!(
+                ?wait,
+                "Discord IDENTIFY budget used up: waiting for it to renew"
+            );
             tokio::time::sleep(wait).await;
         }
         Ok(bot.url)
@@ -105,12 +110,25 @@ impl Gateway {
             .await
             .map_err(|_| ConnectionError::Timeout)??;
         let Some(hello) = hello.filter(|f| f.op == op::HELLO) else {
-            return Err(ConnectionError::Protocol("the first frame was not HELLO".into()));
+            return Err(ConnectionError::Protocol(
+                "the first frame was not HELLO".into(),
+            ));
         };
-        let interval = Duration::from_millis(hello.d["heartbeat_interval"].as_u64().unwrap_or(41_250).max(100));
+        let interval = Duration::from_millis(
+            hello.d["heartbeat_interval"]
+                .as_u64()
+                .unwrap_or(41_250)
+                .max(100),
+        );
         let mut seq = session.as_ref().map(|s| s.seq);
         match session.as_ref() {
-            Some(s) => send(&mut ws, &protocol::resume(&self.token, &s.session_id, s.seq)).await?,
+            Some(s) => {
+                send(
+                    &mut ws,
+                    &protocol::resume(&self.token, &s.session_id, s.seq),
+                )
+                .await?
+            }
             None => send(&mut ws, &protocol::identify(&self.token)).await?,
         }
         tracing::info!(resume = session.is_some(), "Discord gateway connected");
@@ -226,7 +244,10 @@ impl Gateway {
                 true
             }
             _ => {
-                let bot = session.as_ref().map(|s| s.bot_user_id.as_str()).unwrap_or_default();
+                let bot = session
+                    .as_ref()
+                    .map(|s| s.bot_user_id.as_str())
+                    .unwrap_or_default();
                 match events::handle(&self.engine, t, &frame.d, bot).await {
                     Ok(outcome) => {
                         tracing::debug!(event = t, ?outcome, "Discord gateway event");
@@ -249,7 +270,12 @@ impl Gateway {
         let task = tokio::spawn(async move {
             backfill::backfill(&engine, &rest, &bot).await;
         });
-        if let Some(old) = self.backfill.lock().unwrap_or_else(|p| p.into_inner()).replace(task) {
+        if let Some(old) = self
+            .backfill
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(task)
+        {
             old.abort();
         }
     }

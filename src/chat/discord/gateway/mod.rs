@@ -81,7 +81,9 @@ impl Gateway {
                     }
                 }
                 Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "Discord gateway: cannot ask for the leadership"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Discord gateway: cannot ask for the leadership")
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(FOLLOWER_POLL) => {}
@@ -145,7 +147,12 @@ impl Gateway {
     }
 
     fn stop_backfill(&self) {
-        if let Some(task) = self.backfill.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(task) = self
+            .backfill
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             task.abort();
         }
     }

@@ -131,7 +131,11 @@ impl DiscordRest {
     }
 
     /// Up to one page of the messages in `channel` after message `after`, oldest first.
-    pub async fn messages_after(&self, channel: &str, after: &str) -> Result<Vec<Value>, RestError> {
+    pub async fn messages_after(
+        &self,
+        channel: &str,
+        after: &str,
+    ) -> Result<Vec<Value>, RestError> {
         for id in [channel, after] {
             if !is_snowflake(id) {
                 return Err(RestError::BadId(id.to_string()));
