@@ -12,7 +12,7 @@ use serde_json::Value;
 pub const DISCORD: &str = "discord";
 
 /// The PostgreSQL advisory-lock key of the gateway leader.
-pub const GATEWAY_LEADER_KEY: i64 = 7_270_110_014;
+pub const GATEWAY_LEADER_KEY: i32 = 727_011_014;
 
 /// The name the gateway session is kept under.
 const SESSION: &str = "gateway";
@@ -130,14 +130,21 @@ impl Engine {
                 m.channel_id, m.message_id
             )),
         };
+        let key = msg.source_key.clone().unwrap_or_default();
         let recorded = self.record_chat_message(incident, msg).await?;
-        if let Some(event) = &recorded {
+        // Recorded before but not kept (the process died between the two): keep it now, so that
+        // edits, deletions and pins still find it.
+        let event_id = match &recorded {
+            Some(event) => Some(event.id),
+            None => self.store.event_id_by_source_key(&key).await?,
+        };
+        if let Some(event_id) = event_id {
             self.store
                 .save_discord_message(&DiscordMessageRecord {
                     channel_id: m.channel_id.clone(),
                     message_id: m.message_id.clone(),
                     incident_id: incident,
-                    event_id: event.id,
+                    event_id,
                     author_id: m.author_id.clone(),
                     author_name: m.author_name.clone(),
                     content: m.content.clone(),

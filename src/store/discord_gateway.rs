@@ -99,6 +99,16 @@ impl Store {
         Ok(())
     }
 
+    /// The timeline event recorded under `source_key`, if any.
+    pub async fn event_id_by_source_key(&self, source_key: &str) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM timeline_events WHERE source_key = $1")
+                .bind(source_key)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
     /// A recorded war-room message.
     pub async fn discord_message(
         &self,

@@ -15,6 +15,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tracing::Instrument;
 
 /// How long connecting and the HELLO may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -179,7 +180,12 @@ impl Gateway {
                     };
                     match frame.op {
                         op::DISPATCH => {
-                            if !self.dispatch(&frame, session).await {
+                            let span = tracing::info_span!(
+                                "discord.gateway.dispatch",
+                                event = frame.t.as_deref().unwrap_or_default(),
+                                seq = frame.s
+                            );
+                            if !self.dispatch(&frame, session).instrument(span).await {
                                 // Not recorded (the database is away): Discord replays it on RESUME.
                                 self.keep(session, seq).await;
                                 return Ok(Ended::Resume);
@@ -267,9 +273,12 @@ impl Gateway {
     fn start_backfill(&self, session: Option<&DiscordGatewaySession>) {
         let bot = session.map(|s| s.bot_user_id.clone()).unwrap_or_default();
         let (engine, rest) = (self.engine.clone(), self.rest.clone());
-        let task = tokio::spawn(async move {
-            backfill::backfill(&engine, &rest, &bot).await;
-        });
+        let task = tokio::spawn(
+            async move {
+                backfill::backfill(&engine, &rest, &bot).await;
+            }
+            .instrument(tracing::info_span!("discord.gateway.backfill")),
+        );
         if let Some(old) = self
             .backfill
             .lock()

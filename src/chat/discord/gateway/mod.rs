@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// How often a replica that does not lead tries to take the leadership.
 pub const FOLLOWER_POLL: Duration = Duration::from_millis(500);
@@ -104,8 +105,10 @@ impl Gateway {
             };
         let mut backoff = MIN_BACKOFF;
         loop {
+            let span =
+                tracing::info_span!("discord.gateway.connection", resume = session.is_some());
             let ended = tokio::select! {
-                ended = self.connect_once(&mut session, shutdown) => ended,
+                ended = self.connect_once(&mut session, shutdown).instrument(span) => ended,
                 _ = lost(&mut lock) => {
                     tracing::warn!("Discord gateway: the leadership was lost; disconnecting");
                     return false;
