@@ -158,7 +158,11 @@ async fn events_land_once(backend: Backend) {
     // The client found the gateway through GET /gateway/bot and identified once.
     let calls = fake.state.lock().unwrap().calls.clone();
     assert!(calls.iter().any(|c| c == "GET /gateway/bot"), "{calls:?}");
-    assert!(matches!(fake.seen().as_slice(), [Seen::Identify { .. }]));
+    let seen = fake.seen();
+    assert!(
+        matches!(seen.as_slice(), [Seen::Identify { .. }]),
+        "{seen:?}"
+    );
 }
 both_backends!(events_land_once_on_the_timeline, events_land_once);
 
@@ -217,6 +221,53 @@ async fn resume_and_backfill(backend: Backend) {
 both_backends!(
     a_dropped_connection_resumes_and_backfills_once,
     resume_and_backfill
+);
+
+async fn invalid_session(backend: Backend) {
+    let fake = FakeGateway::start().await;
+    let (app, _dir) = spawn(backend, &fake, false).await;
+    let (id, ch) = war_room(&app, &fake).await;
+    ready(&app).await;
+    fake.say(&ch, ALICE, "before");
+    wait_for_text(&app, id, "before").await;
+
+    fake.set_open(false);
+    fake.drop_connections();
+    fake.forget_sessions();
+    fake.say_unseen(&ch, GUEST, "while the session expired");
+    fake.set_open(true);
+    // Discord asks for 1–5 s before identifying again after an invalid session.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count_text(&app, id, "while the session expired").await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no back-fill after a new session"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let seen = fake.seen();
+    let [
+        Seen::Identify { session: old },
+        Seen::Refused(why),
+        Seen::Identify { session: new },
+    ] = seen.as_slice()
+    else {
+        panic!("IDENTIFY, a refused RESUME, IDENTIFY: {seen:?}");
+    };
+    assert_eq!(why, "Invalid session.");
+    assert_ne!(old, new);
+    let kept = app
+        .engine()
+        .discord_gateway_session()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&kept.session_id, new);
+    assert_eq!(count_text(&app, id, "before").await, 1);
+}
+both_backends!(
+    an_invalid_session_identifies_anew_and_backfills,
+    invalid_session
 );
 
 /// Two engines on one PostgreSQL: one holds the gateway; when it is shut down the other takes

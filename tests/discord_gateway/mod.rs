@@ -135,7 +135,7 @@ impl FakeGateway {
             ws_url: format!("ws://{}", ws.local_addr().unwrap()),
             api_url: format!("http://{}/api/v10/", http.local_addr().unwrap()),
             open: Arc::new(open),
-            heartbeat_ms: 250,
+            heartbeat_ms: 1000,
         };
         let accepting = fake.clone();
         tokio::spawn(async move {
@@ -200,6 +200,13 @@ impl FakeGateway {
         for live in self.lock().live.drain(..) {
             let _ = live.tx.send(Control::Drop);
         }
+    }
+
+    /// Forgets every session (as after Discord invalidated them): a RESUME gets INVALID_SESSION.
+    pub fn forget_sessions(&self) {
+        let mut s = self.lock();
+        s.sessions.clear();
+        s.current = None;
     }
 
     /// Connections live now.
