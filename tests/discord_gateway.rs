@@ -184,8 +184,10 @@ async fn resume_and_backfill(backend: Backend) {
     wait_for_text(&app, id, "three").await;
     assert_eq!(count_text(&app, id, "two").await, 1);
 
-    // Dropped again, and this time Discord does not replay: the back-fill finds "four".
+    // Dropped again, and this time Discord does not replay: the back-fill finds "four" (after
+    // waiting out a 429's `retry_after`).
     fake.set_replay_on_resume(false);
+    fake.state.lock().unwrap().rate_limited = 1;
     fake.set_open(false);
     fake.drop_connections();
     fake.say(&ch, ALICE, "four");
@@ -216,6 +218,15 @@ async fn resume_and_backfill(backend: Backend) {
     let calls = fake.state.lock().unwrap().calls.clone();
     let after_two = format!("GET /channels/{ch}/messages?after={two}");
     assert!(calls.contains(&after_two), "{calls:?}");
+    let limited = calls
+        .iter()
+        .position(|c| c == "429")
+        .expect("a 429 was answered");
+    assert!(
+        calls[limited + 1..]
+            .iter()
+            .any(|c| c.starts_with(&format!("GET /channels/{ch}/messages")))
+    );
     assert_eq!(fake.state.lock().unwrap().max_live, 1);
 }
 both_backends!(

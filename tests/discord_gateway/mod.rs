@@ -76,6 +76,8 @@ pub struct GatewayState {
     pub calls: Vec<String>,
     /// Whether a RESUME replays the dispatches the session missed (Discord does).
     pub replay_on_resume: bool,
+    /// How many history reads to answer `429` with `retry_after` before serving them.
+    pub rate_limited: usize,
     /// User names of the authors seen (for the `mentions` of later messages).
     users: HashMap<String, String>,
     last_id: u64,
@@ -128,6 +130,7 @@ impl FakeGateway {
                 max_live: 0,
                 calls: Vec::new(),
                 replay_on_resume: true,
+                rate_limited: 0,
                 users: HashMap::new(),
                 last_id: 0,
                 next_conn: 0,
@@ -595,6 +598,23 @@ async fn channel_messages(
         .push(format!("GET /channels/{id}/messages?after={after}"));
     if !authorized(&headers) {
         return unauthorized();
+    }
+    {
+        let mut s = fake.lock();
+        if s.rate_limited > 0 {
+            s.rate_limited -= 1;
+            s.calls.push("429".into());
+            let body = json!({"message": "You are being rate limited.", "retry_after": 0.05, "global": false});
+            let headers = [
+                ("retry-after", "1"),
+                ("x-ratelimit-limit", "5"),
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset-after", "0.050"),
+                ("x-ratelimit-bucket", "history"),
+                ("x-ratelimit-scope", "user"),
+            ];
+            return (StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response();
+        }
     }
     let limit: usize = q
         .get("limit")
