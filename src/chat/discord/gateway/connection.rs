@@ -103,13 +103,22 @@ impl Gateway {
         session: &mut Option<DiscordGatewaySession>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Ended, ConnectionError> {
-        let url = protocol::connect_url(&self.url(session.as_ref()).await?);
-        let (mut ws, _) = timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(&url))
-            .await
-            .map_err(|_| ConnectionError::Timeout)??;
-        let hello = timeout(CONNECT_TIMEOUT, next_frame(&mut ws))
-            .await
-            .map_err(|_| ConnectionError::Timeout)??;
+        // Until the session is up, shutdown ends the attempt at once (nothing to close or keep).
+        let Some(url) = or_shutdown(shutdown, self.url(session.as_ref())).await else {
+            return Ok(Ended::Shutdown);
+        };
+        let url = protocol::connect_url(&url?);
+        let connect = timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(&url));
+        let Some(connected) = or_shutdown(shutdown, connect).await else {
+            return Ok(Ended::Shutdown);
+        };
+        let (mut ws, _) = connected.map_err(|_| ConnectionError::Timeout)??;
+        let Some(hello) =
+            or_shutdown(shutdown, timeout(CONNECT_TIMEOUT, next_frame(&mut ws))).await
+        else {
+            return Ok(Ended::Shutdown);
+        };
+        let hello = hello.map_err(|_| ConnectionError::Timeout)??;
         let Some(hello) = hello.filter(|f| f.op == op::HELLO) else {
             return Err(ConnectionError::Protocol(
                 "the first frame was not HELLO".into(),
@@ -323,6 +332,20 @@ impl Gateway {
             }
             AfterClose::Stop => Ended::Stop(format!("Discord closed the gateway: {code} {reason}")),
         }
+    }
+}
+
+/// `fut`'s output, or `None` when warroom begins shutting down first.
+async fn or_shutdown<F: std::future::Future>(
+    shutdown: &mut watch::Receiver<bool>,
+    fut: F,
+) -> Option<F::Output> {
+    if *shutdown.borrow() {
+        return None;
+    }
+    tokio::select! {
+        out = fut => Some(out),
+        _ = shutdown.wait_for(|s| *s) => None,
     }
 }
 

@@ -39,6 +39,10 @@ const LOCK_CHECK: Duration = Duration::from_secs(2);
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest wait between reconnects.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A connection that lasted this long resets the backoff.
+const STABLE: Duration = Duration::from_secs(5);
+/// Failed connects to a session's resume URL before a new session is started instead.
+const RESUME_TRIES: u32 = 3;
 /// How long a leader waits after Discord refused its configuration before trying again.
 const STOPPED_WAIT: Duration = Duration::from_secs(300);
 
@@ -104,9 +108,11 @@ impl Gateway {
                 }
             };
         let mut backoff = MIN_BACKOFF;
+        let mut failures = 0u32;
         loop {
             let span =
                 tracing::info_span!("discord.gateway.connection", resume = session.is_some());
+            let started = std::time::Instant::now();
             let ended = tokio::select! {
                 ended = self.connect_once(&mut session, shutdown).instrument(span) => ended,
                 _ = lost(&mut lock) => {
@@ -114,26 +120,32 @@ impl Gateway {
                     return false;
                 }
             };
-            if matches!(ended, Ok(Ended::Resume | Ended::Identify)) {
+            // A connection that lasted resets the backoff; one dropped at once waits longer each time.
+            if started.elapsed() >= STABLE {
                 backoff = MIN_BACKOFF;
             }
+            failures = if ended.is_err() { failures + 1 } else { 0 };
             let wait = match ended {
                 Ok(Ended::Shutdown) => {
                     lock.release().await;
                     return true;
                 }
-                Ok(Ended::Resume) => MIN_BACKOFF,
                 // Discord asks for a random 1–5 s before identifying again.
                 Ok(Ended::Identify) => Duration::from_millis(1000 + rand::random::<u64>() % 4000),
                 Ok(Ended::Stop(reason)) => {
                     tracing::error!(%reason, "Discord gateway refused: check discord.bot_token and the bot's intents");
                     STOPPED_WAIT
                 }
+                Ok(Ended::Resume) => next_backoff(&mut backoff),
                 Err(e) => {
                     tracing::warn!(error = %e, ?backoff, "Discord gateway connection failed");
-                    let wait = backoff;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    wait
+                    if failures >= RESUME_TRIES && session.take().is_some() {
+                        // The resume URL does not answer: start a new session at the gateway URL.
+                        if let Err(e) = self.engine.clear_discord_gateway_session().await {
+                            tracing::warn!(error = %e, "cannot forget the Discord gateway session");
+                        }
+                    }
+                    next_backoff(&mut backoff)
                 }
             };
             tokio::select! {
@@ -159,6 +171,13 @@ impl Gateway {
             task.abort();
         }
     }
+}
+
+/// The wait before the next connect, doubling the next one up to [`MAX_BACKOFF`].
+fn next_backoff(backoff: &mut Duration) -> Duration {
+    let wait = *backoff;
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    wait
 }
 
 /// Resolves when the leadership lock is no longer held.
