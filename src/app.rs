@@ -25,6 +25,7 @@ pub struct App {
     server: JoinHandle<std::io::Result<()>>,
     workers: JoinHandle<()>,
     alert_dispatcher: JoinHandle<()>,
+    discord_gateway: JoinHandle<()>,
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every app in the process).
@@ -150,6 +151,10 @@ impl App {
             engine.clone(),
             shutdown_rx.clone(),
         ));
+        let discord_gateway = tokio::spawn(crate::chat::discord::gateway::run(
+            engine.clone(),
+            shutdown_rx.clone(),
+        ));
         let renderer = Arc::new(Renderer::new(config.templates.dir.clone().map(Into::into)));
         let state = AppState {
             engine: engine.clone(),
@@ -183,6 +188,7 @@ impl App {
             server,
             workers,
             alert_dispatcher,
+            discord_gateway,
         })
     }
 
@@ -192,6 +198,8 @@ impl App {
         self.server.await??;
         self.workers.await?;
         self.alert_dispatcher.await?;
+        // Before the store closes: the gateway leader keeps its session and gives up its lock.
+        self.discord_gateway.await?;
         self.engine.store().close().await;
         Ok(())
     }

@@ -260,6 +260,10 @@ pub struct DiscordConfig {
     pub guild_id: Option<String>,
     /// REST API base URL.
     pub api_url: String,
+    /// Whether this deployment records war-room messages through the gateway (needs `bot_token`).
+    pub gateway: bool,
+    /// The gateway WebSocket URL, instead of asking `GET /gateway/bot` (tests, proxies).
+    pub gateway_url: Option<String>,
 }
 
 impl Default for DiscordConfig {
@@ -270,6 +274,8 @@ impl Default for DiscordConfig {
             public_key: None,
             guild_id: None,
             api_url: "https://discord.com/api/v10/".into(),
+            gateway: true,
+            gateway_url: None,
         }
     }
 }

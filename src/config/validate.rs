@@ -129,6 +129,11 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             format!("`{}` is not an http(s) URL", discord.api_url),
         );
     }
+    if let Some(url) = &discord.gateway_url
+        && !((url.starts_with("ws://") || url.starts_with("wss://")) && url.len() > "wss://".len())
+    {
+        bad("discord.gateway_url", format!("`{url}` is not a ws(s) URL"));
+    }
     if config.outbox.max_attempts == 0 {
         bad("outbox.max_attempts", "must be at least 1".into());
     }

@@ -1,0 +1,3 @@
+//! Discord: the gateway that records war-room messages on the timeline.
+
+pub mod gateway;
