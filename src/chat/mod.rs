@@ -1,5 +1,6 @@
 //! The Chat port: how the outbox worker hands outbound actions to a platform adapter.
 
+pub mod discord;
 pub mod slack;
 pub mod web;
 pub mod webhook;

@@ -10,6 +10,7 @@ mod chat;
 mod clock;
 mod commands;
 mod correlate;
+pub mod discord_rooms;
 mod errors;
 mod hook_request;
 mod hub;

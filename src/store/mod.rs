@@ -10,6 +10,7 @@ mod alerts;
 mod audit;
 mod changes;
 mod connect;
+mod discord_delivery;
 mod gates;
 mod incidents;
 mod jobs;
