@@ -275,6 +275,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     names.join(", /")
                 ),
             }
+            println!(
+                "add the bot to a server: {}",
+                warroom::chat::discord::invite_url(app)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { what } => {

@@ -24,6 +24,20 @@ pub use deliverer::DiscordDeliverer;
 /// The destination name of Discord outbox entries and the `platform` of Discord timeline events.
 pub const DISCORD: &str = crate::engine::outbound::DISCORD;
 
+/// The bot's permissions, as the invite URL's `permissions` integer: MANAGE_CHANNELS (create war
+/// rooms, set topics), ADD_REACTIONS, VIEW_CHANNEL, SEND_MESSAGES, MANAGE_MESSAGES, READ_MESSAGE_HISTORY,
+/// MANAGE_ROLES (member permission overwrites), CREATE_PUBLIC_THREADS, SEND_MESSAGES_IN_THREADS and
+/// PIN_MESSAGES (the summary).
+pub const BOT_PERMISSIONS: u64 =
+    16 | 64 | 1024 | 2048 | 8192 | 65536 | (1 << 28) | (1 << 35) | (1 << 38) | (1 << 51);
+
+/// The URL that adds the bot to a server with [`BOT_PERMISSIONS`] and the commands scope.
+pub fn invite_url(application_id: &str) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands&permissions={BOT_PERMISSIONS}"
+    )
+}
+
 /// Whether `text` is a Discord snowflake (a user, channel or message id).
 pub fn is_snowflake(text: &str) -> bool {
     (15..=20).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
@@ -55,6 +69,8 @@ mod tests {
         assert_eq!(channel_name("INC-", 3, "!!!"), "inc-3");
         assert!(channel_name("inc-", 1, &"x".repeat(300)).len() <= 100);
         assert!(is_snowflake("112233445566778899"));
+        assert_eq!(BOT_PERMISSIONS, 2252109319842896);
+        assert!(invite_url("1").ends_with("permissions=2252109319842896"));
         assert!(!is_snowflake("alice"));
     }
 }
