@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 /// Discord's limit on a message's `content`.
 pub const MAX_CONTENT: usize = 2000;
 
-/// Escapes Discord markdown (`*_~|>[]\` and line-leading `#`/`-`) so that text shows as written;
+/// Escapes Discord markdown (`*_~|[]\` and line-leading `#`, `-`, `>`) so that text shows as written;
 /// `@everyone`/`@here` are defused with a zero-width space besides (`allowed_mentions` stops the
 /// ping already; this keeps them from looking like one).
 pub fn escape(text: &str) -> String {
@@ -15,11 +15,11 @@ pub fn escape(text: &str) -> String {
     let mut line_start = true;
     for c in text.chars() {
         match c {
-            '\\' | '*' | '_' | '~' | '|' | '>' | '[' | ']' => {
+            '\\' | '*' | '_' | '~' | '|' | '[' | ']' => {
                 out.push('\\');
                 out.push(c);
             }
-            '#' | '-' if line_start => {
+            '#' | '-' | '>' if line_start => {
                 out.push('\\');
                 out.push(c);
             }
