@@ -613,6 +613,59 @@ both_backends!(
     one_incident_with_a_slack_and_a_discord_room
 );
 
+async fn thread_rooms_live_in_the_announce_channel(backend: Backend) {
+    let fake = FakeDiscord::start().await;
+    fake.state
+        .lock()
+        .unwrap()
+        .fail_after_effect
+        .insert("create_thread".into(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn(backend, &fake, dir.path(), |c| {
+        c.discord.room = warroom::config::DiscordRoom::Thread;
+    })
+    .await;
+    let body = command(
+        "930000000000000050",
+        ALICE,
+        ANNOUNCE,
+        "inc",
+        "declare",
+        json!([{"type": 3, "name": "title", "value": "Thread room"}]),
+    );
+    send(&app, &body, 0).await;
+    let room = room_of(&app, 1).await;
+    drained(&app, 1).await;
+    let threads: Vec<_> = fake.rooms().into_iter().filter(|c| c.kind == 11).collect();
+    assert_eq!(
+        threads.len(),
+        1,
+        "one thread although the first reply was lost"
+    );
+    let t = &threads[0];
+    assert_eq!(t.id, room);
+    assert_eq!(t.parent_id.as_deref(), Some(ANNOUNCE));
+    assert_eq!(t.thread_members, vec![ALICE.to_string()]);
+    assert_eq!(t.pins.len(), 1);
+    // A command typed in the thread acts on its incident.
+    let sev = command(
+        "930000000000000051",
+        ALICE,
+        &room,
+        "inc",
+        "sev",
+        json!([{"type": 3, "name": "severity", "value": "P3"}]),
+    );
+    let (_, answer) = send(&app, &sev, 0).await;
+    assert!(
+        answer["data"]["content"].as_str().unwrap().contains("P3"),
+        "{answer}"
+    );
+    let (_, inc) = app.get_json("/api/v1/incidents/1").await;
+    assert_eq!(inc["severity"], "P3");
+}
+both_backends!(thread_rooms, thread_rooms_live_in_the_announce_channel);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_commands_is_a_bulk_overwrite() {
     let fake = FakeDiscord::start().await;
