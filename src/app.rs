@@ -107,6 +107,14 @@ impl App {
                 client
             }
         });
+        let discord_client = config.discord.bot_token.as_deref().map(|token| {
+            destinations.push(outbound::DISCORD.to_string());
+            crate::chat::discord::DiscordClient::new(
+                &config.discord.api_url,
+                token,
+                config.discord.application_id.as_deref().unwrap_or_default(),
+            )
+        });
         let config = Arc::new(config);
         let catalog = Arc::new(
             crate::catalog::load(&config.catalog.path)
@@ -134,6 +142,13 @@ impl App {
                 client.clone(),
                 engine.clone(),
                 config.slack.clone(),
+            )));
+        }
+        if let Some(client) = discord_client {
+            deliverers.push(Arc::new(crate::chat::discord::DiscordDeliverer::new(
+                client,
+                engine.clone(),
+                config.discord.clone(),
             )));
         }
         let (shutdown, shutdown_rx) = watch::channel(false);

@@ -72,6 +72,11 @@ enum Command {
         #[command(subcommand)]
         command: SlackCommand,
     },
+    /// Discord set-up helpers.
+    Discord {
+        #[command(subcommand)]
+        command: DiscordCommand,
+    },
     /// Benchmarks (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -98,6 +103,20 @@ enum PostmortemFormat {
 enum SlackCommand {
     /// Print a Slack app manifest (JSON) for server.public_url.
     Manifest,
+}
+
+#[derive(Subcommand)]
+enum DiscordCommand {
+    /// Register /inc, /oncall and /change (a bulk overwrite: running it again changes nothing).
+    RegisterCommands {
+        /// Register in this guild only (instant) instead of globally; default discord.guild_id if
+        /// set, `--global` for every server.
+        #[arg(long)]
+        guild: Option<String>,
+        /// Register globally even when discord.guild_id is set.
+        #[arg(long, conflicts_with = "guild")]
+        global: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,6 +238,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let manifest =
                 warroom::chat::slack::manifest::manifest(url).map_err(anyhow::Error::msg)?;
             println!("{}", serde_json::to_string_pretty(&manifest)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Discord {
+            command: DiscordCommand::RegisterCommands { guild, global },
+        } => {
+            let config = config::load(cli.config.as_deref())?;
+            let d = &config.discord;
+            let (Some(token), Some(app)) = (d.bot_token.as_deref(), d.application_id.as_deref())
+            else {
+                anyhow::bail!(
+                    "discord.bot_token and discord.application_id must be set to register commands"
+                );
+            };
+            let guild = if global {
+                None
+            } else {
+                guild.or_else(|| d.guild_id.clone())
+            };
+            let client = warroom::chat::discord::DiscordClient::new(&d.api_url, token, app);
+            let defs = warroom::chat::discord::commands::definitions();
+            let registered = client
+                .register_commands(guild.as_deref(), &defs)
+                .await
+                .map_err(|e| anyhow::anyhow!("Discord refused the commands: {e}"))?;
+            let names: Vec<&str> = registered
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["name"].as_str())
+                .collect();
+            match guild {
+                Some(g) => println!("registered /{} in guild {g}", names.join(", /")),
+                None => println!(
+                    "registered /{} globally (may take up to an hour to show)",
+                    names.join(", /")
+                ),
+            }
+            println!(
+                "add the bot to a server: {}",
+                warroom::chat::discord::invite_url(app)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { what } => {

@@ -66,7 +66,7 @@ fn a_mistyped_secret_is_named_but_not_printed() {
     let file = dir.path().join("warroom.toml");
     std::fs::write(
         &file,
-        "[slack]\nsigning_secret = 987654321\nbot_token = \"xoxb-1\"\n",
+        "[slack]\nsigning_secret = [987654321]\nbot_token = \"xoxb-1\"\n",
     )
     .unwrap();
     let out = check(&file, &[]);
@@ -74,6 +74,68 @@ fn a_mistyped_secret_is_named_but_not_printed() {
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(all.contains("slack.signing_secret"), "{all}");
     assert!(!all.contains("987654321"), "{all}");
+}
+
+#[test]
+fn numeric_secrets_and_ids_in_the_file_are_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("warroom.toml");
+    std::fs::write(
+        &file,
+        "[server]\nlisten = \"127.0.0.1:9999\"\n\
+         [slack]\nsigning_secret = 987654321\nbot_token = 12345\nannounce_channel = 42\n\
+         [discord]\nbot_token = 777\napplication_id = 900000000000000010\n\
+         public_key = 1234567890123456789\nguild_id = 900000000000000011\n\
+         category_id = 900000000000000012\nannounce_channel = 900000000000000013\n\
+         [ingest.alerts]\ntoken = 4242\n[api]\ntokens = [1111, \"abc\"]\n",
+    )
+    .unwrap();
+    let out = check(&file, &[]);
+    let all = text(&out);
+    // Every number was taken as a string: the only complaint is the public key's shape (19 digits
+    // are not 64 hex characters), and no value is printed.
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("discord.public_key: must be"), "{all}");
+    for key in [
+        "slack.signing_secret",
+        "slack.bot_token",
+        "discord.bot_token",
+        "discord.application_id",
+        "discord.guild_id",
+        "discord.category_id",
+        "discord.announce_channel",
+        "ingest.alerts.token",
+        "api.tokens",
+    ] {
+        assert!(!all.contains(key), "{key}: {all}");
+    }
+    assert!(
+        !all.contains("987654321") && !all.contains("1234567890123456789"),
+        "{all}"
+    );
+}
+
+#[test]
+fn every_discord_key_from_the_environment_is_a_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("warroom.toml");
+    std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9999\"\n").unwrap();
+    let key = "1".repeat(64);
+    let out = check(
+        &file,
+        &[
+            ("WARROOM_DISCORD__BOT_TOKEN", "31415926"),
+            ("WARROOM_DISCORD__APPLICATION_ID", "900000000000000010"),
+            ("WARROOM_DISCORD__PUBLIC_KEY", &key),
+            ("WARROOM_DISCORD__GUILD_ID", "900000000000000011"),
+            ("WARROOM_DISCORD__CATEGORY_ID", "900000000000000012"),
+            ("WARROOM_DISCORD__ANNOUNCE_CHANNEL", "900000000000000013"),
+            ("WARROOM_DISCORD__ROOM", "thread"),
+        ],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains("31415926"), "{all}");
 }
 
 #[test]

@@ -47,6 +47,7 @@ pub struct Config {
 pub struct OncallConfig {
     /// Signs per-calendar keys (`/oncall/{schedule}.ics?key=…`) so calendar apps subscribe without a
     /// bearer token (or `file:/path`); unset, calendars need an API token like `/api/v1`.
+    #[serde(deserialize_with = "text_or_number")]
     pub calendar_secret: Option<String>,
 }
 
@@ -86,8 +87,10 @@ pub struct OidcConfig {
     /// The issuer URL (`https://accounts.google.com`); discovery reads `/.well-known/openid-configuration`.
     pub issuer: Option<String>,
     /// The client id registered with the issuer.
+    #[serde(deserialize_with = "text_or_number")]
     pub client_id: Option<String>,
     /// The client secret (or `file:/path`).
+    #[serde(deserialize_with = "text_or_number")]
     pub client_secret: Option<String>,
     /// The name shown on the sign-in button (`Okta`, `Google`).
     pub display_name: Option<String>,
@@ -171,6 +174,7 @@ pub struct ApiConfig {
 #[serde(default)]
 pub struct SourceAuth {
     /// The token the source sends as `Authorization: Bearer …`.
+    #[serde(deserialize_with = "text_or_number")]
     pub token: Option<String>,
 }
 
@@ -179,6 +183,7 @@ pub struct SourceAuth {
 #[serde(default)]
 pub struct GithubIngest {
     /// The webhook secret for `X-Hub-Signature-256`.
+    #[serde(deserialize_with = "text_or_number")]
     pub secret: Option<String>,
 }
 
@@ -215,14 +220,17 @@ pub struct IngestConfig {
 #[serde(default)]
 pub struct SlackConfig {
     /// Bot token (`xoxb-…`).
+    #[serde(deserialize_with = "text_or_number")]
     pub bot_token: Option<String>,
-    /// Signing secret for v0 request signatures.
+    /// Signing secret for v0 request signatures (all digits in TOML or the environment stay a string).
+    #[serde(deserialize_with = "text_or_number")]
     pub signing_secret: Option<String>,
     /// Web API base URL.
     pub api_url: String,
     /// War-room channel prefix.
     pub channel_prefix: String,
     /// Channel for announcements, if any.
+    #[serde(deserialize_with = "text_or_number")]
     pub announce_channel: Option<String>,
     /// Whether war-room channels are private.
     pub private_channels: bool,
@@ -248,15 +256,17 @@ impl Default for SlackConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DiscordConfig {
-    /// Bot token.
+    /// Bot token (or `file:/path`).
+    #[serde(deserialize_with = "text_or_number")]
     pub bot_token: Option<String>,
     /// Application id (a snowflake, given as a number or a string).
-    #[serde(deserialize_with = "crate::domain::people::id_string")]
+    #[serde(deserialize_with = "text_or_number")]
     pub application_id: Option<String>,
-    /// Public key for Ed25519 interaction signatures (hex).
+    /// Public key for Ed25519 interaction signatures (hex, or `file:/path`).
+    #[serde(deserialize_with = "text_or_number")]
     pub public_key: Option<String>,
     /// Guild (server) id (a snowflake, given as a number or a string).
-    #[serde(deserialize_with = "crate::domain::people::id_string")]
+    #[serde(deserialize_with = "text_or_number")]
     pub guild_id: Option<String>,
     /// REST API base URL.
     pub api_url: String,
@@ -264,6 +274,27 @@ pub struct DiscordConfig {
     pub gateway: bool,
     /// The gateway WebSocket URL, instead of asking `GET /gateway/bot` (tests, proxies).
     pub gateway_url: Option<String>,
+    /// The category war-room channels are created under (a snowflake), when `room = "channel"`.
+    #[serde(deserialize_with = "text_or_number")]
+    pub category_id: Option<String>,
+    /// The channel (a snowflake) announcements go to; with `room = "thread"`, war rooms are its threads.
+    #[serde(deserialize_with = "text_or_number")]
+    pub announce_channel: Option<String>,
+    /// What a war room is: a text `channel` per incident, or a `thread` in the announce channel.
+    pub room: DiscordRoom,
+    /// War-room channel prefix.
+    pub channel_prefix: String,
+}
+
+/// What a Discord war room is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscordRoom {
+    /// A text channel per incident under `discord.category_id`.
+    #[default]
+    Channel,
+    /// A public thread per incident in `discord.announce_channel`.
+    Thread,
 }
 
 impl Default for DiscordConfig {
@@ -276,6 +307,10 @@ impl Default for DiscordConfig {
             api_url: "https://discord.com/api/v10/".into(),
             gateway: true,
             gateway_url: None,
+            category_id: None,
+            announce_channel: None,
+            room: DiscordRoom::Channel,
+            channel_prefix: "inc-".into(),
         }
     }
 }
@@ -455,21 +490,47 @@ pub struct RollbackHook {
     pub body: Option<String>,
 }
 
-/// Accepts `["a", "b"]` or `"a,b"` (handy in environment variables).
+/// An id or secret given as a string or, in TOML or the environment, as a number: kept as the
+/// string it is (`application_id = 900000000000000010`, `signing_secret = 123456`).
+pub(crate) fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    crate::domain::people::id_string(d)
+}
+
+/// One list item: a string, or a number kept as its digits.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Item {
+    Text(String),
+    Unsigned(u64),
+    Signed(i64),
+}
+
+impl Item {
+    fn text(self) -> String {
+        match self {
+            Item::Text(s) => s,
+            Item::Unsigned(n) => n.to_string(),
+            Item::Signed(n) => n.to_string(),
+        }
+    }
+}
+
+/// Accepts `["a", "b"]` or `"a,b"` (handy in environment variables); numbers are kept as strings.
 pub(crate) fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
+        One(Item),
+        Many(Vec<Item>),
     }
     Ok(match OneOrMany::deserialize(d)? {
         OneOrMany::One(s) => s
+            .text()
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect(),
-        OneOrMany::Many(v) => v,
+        OneOrMany::Many(v) => v.into_iter().map(Item::text).collect(),
     })
 }

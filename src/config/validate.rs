@@ -123,6 +123,35 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must be the application's 64-character hex public key".into(),
         );
     }
+    if discord.bot_token.is_some() && discord.guild_id.is_none() {
+        bad(
+            "discord.guild_id",
+            "required when discord.bot_token is set (war rooms are created in this server)".into(),
+        );
+    }
+    let snowflake =
+        |v: &str| !v.is_empty() && v.len() <= 20 && v.bytes().all(|b| b.is_ascii_digit());
+    for (key, value) in [
+        ("discord.application_id", &discord.application_id),
+        ("discord.guild_id", &discord.guild_id),
+        ("discord.category_id", &discord.category_id),
+        ("discord.announce_channel", &discord.announce_channel),
+    ] {
+        if let Some(v) = value
+            && !snowflake(v)
+        {
+            bad(
+                key,
+                "must be a Discord id (a snowflake: digits only)".into(),
+            );
+        }
+    }
+    if discord.room == super::sections::DiscordRoom::Thread && discord.announce_channel.is_none() {
+        bad(
+            "discord.announce_channel",
+            "required when discord.room = \"thread\" (war rooms are its threads)".into(),
+        );
+    }
     if !is_http_url(&discord.api_url) {
         bad(
             "discord.api_url",

@@ -11,6 +11,7 @@ mod clock;
 mod commands;
 mod correlate;
 pub mod discord_gateway;
+pub mod discord_rooms;
 mod errors;
 mod hook_request;
 mod hub;

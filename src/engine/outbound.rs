@@ -113,8 +113,11 @@ pub fn for_events(
         }
     }
     for event in events {
-        if destinations.iter().any(|d| d == SLACK) {
-            out.extend(slack_extras(incident, event));
+        for d in destinations
+            .iter()
+            .filter(|d| ROOMS_WITH_SUMMARY.contains(&d.as_str()))
+        {
+            out.extend(room_extras(incident, event, d));
         }
         let Some(text) = announcement(incident, event) else {
             continue;
@@ -167,6 +170,12 @@ fn alerts_joined(joined: &[&TimelineEvent]) -> String {
 /// Slack's destination name: it also keeps a pinned summary and announces to a channel.
 pub const SLACK: &str = "slack";
 
+/// Discord's destination name: like Slack, a pinned summary and an announce channel.
+pub const DISCORD: &str = "discord";
+
+/// The platforms whose rooms keep a pinned summary and announce to a channel.
+const ROOMS_WITH_SUMMARY: [&str; 2] = [SLACK, DISCORD];
+
 /// Whether an event changes what the pinned summary shows.
 fn changes_summary(kind: EventKind) -> bool {
     matches!(
@@ -194,20 +203,20 @@ fn announced(event: &TimelineEvent) -> bool {
     }
 }
 
-/// Slack's entries beyond room posts: a `summary` refresh (the pinned message, edited in place)
-/// and an `announce` post (delivered only when `slack.announce_channel` is set).
-fn slack_extras(incident: &Incident, event: &TimelineEvent) -> Vec<NewOutbox> {
+/// A chat platform's entries beyond room posts: a `summary` refresh (the pinned message, edited in
+/// place) and an `announce` post (delivered only when `<platform>.announce_channel` is set).
+fn room_extras(incident: &Incident, event: &TimelineEvent, platform: &str) -> Vec<NewOutbox> {
     let mut out = Vec::new();
     if changes_summary(event.kind) {
         out.push(NewOutbox {
-            destination: SLACK.into(),
+            destination: platform.into(),
             action: "summary".into(),
             incident_id: Some(incident.id),
-            channel_key: channel_key(incident.id, SLACK),
+            channel_key: channel_key(incident.id, platform),
             payload: json!({"incident": incident.id, "topic": matches!(event.kind,
                 EventKind::StatusChanged | EventKind::SeverityChanged | EventKind::RoleAssigned
                     | EventKind::TitleChanged)}),
-            idempotency_key: Some(format!("{SLACK}:summary:{}", event.id)),
+            idempotency_key: Some(format!("{platform}:summary:{}", event.id)),
         });
     }
     if announced(event) {
@@ -219,14 +228,14 @@ fn slack_extras(incident: &Incident, event: &TimelineEvent) -> Vec<NewOutbox> {
             _ => event.text.clone().unwrap_or_default(),
         };
         out.push(NewOutbox {
-            destination: SLACK.into(),
+            destination: platform.into(),
             action: "announce".into(),
             incident_id: Some(incident.id),
             // After the room's creation, so the announcement can link the channel.
-            channel_key: channel_key(incident.id, SLACK),
+            channel_key: channel_key(incident.id, platform),
             payload: json!({"incident": incident.id,
                 "text": defuse_broadcasts(&format!("Incident #{}: {what}", incident.id))}),
-            idempotency_key: Some(format!("{SLACK}:announce:{}", event.id)),
+            idempotency_key: Some(format!("{platform}:announce:{}", event.id)),
         });
     }
     out

@@ -11,6 +11,7 @@ mod api_postmortem;
 mod api_reports;
 mod auth;
 mod calendar;
+mod discord;
 pub mod error;
 mod hardening;
 mod hooks;
@@ -87,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar::routes(state.clone()))
         .merge(hooks_changes::routes())
         .merge(slack::routes())
+        .merge(discord::routes())
         .merge(hooks::routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -11,6 +11,7 @@ mod audit;
 mod changes;
 mod connect;
 mod discord_gateway;
+mod discord_delivery;
 mod gates;
 mod incidents;
 mod jobs;

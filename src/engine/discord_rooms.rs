@@ -1,0 +1,95 @@
+//! Use-cases the Discord adapter needs beyond commands: rooms, incidents for autocomplete, the
+//! summary message, answered interactions and follow-ups, all behind the engine (no store in `chat/`).
+
+use super::{Engine, EngineError};
+use crate::domain::Incident;
+use crate::store::{ChatRoom, IncidentFilter, NewOutbox};
+
+impl Engine {
+    /// The incident whose room on `platform` is `room_id`.
+    pub async fn incident_of_room(
+        &self,
+        platform: &str,
+        room_id: &str,
+    ) -> Result<Option<i64>, EngineError> {
+        Ok(self.store.incident_of_room(platform, room_id).await?)
+    }
+
+    /// The room of incident `id` on `platform`.
+    pub async fn room_of(&self, id: i64, platform: &str) -> Result<Option<ChatRoom>, EngineError> {
+        Ok(self.store.chat_room(id, platform).await?)
+    }
+
+    /// Remembers the room a platform gave incident `room.incident_id` (first writer wins).
+    pub async fn save_room(&self, room: &ChatRoom) -> Result<(), EngineError> {
+        Ok(self.store.save_chat_room(room, self.now()).await?)
+    }
+
+    /// One incident.
+    pub async fn incident(&self, id: i64) -> Result<Incident, EngineError> {
+        self.store
+            .incident(id)
+            .await?
+            .ok_or(EngineError::NotFound(id))
+    }
+
+    /// Open incidents, newest first (at most `limit`), for pickers and autocomplete.
+    pub async fn open_incidents(&self, limit: i64) -> Result<Vec<Incident>, EngineError> {
+        let filter = IncidentFilter {
+            statuses: crate::domain::Status::ALL
+                .into_iter()
+                .filter(|s| s.is_open())
+                .collect(),
+            limit,
+            ..Default::default()
+        };
+        Ok(self.store.incidents(&filter).await?)
+    }
+
+    /// Records a platform's interaction id; false when it was handled before (a repeat).
+    pub async fn first_interaction(&self, platform: &str, id: &str) -> Result<bool, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let first = tx
+            .claim_key(&format!("{platform}:interaction"), id, self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(first)
+    }
+
+    /// Writes one outbox entry on its own (an interaction's follow-up or a private notice).
+    pub async fn enqueue_one(&self, entry: NewOutbox) -> Result<(), EngineError> {
+        let mut tx = self.store.begin().await?;
+        tx.enqueue(&entry, self.now()).await?;
+        tx.commit().await?;
+        self.hub.notify(entry.incident_id.unwrap_or(0));
+        Ok(())
+    }
+
+    /// The pinned summary message (channel, message id) of incident `id`'s Discord room.
+    pub async fn discord_summary(&self, id: i64) -> Result<Option<(String, String)>, EngineError> {
+        Ok(self.store.discord_summary(id).await?)
+    }
+
+    /// Remembers the pinned summary message of incident `id`'s Discord room.
+    pub async fn save_discord_summary(
+        &self,
+        id: i64,
+        channel: &str,
+        message: &str,
+    ) -> Result<(), EngineError> {
+        Ok(self
+            .store
+            .save_discord_summary(id, channel, message)
+            .await?)
+    }
+
+    /// Whether a later `action` entry waits under the same channel key (a redundant refresh).
+    pub async fn later_pending(
+        &self,
+        channel_key: &str,
+        action: &str,
+        after: i64,
+    ) -> Result<bool, EngineError> {
+        Ok(self.store.later_pending(channel_key, action, after).await?)
+    }
+}
