@@ -1,7 +1,6 @@
 //! warroom: a self-hosted chat-ops bot for incident war rooms.
 
 pub mod app;
-pub mod bench;
 pub mod catalog;
 pub mod chat;
 pub mod config;

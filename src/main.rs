@@ -1,5 +1,6 @@
 //! The `warroom` command line.
 
+mod bench_cli;
 mod change_cli;
 mod token_cli;
 mod user_cli;
@@ -291,7 +292,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     services,
                     no_peer,
                 } => {
-                    warroom::bench::ingest(warroom::bench::IngestOptions {
+                    bench_cli::ingest(bench_cli::IngestOptions {
                         connections,
                         duration: std::time::Duration::from_secs(seconds),
                         database_url,
@@ -306,7 +307,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     interval_ms,
                     database_url,
                 } => {
-                    warroom::bench::first_alert(warroom::bench::FirstAlertOptions {
+                    bench_cli::first_alert(bench_cli::FirstAlertOptions {
                         count,
                         interval: std::time::Duration::from_millis(interval_ms),
                         database_url,
@@ -321,7 +322,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     connections,
                     database_url,
                 } => {
-                    warroom::bench::storm(warroom::bench::StormOptions {
+                    bench_cli::storm(bench_cli::StormOptions {
                         alerts,
                         fingerprints,
                         services,

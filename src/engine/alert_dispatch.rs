@@ -8,7 +8,7 @@ use crate::domain::alert_policy::{
 };
 use crate::domain::alert_rules::{FiringRef, Inhibition, inhibition};
 use crate::domain::{EventKind, Incident, NewEvent, NewIncident, Severity, Status};
-use crate::store::{AlertGroup, AlertRecord, Tx};
+use crate::store::{AlertGroup, AlertRecord, DispatchMark, Tx};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::time::Duration;
@@ -112,6 +112,9 @@ impl Engine {
         loop {
             let now = self.now();
             let mut tx = self.store.begin().await?;
+            // Alerts whose group lost its timer to a race between a dispatch and an ingest that found
+            // the timer set (see `Tx::touch_groups`) are due now.
+            tx.rearm_pending_groups(now).await?;
             let groups = tx.due_groups(now, ROUND).await?;
             let policy = &self.alerts.policy;
             let needs_firing = !policy.inhibit_rules.is_empty()
@@ -296,20 +299,25 @@ impl Engine {
                 }
             }
         }
+        // Resolved alerts release what they inhibited after the group's alerts are marked, so an alert
+        // of this group that one of them inhibited is dispatched again.
+        let resolved: Vec<&str> = decided
+            .iter()
+            .filter(|(r, _)| r.alert.status == AlertStatus::Resolved)
+            .map(|(r, _)| r.alert.fingerprint.as_str())
+            .collect();
         let Some(mut inc) = incident else {
-            for (r, inh) in &decided {
-                tx.alert_dispatched(
-                    &r.alert.fingerprint,
-                    r.written,
-                    None,
-                    inh.as_ref().map(|i| i.by.as_str()),
-                    None,
-                )
-                .await?;
-                if r.alert.status == AlertStatus::Resolved {
-                    tx.release_inhibited(&r.alert.fingerprint, now).await?;
-                }
-            }
+            let marks: Vec<DispatchMark<'_>> = decided
+                .iter()
+                .map(|(r, inh)| DispatchMark {
+                    fingerprint: &r.alert.fingerprint,
+                    written: r.written,
+                    inhibited_by: inh.as_ref().map(|i| i.by.as_str()),
+                    announced_at: None,
+                })
+                .collect();
+            tx.alerts_dispatched(&marks, None).await?;
+            tx.release_inhibited_by(&resolved, now).await?;
             tx.group_dispatched(&g.group_key, g.incident_id, now, now)
                 .await?;
             return Ok(None);
@@ -319,6 +327,7 @@ impl Engine {
         // incident's first alert signal, so a new start before this one is the only way to move it.
         let earliest = tx.earliest_announced_start(inc.id).await?;
         let mut earliest_new: Option<DateTime<Utc>> = None;
+        let mut marks = Vec::with_capacity(decided.len());
         for (r, inh) in &decided {
             let a = &r.alert;
             // At most one `alert_firing` per fingerprint per repeat_interval: flaps are counted, not re-posted.
@@ -340,18 +349,17 @@ impl Engine {
                     if this_start_announced {
                         events.push(resolved_event(a, now));
                     }
-                    tx.release_inhibited(&a.fingerprint, now).await?;
                 }
             }
-            tx.alert_dispatched(
-                &a.fingerprint,
-                r.written,
-                Some(inc.id),
-                inh.as_ref().map(|i| i.by.as_str()),
-                announced,
-            )
-            .await?;
+            marks.push(DispatchMark {
+                fingerprint: &a.fingerprint,
+                written: r.written,
+                inhibited_by: inh.as_ref().map(|i| i.by.as_str()),
+                announced_at: announced,
+            });
         }
+        tx.alerts_dispatched(&marks, Some(inc.id)).await?;
+        tx.release_inhibited_by(&resolved, now).await?;
         if any_resolved {
             let (total, still_firing, last_end) = tx.incident_alert_state(inc.id).await?;
             if total > 0 && still_firing == 0 {
@@ -383,12 +391,7 @@ impl Engine {
                 }
             }
         }
-        let mut stored = Vec::with_capacity(events.len());
-        for e in &events {
-            if let Some(s) = tx.append(inc.id, e, now).await? {
-                stored.push(s);
-            }
-        }
+        let stored = tx.append_events(inc.id, &events, now).await?;
         if !stored.is_empty() && !opened {
             inc.updated_at = now;
             tx.save_incident(&inc).await?;

@@ -13,6 +13,11 @@ use std::collections::{BTreeMap, HashMap};
 const WRITE_ROWS: usize = 16;
 const IN_LIST: usize = 128;
 
+/// Alert rows per multi-row insert: their placeholders are plain `?` on SQLite (no name lookup), so a
+/// wide statement costs no more to bind than a narrow one, and a storm's commit of 2,000 new alerts
+/// takes 32 statements instead of 125.
+const ALERT_ROWS: usize = 64;
+
 /// What the ingest path knows of a fingerprint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KnownAlert {
@@ -113,7 +118,7 @@ impl Tx {
     ) -> StoreResult<()> {
         const COLS: usize = 16;
         let backend = self.backend();
-        for chunk in writes.chunks(WRITE_ROWS) {
+        for chunk in writes.chunks(ALERT_ROWS) {
             let mut sql = String::from(
                 "INSERT INTO alerts (fingerprint, source, status, alertname, service, grade, labels, annotations, \
                  starts_at, ends_at, generator_url, group_key, flaps, reports, first_seen, updated_at) VALUES ",
@@ -314,12 +319,28 @@ impl Tx {
     /// `interval` (`joined` once the group has an incident) after its last dispatch, at the earliest now;
     /// an already scheduled dispatch stays unless this one is sooner.
     /// Many groups per statement; `groups` (key, service) in key order, keys distinct.
+    ///
+    /// A group whose stored timer is already due at or before what this change asks for, and whose
+    /// `last_seen` is less than [`LAST_SEEN_GRAIN`] old, is not written at all: in a storm of new alerts
+    /// every commit touches every group, and concurrent writers would otherwise queue on the group rows'
+    /// locks through each other's commits. The read takes no lock, so a dispatch that clears the timer
+    /// before this commit is visible to it can leave these alerts pending without a timer; the dispatcher
+    /// re-arms such groups ([`Tx::rearm_pending_groups`]) on every round.
     pub async fn touch_groups(
         &mut self,
         groups: &[(&str, Option<&str>)],
         now: DateTime<Utc>,
         timing: GroupTiming,
     ) -> StoreResult<()> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let stored = self.group_timers(groups).await?;
+        let groups: Vec<(&str, Option<&str>)> = groups
+            .iter()
+            .filter(|(key, _)| stored.get(*key).is_none_or(|t| t.needs_touch(now, timing)))
+            .copied()
+            .collect();
         for chunk in groups.chunks(WRITE_ROWS * 2) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| format!("(${}, ${}, $2, $2, $3)", 5 + 2 * i, 6 + 2 * i))
@@ -347,6 +368,86 @@ impl Tx {
             q.execute(self.conn()).await?;
         }
         Ok(())
+    }
+}
+
+/// How stale a group's `last_seen` may get before a touch writes it again.
+pub const LAST_SEEN_GRAIN: TimeDelta = TimeDelta::seconds(1);
+
+/// A group's timer as stored, read without a lock by [`Tx::touch_groups`].
+#[derive(Debug, Clone, Copy)]
+struct StoredTimer {
+    joined: bool,
+    last_seen: i64,
+    last_flush_at: Option<i64>,
+    next_flush_at: Option<i64>,
+}
+
+impl StoredTimer {
+    /// Whether a touch now would change this group: the same rule as the upsert's, plus `last_seen`.
+    fn needs_touch(&self, now: DateTime<Utc>, timing: GroupTiming) -> bool {
+        let Some(next) = self.next_flush_at else {
+            return true;
+        };
+        let now_ms = ms(now);
+        let due = match self.last_flush_at {
+            None => ms(now + timing.wait),
+            Some(last) => {
+                let wait = if self.joined {
+                    timing.joined
+                } else {
+                    timing.interval
+                };
+                (last + wait.num_milliseconds()).max(now_ms)
+            }
+        };
+        next > due || self.last_seen < ms(now - LAST_SEEN_GRAIN)
+    }
+}
+
+impl Tx {
+    /// The stored timers of these groups (no lock).
+    async fn group_timers(
+        &mut self,
+        groups: &[(&str, Option<&str>)],
+    ) -> StoreResult<HashMap<String, StoredTimer>> {
+        let mut out = HashMap::with_capacity(groups.len());
+        for chunk in groups.chunks(IN_LIST) {
+            let sql = format!(
+                "SELECT group_key, incident_id, last_seen, last_flush_at, next_flush_at FROM alert_groups \
+                 WHERE group_key IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (key, _) in chunk {
+                q = q.bind(*key);
+            }
+            for row in q.fetch_all(self.conn()).await? {
+                out.insert(
+                    row.try_get("group_key")?,
+                    StoredTimer {
+                        joined: row.try_get::<Option<i64>, _>("incident_id")?.is_some(),
+                        last_seen: row.try_get("last_seen")?,
+                        last_flush_at: row.try_get("last_flush_at")?,
+                        next_flush_at: row.try_get("next_flush_at")?,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Gives every group that has alerts waiting for dispatch but no timer (a touch skipped by
+    /// [`Tx::touch_groups`] raced a dispatch that cleared it) a timer due now.
+    pub async fn rearm_pending_groups(&mut self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE alert_groups SET next_flush_at = $1 WHERE next_flush_at IS NULL AND EXISTS \
+             (SELECT 1 FROM alerts WHERE alerts.group_key = alert_groups.group_key AND alerts.dirty = 1)",
+        )
+        .bind(ms(now))
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
     }
 }
 

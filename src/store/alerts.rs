@@ -1,6 +1,6 @@
 //! Alerts (current state per fingerprint) and alert groups (durable grouping timers).
 
-use super::rows::{get_json, get_parsed, get_time, get_time_opt, ms, ms_opt};
+use super::rows::{get_json, get_parsed, get_time, get_time_opt, ms};
 use super::{Backend, Store, StoreResult, Tx};
 use crate::domain::alert::{Alert, AlertStatus};
 use crate::domain::alert_policy::OpenIncident;
@@ -229,51 +229,6 @@ impl Tx {
                 })
             })
             .collect()
-    }
-
-    /// Marks an alert dispatched: its incident, inhibition and (if announced) when. A write that arrived
-    /// since it was read (`written` moved on) keeps it pending for the next dispatch.
-    pub async fn alert_dispatched(
-        &mut self,
-        fingerprint: &str,
-        written: i64,
-        incident_id: Option<i64>,
-        inhibited_by: Option<&str>,
-        announced_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE alerts SET dirty = 0, incident_id = COALESCE($1, incident_id), inhibited_by = $2, \
-             announced_at = COALESCE($3, announced_at) WHERE fingerprint = $4 AND reports = $5",
-        )
-        .bind(incident_id)
-        .bind(inhibited_by)
-        .bind(ms_opt(announced_at))
-        .bind(fingerprint)
-        .bind(written)
-        .execute(self.conn())
-        .await?;
-        Ok(())
-    }
-
-    /// Re-queues the firing alerts that `fingerprint` inhibited (it resolved), due at once.
-    pub async fn release_inhibited(
-        &mut self,
-        fingerprint: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE alerts SET dirty = 1 WHERE inhibited_by = $1 AND status = 'firing'")
-            .bind(fingerprint)
-            .execute(self.conn())
-            .await?;
-        sqlx::query(
-            "UPDATE alert_groups SET next_flush_at = $1 WHERE next_flush_at IS NULL AND group_key IN \
-             (SELECT group_key FROM alerts WHERE inhibited_by = $2 AND status = 'firing')",
-        )
-        .bind(ms(now))
-        .bind(fingerprint)
-        .execute(self.conn())
-        .await?;
-        Ok(())
     }
 
     /// The earliest start among the alerts announced (`alert_firing`) to an incident.

@@ -6,6 +6,7 @@
 //! branches on [`Backend`]. No SQL lives outside this module.
 
 mod alert_ingest;
+mod alert_marks;
 mod alerts;
 mod audit;
 mod changes;
@@ -32,6 +33,7 @@ mod tokens;
 mod tx;
 
 pub use alert_ingest::{AlertWrite, GroupTiming, KnownAlert, Repeat};
+pub use alert_marks::DispatchMark;
 pub use alerts::{AlertFilter, AlertGroup, AlertRecord};
 pub use audit::AuditFilter;
 pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};

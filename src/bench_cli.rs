@@ -1,11 +1,8 @@
-//! `warroom bench ingest` and `warroom bench storm`: alert ingest measured over HTTP against a warroom the
+//! `warroom bench …` (a module of the `warroom` binary, not of the library): alert ingest measured over HTTP against a warroom the
 //! bench starts on a fresh database, side by side with Prometheus Alertmanager when its binary exists.
 
 mod first_alert;
 
-use crate::app::App;
-use crate::config::Config;
-use crate::domain::alert::{Labels, labels_fingerprint};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -13,6 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use warroom::app::App;
+use warroom::config::Config;
+use warroom::domain::alert::{Labels, labels_fingerprint};
 
 /// Where Debian installs Alertmanager.
 pub const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
@@ -269,7 +269,7 @@ fn bench_config(db: &FreshDb) -> Config {
     config.server.listen = "127.0.0.1:0".into();
     config.database.url = db.url.clone();
     config.database.max_connections = 8;
-    config.catalog.path = crate::catalog::DEFAULT_PATH.into();
+    config.catalog.path = warroom::catalog::DEFAULT_PATH.into();
     config
 }
 
@@ -477,7 +477,7 @@ pub async fn storm(opts: StormOptions) -> anyhow::Result<()> {
     };
     let (alerts, reports, _) = store.alert_totals().await?;
     let incidents = store
-        .incidents(&crate::store::IncidentFilter {
+        .incidents(&warroom::store::IncidentFilter {
             limit: 500,
             ..Default::default()
         })

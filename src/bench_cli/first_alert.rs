@@ -4,9 +4,6 @@
 //! alert's resolution to the `alert_resolved` event on the incident's timeline.
 
 use super::{FreshDb, bench_config};
-use crate::app::App;
-use crate::domain::EventKind;
-use crate::store::IncidentFilter;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -14,6 +11,9 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+use warroom::app::App;
+use warroom::domain::EventKind;
+use warroom::store::IncidentFilter;
 
 /// Options of `warroom bench first-alert`.
 #[derive(Debug, Clone)]
