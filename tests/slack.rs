@@ -23,6 +23,7 @@ async fn war_room_once_despite_faults(backend: Backend) {
         retry_after_secs: 1,
         // Every creation's reply is lost: the retry must find the channel, not make another.
         always_fail_after_effect: vec!["conversations.create".into()],
+        ..Faults::default()
     });
     let fake2 = fake.clone();
     let app = TestApp::spawn_with(backend, move |c| {
