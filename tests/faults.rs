@@ -93,10 +93,27 @@ async fn sigkill_during_ingest_and_delivery(backend: Backend) {
         assert_eq!(stored.lost, 0, "acknowledged alerts lost: {stored:?}");
         assert_eq!(stored.duplicated, 0, "an alert counted twice: {stored:?}");
         assert!(stored.acknowledged > 0, "the load was acknowledged at all");
-        assert_eq!(
-            delivered.incidents, 6,
-            "one incident per critical group: {delivered:?}"
+        // One incident per critical group that reached warroom (on a loaded machine the kills may
+        // leave a service without an acknowledged alert, and so without an incident).
+        let per_service = incidents_per_service(&store).await;
+        let acked_services: std::collections::BTreeSet<String> = acked
+            .iter()
+            .filter_map(|fp| fp.strip_prefix("crit-"))
+            .filter_map(|rest| rest.rsplitn(3, '-').nth(2).map(String::from))
+            .collect();
+        assert!(
+            !acked_services.is_empty(),
+            "critical alerts were acknowledged"
         );
+        for service in &acked_services {
+            assert_eq!(
+                per_service.get(service),
+                Some(&1),
+                "one incident for {service}: {per_service:?}"
+            );
+        }
+        assert!(per_service.values().all(|n| *n == 1), "{per_service:?}");
+        assert_eq!(delivered.rooms, delivered.incidents, "{delivered:?}");
         store.close().await;
     }
 }

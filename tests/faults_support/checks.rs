@@ -41,12 +41,19 @@ pub async fn slack_exactly_once(store: &Store, fake: &FakeSlack) -> Result<Deliv
         })
         .await
         .map_err(|e| pending(format!("reading incidents: {e}")))?;
+    // Entries, then the channels, then the entries again: if nothing changed in between, the
+    // channels show exactly what those entries did (a post completed after a channel snapshot
+    // would otherwise look missing).
+    let before = outbox_of(store, &incidents).await.map_err(pending)?;
     let channels = fake.channels();
+    if outbox_of(store, &incidents).await.map_err(pending)? != before {
+        return Err(pending("the outbox is still changing".into()));
+    }
     let mut out = Delivered {
         incidents: incidents.len(),
         ..Delivered::default()
     };
-    for inc in &incidents {
+    for (inc, entries) in incidents.iter().zip(&before) {
         let prefix = format!("inc-{}-", inc.id);
         let ours: Vec<_> = channels
             .iter()
@@ -81,10 +88,6 @@ pub async fn slack_exactly_once(store: &Store, fake: &FakeSlack) -> Result<Deliv
                 )));
             }
         }
-        let entries = store
-            .outbox_for_incident(inc.id)
-            .await
-            .map_err(|e| pending(format!("reading the outbox: {e}")))?;
         let mut posts = 0;
         for (e, status) in entries.iter().filter(|(e, _)| e.destination == "slack") {
             match status {
@@ -139,6 +142,22 @@ pub async fn slack_exactly_once(store: &Store, fake: &FakeSlack) -> Result<Deliv
         out.messages += channel.messages.len();
     }
     Ok(out)
+}
+
+/// Every incident's outbox entries (in `incidents`' order).
+async fn outbox_of(
+    store: &Store,
+    incidents: &[warroom::domain::Incident],
+) -> Result<Vec<Vec<(warroom::store::OutboxEntry, OutboxStatus)>>, String> {
+    let mut all = Vec::new();
+    for inc in incidents {
+        let entries = store
+            .outbox_for_incident(inc.id)
+            .await
+            .map_err(|e| format!("reading the outbox: {e}"))?;
+        all.push(entries);
+    }
+    Ok(all)
 }
 
 /// Waits (up to `limit`) until [`slack_exactly_once`] holds; returns it and how long it took.

@@ -180,7 +180,7 @@ impl Load {
                     let alerts: Vec<(String, &str, String, &str)> = (0..3)
                         .map(|j| {
                             (
-                                format!("crit-{i}-{j}"),
+                                format!("crit-{service}-{i}-{j}"),
                                 "HighErrorRate",
                                 service.clone(),
                                 "critical",
