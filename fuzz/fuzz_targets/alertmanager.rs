@@ -6,7 +6,7 @@
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = warroom::ingest::alertmanager::parse(
         data,
-        warroom::domain::AlertSource::Alertmanager,
+        warroom::domain::alert::AlertSource::Alertmanager,
         "service",
         1000,
         chrono::Utc::now(),

@@ -7,7 +7,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = warroom::ingest::grafana::parse(data, "service", 1000, chrono::Utc::now());
     let _ = warroom::ingest::alertmanager::parse(
         data,
-        warroom::domain::AlertSource::Grafana,
+        warroom::domain::alert::AlertSource::Grafana,
         "service",
         1000,
         chrono::Utc::now(),
