@@ -23,6 +23,7 @@ async fn war_room_once_despite_faults(backend: Backend) {
         retry_after_secs: 1,
         // Every creation's reply is lost: the retry must find the channel, not make another.
         always_fail_after_effect: vec!["conversations.create".into()],
+        ..Faults::default()
     });
     let fake2 = fake.clone();
     let app = TestApp::spawn_with(backend, move |c| {
@@ -345,7 +346,18 @@ async fn long_retry_after_is_honoured_by_the_outbox(backend: Backend) {
         async move { create(store).await.last_error.is_some() }
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Synchronise on the outbox instead of sleeping: a claim made now finds nothing due (a worker
+    // of this test's own, on the same engine, as the app's worker would claim it).
+    let deliverer = warroom::chat::slack::SlackDeliverer::new(
+        warroom::chat::slack::SlackClient::new(&fake.url, slack_server::TOKEN),
+        app.engine().clone(),
+        app.config.slack.clone(),
+    );
+    let handled =
+        warroom::engine::outbox_worker::drain_once(app.engine(), &deliverer, &app.config.outbox)
+            .await
+            .unwrap();
+    assert_eq!(handled, 0, "nothing is due before Slack's Retry-After: 30");
     let entry = create(store.clone()).await;
     assert_eq!(
         entry.attempts, 1,

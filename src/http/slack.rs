@@ -88,15 +88,10 @@ async fn commands_endpoint(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check(&state, &headers, &body, "commands")?;
-    let cmd: commands::SlashCommand = serde_urlencoded::from_bytes(&body)
+    let cmd = commands::parse_form(&body)
         .map_err(|e| ApiError::bad_request(format!("slash command form: {e}")))?;
     let answer = commands::handle(&state.engine, state.slack.as_ref(), cmd).await?;
     Ok(Json(answer).into_response())
-}
-
-#[derive(serde::Deserialize)]
-struct InteractionForm {
-    payload: String,
 }
 
 #[tracing::instrument(name = "slack.interactions", skip_all)]
@@ -106,10 +101,7 @@ async fn interactions_endpoint(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check(&state, &headers, &body, "interactions")?;
-    let form: InteractionForm = serde_urlencoded::from_bytes(&body)
-        .map_err(|e| ApiError::bad_request(format!("interaction form: {e}")))?;
-    let payload: Value = serde_json::from_str(&form.payload)
-        .map_err(|e| ApiError::bad_request(format!("payload is not JSON: {e}")))?;
+    let payload = interactions::parse_form(&body).map_err(ApiError::bad_request)?;
     match interactions::handle(&state.engine, state.slack.as_ref(), &payload).await? {
         Some(answer) => Ok(Json(answer).into_response()),
         None => Ok(axum::http::StatusCode::OK.into_response()),

@@ -47,6 +47,8 @@ pub struct Faults {
     pub retry_after_secs: u64,
     /// Methods that always fail after their effect (deterministic crash simulation).
     pub always_fail_after_effect: Vec<String>,
+    /// Fraction of read calls answered `500` (no effect: a read has none).
+    pub fail_reads: f64,
 }
 
 /// The fake's whole state.
@@ -66,6 +68,10 @@ pub struct SlackState {
     pub failed_after_effect_sent: usize,
     /// Methods that take this long before they act and answer: a slow platform.
     pub slow_replies: std::collections::HashMap<String, std::time::Duration>,
+    /// Methods that act at once and hold their reply this long: the effect is there, the answer late.
+    pub held_replies: std::collections::HashMap<String, std::time::Duration>,
+    /// 500s sent for reads.
+    pub failed_reads_sent: usize,
     /// The next n calls of a method are answered `429` (no effect).
     pub rate_limit_next: std::collections::HashMap<String, usize>,
     /// Channels whose `chat.postMessage` always answers `500` (no effect): a poisoned channel.
@@ -143,7 +149,15 @@ async fn api(
     if let Some(delay) = slow {
         tokio::time::sleep(delay).await;
     }
-    respond(&mut fake.lock().unwrap(), &method, &a)
+    let (response, held) = {
+        let mut s = fake.lock().unwrap();
+        let held = s.held_replies.get(&method).copied();
+        (respond(&mut s, &method, &a), held)
+    };
+    if let Some(delay) = held {
+        tokio::time::sleep(delay).await;
+    }
+    response
 }
 
 fn respond(s: &mut SlackState, method: &str, a: &Value) -> Response {
@@ -175,6 +189,13 @@ fn respond(s: &mut SlackState, method: &str, a: &Value) -> Response {
             "",
         )
             .into_response();
+    }
+    if !WRITES.contains(&method.as_str())
+        && faults.fail_reads > 0.0
+        && rand::random::<f64>() < faults.fail_reads
+    {
+        s.failed_reads_sent += 1;
+        return (StatusCode::INTERNAL_SERVER_ERROR, "upstream timeout").into_response();
     }
     let response = s.perform(&method, a);
     let effect_only = faults.always_fail_after_effect.contains(&method)

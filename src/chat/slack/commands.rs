@@ -29,6 +29,11 @@ pub struct SlashCommand {
     pub trigger_id: Option<String>,
 }
 
+/// Reads a slash-command request body (`application/x-www-form-urlencoded`).
+pub fn parse_form(body: &[u8]) -> Result<SlashCommand, serde_urlencoded::de::Error> {
+    serde_urlencoded::from_bytes(body)
+}
+
 /// An answer only the typist sees.
 pub fn ephemeral(text: &str) -> Value {
     json!({"response_type": "ephemeral", "text": mrkdwn(text)})

@@ -43,6 +43,19 @@ fn input<'a>(values: &'a Value, block: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The `payload=` form field of an interaction request.
+#[derive(serde::Deserialize)]
+struct InteractionForm {
+    payload: String,
+}
+
+/// Reads an interaction request body: the form's `payload` field, as JSON; the error says which.
+pub fn parse_form(body: &[u8]) -> Result<Value, String> {
+    let form: InteractionForm =
+        serde_urlencoded::from_bytes(body).map_err(|e| format!("interaction form: {e}"))?;
+    serde_json::from_str(&form.payload).map_err(|e| format!("payload is not JSON: {e}"))
+}
+
 /// Handles one interaction payload; the JSON (if any) is the HTTP response body Slack expects.
 ///
 /// The Declare button opens the modal with `views.open` inline: the `trigger_id` expires after
