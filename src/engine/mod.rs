@@ -9,6 +9,7 @@ mod changes;
 mod chat;
 mod clock;
 mod commands;
+pub mod console;
 mod correlate;
 mod errors;
 mod hook_request;
