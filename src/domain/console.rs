@@ -92,7 +92,7 @@ pub fn board(
         })
         .filter(|i| !filter.mine || viewer.is_some_and(|v| is_mine(i, v, paged)))
         .collect();
-    shown.sort_by(|a, b| (a.severity, a.created_at, a.id).cmp(&(b.severity, b.created_at, b.id)));
+    shown.sort_by_key(|i| (i.severity, i.created_at, i.id));
     counts.shown = shown.len();
     (shown, counts)
 }
