@@ -170,7 +170,10 @@ impl App {
             engine.clone(),
             shutdown_rx.clone(),
         ));
-        let renderer = Arc::new(Renderer::new(config.templates.dir.clone().map(Into::into)));
+        let renderer = Arc::new(
+            Renderer::new(config.templates.dir.clone().map(Into::into))
+                .with_public_url(config.server.public_url.as_deref()),
+        );
         let state = AppState {
             engine: engine.clone(),
             config,

@@ -369,7 +369,8 @@ async fn print_postmortem(
     use std::sync::Arc;
     use warroom::engine::{Engine, EngineError, Hub, SystemClock};
     let store = warroom::app::open_store(&config).await?;
-    let renderer = warroom::render::Renderer::new(config.templates.dir.clone().map(Into::into));
+    let renderer = warroom::render::Renderer::new(config.templates.dir.clone().map(Into::into))
+        .with_public_url(config.server.public_url.as_deref());
     let engine = Engine::new(
         store.clone(),
         Arc::new(SystemClock),

@@ -276,8 +276,8 @@ async fn scenario(app: &TestApp, alice: &Client, bob: &Client) {
         "{questions}"
     );
 
-    // The board lists it as resolved; the reports page counts it.
-    alice.goto(&app.url("/")).await.unwrap();
+    // The board lists open incidents by default; "all" lists it as resolved; the reports page counts it.
+    alice.goto(&app.url("/?scope=all")).await.unwrap();
     let row = wait_text(
         alice,
         &format!("#incidents tr[data-id='{id}']"),

@@ -254,6 +254,11 @@ fn family_usage(family: &str) -> &'static str {
     found.map_or(TOP_USAGE, |(_, u)| u.as_str())
 }
 
+/// The `/inc` subcommands as (usage, description), in help order: the hints of a command box.
+pub fn inc_hints() -> Vec<(&'static str, &'static str)> {
+    entries("inc").map(|e| (e.1, e.2)).collect()
+}
+
 /// The usage line of one subcommand, e.g. usage("inc declare").
 pub fn usage(topic: &str) -> Option<&'static str> {
     let key = topic_key(topic)?;

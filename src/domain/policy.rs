@@ -8,8 +8,8 @@
 //! (unguarded) things too. The person holding an incident's `commander` role is a commander for that
 //! incident — unless a guest holds it: guests never do a guarded thing.
 
-use super::Severity;
 use super::actor::{Actor, ActorKind};
+use super::{Role, Severity, Status};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
@@ -256,6 +256,29 @@ impl Action {
             Action::SetSeverity
         } else {
             Action::SetSeverityMinor
+        }
+    }
+
+    /// The action moving an incident from `from` to `to` needs.
+    pub fn for_transition(from: Status, to: Status) -> Action {
+        match (from, to) {
+            (_, Status::Closed) => Action::Close,
+            (_, Status::Cancelled) => Action::Cancel,
+            (Status::Resolved | Status::Reviewing, Status::Mitigating) => Action::Reopen,
+            (_, Status::Resolved) => Action::Resolve,
+            _ => Action::Status,
+        }
+    }
+
+    /// The action giving `role` (held by `holder`) to somebody needs, asked by `who`: guests never
+    /// take the commander role, and taking it from somebody else is a reassignment.
+    pub fn for_role(role: Role, holder: Option<&str>, who: &Actor) -> Action {
+        let taken = role == Role::Commander
+            && (who.is_guest() || holder.is_some_and(|h| !h.eq_ignore_ascii_case(&who.id)));
+        if taken {
+            Action::ReassignCommander
+        } else {
+            Action::AssignRole
         }
     }
 

@@ -236,27 +236,11 @@ impl Engine {
             ));
         }
         for role in patch.roles.keys() {
-            // Guests never take the commander role: a guest holding it would lock responders out.
-            let taken = *role == Role::Commander
-                && (who.is_guest()
-                    || inc
-                        .holder(Role::Commander)
-                        .is_some_and(|h| !h.eq_ignore_ascii_case(&who.id)));
-            let action = if taken {
-                Action::ReassignCommander
-            } else {
-                Action::AssignRole
-            };
+            let action = Action::for_role(*role, inc.holder(*role), who);
             needs.push((action, format!("role {role}")));
         }
         if let Some(to) = patch.status {
-            let action = match (inc.status, to) {
-                (_, Status::Closed) => Action::Close,
-                (_, Status::Cancelled) => Action::Cancel,
-                (Status::Resolved | Status::Reviewing, Status::Mitigating) => Action::Reopen,
-                (_, Status::Resolved) => Action::Resolve,
-                _ => Action::Status,
-            };
+            let action = Action::for_transition(inc.status, to);
             needs.push((action, format!("status {} → {to}", inc.status)));
         }
         needs

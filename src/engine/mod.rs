@@ -9,6 +9,7 @@ mod changes;
 mod chat;
 mod clock;
 mod commands;
+pub mod console;
 mod correlate;
 pub mod discord_gateway;
 pub mod discord_rooms;

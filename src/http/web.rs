@@ -4,9 +4,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::params::page_incident_path;
 use super::session::WebUser;
-use crate::domain::{Actor, IncidentType, Severity, TimelineEvent};
+use crate::domain::console::BoardFilter;
+use crate::domain::{Actor, IncidentType, Severity};
 use crate::engine::{CommandContext, Declare};
-use crate::store::{IncidentFilter, RoomPost};
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use futures::Stream;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -28,48 +28,13 @@ const NAME_COOKIE: &str = "warroom_name";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(board))
+        .route("/stream", get(board_stream))
         .route("/name", post(set_name))
         .route("/incidents", post(declare))
         .route("/incidents/{id}", get(room))
         .route("/incidents/{id}/messages", post(say))
         .route("/incidents/{id}/stream", get(stream))
-}
-
-/// One line of the room: a timeline event or a bot post.
-#[derive(Serialize)]
-struct RoomItem {
-    key: String,
-    id: i64,
-    kind: String,
-    at: String,
-    actor: Option<String>,
-    text: Option<String>,
-}
-
-impl From<&TimelineEvent> for RoomItem {
-    fn from(e: &TimelineEvent) -> RoomItem {
-        RoomItem {
-            key: format!("e{}", e.id),
-            id: e.id,
-            kind: e.kind.to_string(),
-            at: e.at.to_rfc3339(),
-            actor: e.actor.clone(),
-            text: e.text.clone(),
-        }
-    }
-}
-
-impl From<&RoomPost> for RoomItem {
-    fn from(p: &RoomPost) -> RoomItem {
-        RoomItem {
-            key: format!("p{}", p.id),
-            id: p.id,
-            kind: "bot".into(),
-            at: p.posted_at.to_rfc3339(),
-            actor: Some("warroom".into()),
-            text: Some(p.text.clone()),
-        }
-    }
+        .route("/incidents/{id}/timeline.svg", get(timeline_svg))
 }
 
 /// The display name kept in the cookie, if valid.
@@ -112,17 +77,59 @@ pub(super) fn page(state: &AppState, template: &str, ctx: minijinja::Value) -> R
     }
 }
 
+/// The board's query: `scope=open|all`, `severity=P0…P3`, `service=NAME`, `mine=1`.
+#[derive(Deserialize, Default)]
+struct BoardQuery {
+    scope: Option<String>,
+    severity: Option<String>,
+    service: Option<String>,
+    mine: Option<String>,
+}
+
+impl BoardQuery {
+    fn filter(&self) -> Result<BoardFilter, ApiError> {
+        let all = match self.scope.as_deref().unwrap_or("open") {
+            "open" => false,
+            "all" => true,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "scope: `{other}` is not one of open, all"
+                )));
+            }
+        };
+        let severity = match self.severity.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => Some(
+                s.parse::<Severity>()
+                    .map_err(|e| ApiError::bad_request(format!("severity: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(BoardFilter {
+            all,
+            severity,
+            service: self.service.clone().filter(|s| !s.is_empty()),
+            mine: matches!(self.mine.as_deref(), Some("1" | "true" | "on")),
+        })
+    }
+}
+
 async fn board(
     State(state): State<AppState>,
     Extension(user): Extension<WebUser>,
     jar: CookieJar,
+    query: Result<Query<BoardQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let filter = IncidentFilter {
-        limit: 200,
-        ..IncidentFilter::default()
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let filter = q.filter()?;
+    let viewer = web_actor(&user, &jar);
+    let board = state.engine.board(&filter, viewer.as_ref()).await?;
+    let ctx = minijinja::context! {
+        board => board,
+        filter => minijinja::context! {
+            all => filter.all, severity => filter.severity, service => filter.service, mine => filter.mine,
+        },
+        ..who(&user, &jar)
     };
-    let incidents = state.engine.store().incidents(&filter).await?;
-    let ctx = minijinja::context! { incidents => incidents, ..who(&user, &jar) };
     Ok(page(&state, "board.html", ctx))
 }
 
@@ -183,36 +190,33 @@ async fn room(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = page_incident_path(path)?;
-    let store = state.engine.store();
-    let incident = store
-        .incident(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
-    let events = store.timeline_tail(id, 500).await?;
-    let posts = store.room_posts(id, "web", 0).await?;
-    let (items, last_event, last_post) = merge(&events, &posts);
-    let ctx = minijinja::context! {
-        incident => incident, items => items, last_event => last_event, last_post => last_post,
-        ..who(&user, &jar)
-    };
+    let viewer = web_actor(&user, &jar);
+    let room = state.engine.war_room(id, viewer.as_ref()).await?;
+    let ctx = minijinja::context! { room => room, incident => room.incident, ..who(&user, &jar) };
     Ok(page(&state, "room.html", ctx))
 }
 
-/// Events and posts in time order, with the cursors after them.
-fn merge(events: &[TimelineEvent], posts: &[RoomPost]) -> (Vec<RoomItem>, i64, i64) {
-    let mut items: Vec<(chrono::DateTime<chrono::Utc>, RoomItem)> = events
-        .iter()
-        .map(|e| (e.recorded_at, RoomItem::from(e)))
-        .chain(posts.iter().map(|p| (p.posted_at, RoomItem::from(p))))
-        .collect();
-    items.sort_by_key(|(t, _)| *t);
-    let last_event = events.last().map(|e| e.id).unwrap_or(0);
-    let last_post = posts.last().map(|p| p.id).unwrap_or(0);
-    (
-        items.into_iter().map(|(_, i)| i).collect(),
-        last_event,
-        last_post,
-    )
+/// The causal chain of the incident as SVG.
+async fn timeline_svg(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = page_incident_path(path)?;
+    let chain = state.engine.causal_chain(id).await?;
+    match state.renderer.causal_chain_svg(&chain) {
+        Ok(svg) => Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "image/svg+xml; charset=utf-8",
+            )],
+            svg,
+        )
+            .into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, incident = id, "causal chain rendering failed");
+            Ok((StatusCode::INTERNAL_SERVER_ERROR, "chart rendering failed").into_response())
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -237,8 +241,8 @@ async fn say(
             actor: actor.clone(),
             incident_id: Some(id),
         };
+        // The command's timeline event carries the reply: the room folds it in there.
         let reply = state.engine.run_command(text, &ctx).await?;
-        state.engine.post_reply(&reply, "web").await?;
         return Ok(Json(json!({"ok": reply.ok, "reply": reply})).into_response());
     }
     let event = state
@@ -268,7 +272,7 @@ async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let id = page_incident_path(path)?;
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if state.engine.store().incident(id).await?.is_none() {
+    if !state.engine.incident_exists(id).await? {
         return Err(ApiError::not_found(format!("incident {id} not found")));
     }
     let client = super::peer::client(peer.map(|c| c.0.0), &headers, &state.trusted_proxies);
@@ -279,19 +283,17 @@ async fn stream(
     let stream = async_stream::stream! {
         let _permit = permit;
         loop {
-            let store = engine.store();
-            let events = store.timeline(id, after_event, 500).await.unwrap_or_default();
-            let posts = store.room_posts(id, "web", after_post).await.unwrap_or_default();
-            if !events.is_empty() || !posts.is_empty() {
-                let (items, last_event, last_post) = merge(&events, &posts);
-                after_event = after_event.max(last_event);
-                after_post = after_post.max(last_post);
-                for item in items {
-                    yield Ok(Event::default().event("item").json_data(&item).unwrap_or_default());
+            match engine.room_update(id, after_event, after_post).await {
+                Ok(Some(update)) => {
+                    after_event = after_event.max(update.last_event);
+                    after_post = after_post.max(update.last_post);
+                    for item in update.items {
+                        yield Ok(Event::default().event("item").json_data(&item).unwrap_or_default());
+                    }
+                    yield Ok(Event::default().event("incident").json_data(&update.incident).unwrap_or_default());
                 }
-                if let Ok(Some(incident)) = store.incident(id).await {
-                    yield Ok(Event::default().event("incident").json_data(&incident).unwrap_or_default());
-                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, incident = id, "room stream read failed"),
             }
             // Woken by this replica's commits; the timeout catches other replicas' writes.
             let _ = tokio::time::timeout(Duration::from_secs(2), async {
@@ -299,6 +301,36 @@ async fn stream(
                     if changed == id { break; }
                 }
             }).await;
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The board's live stream: a `changed` event whenever an incident is declared or changes.
+async fn board_stream(
+    State(state): State<AppState>,
+    axum::Extension(limits): axum::Extension<super::stream_guard::StreamLimits>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let client = super::peer::client(peer.map(|c| c.0.0), &headers, &state.trusted_proxies);
+    let permit = limits.acquire(client.ip)?;
+    let engine = state.engine.clone();
+    let mut wake = engine.hub().subscribe();
+    let mut seen = engine.board_stamp().await?;
+    let stream = async_stream::stream! {
+        let _permit = permit;
+        loop {
+            // Woken by this replica's commits; the timeout catches other replicas' writes.
+            let _ = tokio::time::timeout(Duration::from_secs(3), wake.recv()).await;
+            match engine.board_stamp().await {
+                Ok(now) if now != seen => {
+                    seen = now;
+                    yield Ok(Event::default().event("changed").data(now.1.to_string()));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "board stream read failed"),
+            }
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

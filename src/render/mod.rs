@@ -1,5 +1,6 @@
 //! Templates: embedded defaults under `templates/`, each overridable from `templates.dir`.
 
+pub mod chart;
 mod nonce;
 
 pub use nonce::CSP_NONCE;
@@ -22,6 +23,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("reports.html", include_str!("../../templates/reports.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
+    (
+        "causal_chain.svg",
+        include_str!("../../templates/causal_chain.svg"),
+    ),
 ];
 
 /// A template could not be rendered.
@@ -32,6 +37,8 @@ pub struct RenderError(#[from] minijinja::Error);
 /// Renders pages and messages; HTML templates escape every value.
 pub struct Renderer {
     env: Environment<'static>,
+    /// `server.public_url` without its trailing slash: the base of links in exports ("" = relative).
+    public_url: String,
 }
 
 impl Renderer {
@@ -56,11 +63,28 @@ impl Renderer {
                 .find(|(n, _)| *n == name)
                 .map(|(_, src)| src.to_string()))
         });
+        // SVG is XML: escaped like HTML.
+        env.set_auto_escape_callback(|name| match name.rsplit('.').next() {
+            Some("svg") => minijinja::AutoEscape::Html,
+            _ => minijinja::default_auto_escape_callback(name),
+        });
         env.add_function("csp_nonce", nonce::current);
         env.add_filter("ago", ago);
         env.add_filter("md", markdown_cell);
         env.add_filter("duration", duration);
-        Renderer { env }
+        Renderer {
+            env,
+            public_url: String::new(),
+        }
+    }
+
+    /// The same, linking exports to `public_url` (`server.public_url`) instead of relative paths.
+    pub fn with_public_url(mut self, public_url: Option<&str>) -> Renderer {
+        self.public_url = public_url
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string();
+        self
     }
 
     /// The Markdown of a postmortem draft (`postmortem.md`).
@@ -68,7 +92,23 @@ impl Renderer {
         &self,
         pm: &crate::domain::postmortem::Postmortem,
     ) -> Result<String, RenderError> {
-        self.render("postmortem.md", minijinja::context! { pm => pm })
+        let chain_url = format!(
+            "{}/incidents/{}/timeline.svg",
+            self.public_url, pm.incident.id
+        );
+        self.render(
+            "postmortem.md",
+            minijinja::context! { pm => pm, chain_url => chain_url },
+        )
+    }
+
+    /// The causal chain of an incident as SVG (`causal_chain.svg`).
+    pub fn causal_chain_svg(
+        &self,
+        chain: &crate::domain::causal_chain::CausalChain,
+    ) -> Result<String, RenderError> {
+        let c = chart::layout(chain);
+        self.render("causal_chain.svg", minijinja::context! { c => c })
     }
 
     /// Renders template `name` with `ctx`.

@@ -196,4 +196,14 @@ impl Store {
             .map(|r| Ok((get_parsed(r, "status")?, r.try_get::<i64, _>("n")?)))
             .collect()
     }
+
+    /// How many incidents there are and when the latest one last changed (ms): the board's version.
+    pub async fn incidents_stamp(&self) -> StoreResult<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS last FROM incidents",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("last")?))
+    }
 }

@@ -33,6 +33,8 @@ pub struct RoomPost {
     pub text: String,
     /// When it was posted.
     pub posted_at: DateTime<Utc>,
+    /// The idempotency key of the outbox entry that made it (says which event it answers), if known.
+    pub outbox_key: Option<String>,
 }
 
 /// Records an inbound natural key; false when it was seen before.
@@ -83,6 +85,7 @@ impl Store {
             platform: platform.to_string(),
             text: text.to_string(),
             posted_at: now,
+            outbox_key: None,
         }))
     }
 
@@ -94,8 +97,9 @@ impl Store {
         after: i64,
     ) -> StoreResult<Vec<RoomPost>> {
         let rows = sqlx::query(
-            "SELECT id, incident_id, platform, text, posted_at FROM room_posts \
-             WHERE incident_id = $1 AND platform = $2 AND id > $3 ORDER BY id LIMIT 500",
+            "SELECT p.id, p.incident_id, p.platform, p.text, p.posted_at, o.idempotency_key \
+             FROM room_posts p LEFT JOIN outbox o ON o.id = p.outbox_id \
+             WHERE p.incident_id = $1 AND p.platform = $2 AND p.id > $3 ORDER BY p.id LIMIT 500",
         )
         .bind(incident_id)
         .bind(platform)
@@ -110,6 +114,7 @@ impl Store {
                     platform: r.try_get("platform")?,
                     text: r.try_get("text")?,
                     posted_at: get_time(r, "posted_at")?,
+                    outbox_key: r.try_get("idempotency_key")?,
                 })
             })
             .collect()

@@ -126,6 +126,21 @@ impl Store {
         Ok(events)
     }
 
+    /// The page events (`page_sent`, `page_acknowledged`, `page_escalated`) of incidents numbered
+    /// `first` to `last`, oldest first: who was paged, for the board's "mine" and the war room.
+    pub async fn page_events(&self, first: i64, last: i64) -> StoreResult<Vec<TimelineEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, incident_id, kind, at, recorded_at, actor, text, data FROM timeline_events \
+             WHERE incident_id >= $1 AND incident_id <= $2 \
+             AND kind IN ('page_sent', 'page_acknowledged', 'page_escalated') ORDER BY id LIMIT 5000",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     /// How many events an incident's timeline holds.
     pub async fn timeline_len(&self, incident_id: i64) -> StoreResult<i64> {
         Ok(
