@@ -15,10 +15,12 @@ pub mod policy;
 pub mod postmortem;
 mod postmortem_builder;
 mod postmortem_finish;
+pub mod postmortem_review;
 pub mod postmortem_text;
 pub mod report;
 pub mod role;
 pub mod severity;
+pub mod status_page;
 pub mod timeline;
 pub mod token;
 

@@ -22,11 +22,14 @@ pub mod outbox_ops;
 pub mod outbox_worker;
 pub mod people;
 mod postmortem;
+mod postmortem_review;
+pub use postmortem_review::{ActionEdit, MAX_SECTION_LEN};
 pub mod rate_limit;
 mod replies;
 mod reports;
 pub mod rollback;
 mod signin;
+mod status_page;
 pub mod tokens;
 
 pub use alerts::{AlertsRuntime, Ingested};

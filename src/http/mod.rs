@@ -31,6 +31,7 @@ mod slack;
 mod stream_guard;
 mod web;
 mod web_postmortem;
+mod web_status;
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
             axum::middleware::from_fn_with_state(state.clone(), session::require_web_user),
         ))
         .merge(signin::routes())
+        .merge(web_status::routes())
         .merge(calendar::routes(state.clone()))
         .merge(hooks_changes::routes())
         .merge(slack::routes())

@@ -140,6 +140,9 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Delivery, FieldError> {
         status: Some(status),
         started_at: opt_time(&v, "deployment.created_at")?,
         ended_at: ended,
+        // A deployment made by a workflow carries the run's head commit; a deployment's own payload may say.
+        committed_at: opt_time(&v, "workflow_run.head_commit.timestamp")?
+            .or(opt_time(&v, "deployment.payload.committed_at")?),
         ..NewChange::default()
     })))
 }

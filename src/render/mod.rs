@@ -22,6 +22,19 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("reports.html", include_str!("../../templates/reports.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
+    ("status.html", include_str!("../../templates/status.html")),
+    (
+        "postmortem_review.html",
+        include_str!("../../templates/postmortem_review.html"),
+    ),
+    (
+        "insights.html",
+        include_str!("../../templates/insights.html"),
+    ),
+    (
+        "chart_svg.html",
+        include_str!("../../templates/chart_svg.html"),
+    ),
 ];
 
 /// A template could not be rendered.

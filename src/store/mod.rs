@@ -5,6 +5,7 @@
 //! Where the backends differ (connection set-up, migrations, row locking for claims) the code
 //! branches on [`Backend`]. No SQL lives outside this module.
 
+mod action_items;
 mod alert_ingest;
 mod alerts;
 mod audit;
@@ -24,6 +25,7 @@ mod rooms;
 mod rows;
 mod signin;
 mod slack;
+mod status_page;
 mod timeline;
 mod tokens;
 mod tx;
