@@ -14,6 +14,7 @@ mod errors;
 mod hook_request;
 mod hub;
 mod incidents;
+mod insights;
 pub mod jobs;
 pub mod oncall;
 mod oncall_chat;

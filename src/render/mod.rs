@@ -1,5 +1,6 @@
 //! Templates: embedded defaults under `templates/`, each overridable from `templates.dir`.
 
+pub mod chart_svg;
 mod nonce;
 
 pub use nonce::CSP_NONCE;
@@ -26,10 +27,6 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "postmortem_review.html",
         include_str!("../../templates/postmortem_review.html"),
-    ),
-    (
-        "insights.html",
-        include_str!("../../templates/insights.html"),
     ),
     (
         "chart_svg.html",
@@ -82,6 +79,12 @@ impl Renderer {
         pm: &crate::domain::postmortem::Postmortem,
     ) -> Result<String, RenderError> {
         self.render("postmortem.md", minijinja::context! { pm => pm })
+    }
+
+    /// A chart as SVG (`chart_svg.html`: one mark per value).
+    pub fn chart_svg(&self, chart: &crate::domain::chart::Chart) -> Result<String, RenderError> {
+        let c = chart_svg::layout(chart);
+        self.render("chart_svg.html", minijinja::context! { c => c })
     }
 
     /// Renders template `name` with `ctx`.

@@ -13,6 +13,7 @@ mod changes;
 mod connect;
 mod gates;
 mod incidents;
+mod insights;
 mod jobs;
 mod oncall;
 mod outbox;
