@@ -32,6 +32,7 @@ mod slack;
 mod stream_guard;
 mod web;
 mod web_postmortem;
+mod web_postmortem_edit;
 mod web_reports;
 mod web_status;
 
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
             web::routes()
                 .merge(web_postmortem::routes())
                 .merge(web_reports::routes())
+                .merge(web_postmortem_edit::routes())
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     session::require_web_user,

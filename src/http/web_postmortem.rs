@@ -4,6 +4,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::session::WebUser;
 use super::web::{page, who};
+use crate::domain::postmortem_review::Section;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -59,9 +60,17 @@ async fn postmortem_page(
             )));
         }
     }
+    let may_edit = match super::web::web_actor(&user, &jar) {
+        Some(actor) => state.engine.may_edit_postmortem(id, &actor).await?,
+        None => false,
+    };
+    let sections: Vec<(&str, &str)> = Section::ALL
+        .iter()
+        .map(|s| (s.as_str(), s.title()))
+        .collect();
     Ok(page(
         &state,
         "postmortem.html",
-        minijinja::context! { pm => pm, ..who(&user, &jar) },
+        minijinja::context! { pm => pm, may_edit => may_edit, sections => sections, ..who(&user, &jar) },
     ))
 }
