@@ -52,7 +52,7 @@ pub fn public_incident(incident: &Incident, updates: &[TimelineEvent]) -> Public
             text: e.text.clone().unwrap_or_default(),
         })
         .collect();
-    public.sort_by(|a, b| b.at.cmp(&a.at));
+    public.sort_by_key(|u| std::cmp::Reverse(u.at));
     PublicIncident {
         id: incident.id,
         title: incident.title.clone(),
