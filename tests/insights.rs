@@ -118,12 +118,15 @@ impl Rig {
     }
 }
 
+/// (fingerprint, alertname, reports, flaps, incident, first seen in ms).
+type AlertFixture = (&'static str, &'static str, i64, i64, Option<i64>, i64);
+
 /// Alert rows as the alert pipeline leaves them (current state per fingerprint).
 async fn alerts(url: &str, incidents: (i64, i64)) {
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
     let ms = |d: DateTime<Utc>| d.timestamp_millis();
-    let rows: [(&str, &str, i64, i64, Option<i64>, i64); 5] = [
+    let rows: [AlertFixture; 5] = [
         (
             "a1",
             "HighLatency",
