@@ -186,6 +186,7 @@ fn json_shape(v: &Value) {
         "contributing_factors",
         "action_items",
         "questions",
+        "review",
     ];
     let mut got = keys.clone();
     got.sort_unstable();

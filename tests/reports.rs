@@ -88,6 +88,7 @@ impl Rig {
             status: status.into(),
             created_by: Some("ic".into()),
             created_at: when,
+            due_at: None,
         };
         tx.add_action_item(&item).await.unwrap();
         tx.commit().await.unwrap();

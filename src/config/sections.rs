@@ -39,6 +39,18 @@ pub struct Config {
     pub policy: BTreeMap<String, super::permissions::Grants>,
     /// On-call: calendar subscriptions.
     pub oncall: OncallConfig,
+    /// The stakeholder status page (`/status`).
+    pub status_page: StatusPageConfig,
+}
+
+/// `[status_page]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StatusPageConfig {
+    /// Serve `/status` (ongoing incidents with their public updates) to anyone, without sign-in; off by default.
+    pub enabled: bool,
+    /// The page's heading (default `Service status`).
+    pub title: Option<String>,
 }
 
 /// `[oncall]`

@@ -20,4 +20,6 @@ pub struct ActionItem {
     pub created_by: Option<String>,
     /// When it was added.
     pub created_at: DateTime<Utc>,
+    /// When it is due, if a date was set.
+    pub due_at: Option<DateTime<Utc>>,
 }

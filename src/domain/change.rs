@@ -247,6 +247,9 @@ pub struct Change {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// When the commit it ships was made, if the source said (lead time for changes).
+    #[serde(default)]
+    pub committed_at: Option<DateTime<Utc>>,
 }
 
 impl Change {
@@ -308,6 +311,8 @@ pub struct NewChange {
     pub rollback_plan: Option<String>,
     /// The inbound delivery's natural key (`scope`, `key`), for idempotent ingest.
     pub delivery: Option<(String, String)>,
+    /// When the shipped commit was made, if known.
+    pub committed_at: Option<DateTime<Utc>>,
 }
 
 /// The chat name of change `id`.

@@ -53,6 +53,8 @@ pub enum IncCommand {
     Roles,
     /// `/inc update <text>`: a broadcast status update.
     Update(String),
+    /// `/inc update --public <text>`: a status update that also shows on the stakeholder status page.
+    PublicUpdate(String),
     /// `/inc note <text>`.
     Note(String),
     /// `/inc impact <text>`.
@@ -192,7 +194,7 @@ inc status | /inc status <status> (or /inc triage|mitigate|resolve|review|close|
 inc reopen | /inc reopen | reopen a resolved incident
 inc role | /inc role <commander|tech-lead|comms|scribe> @user | give a role
 inc roles | /inc roles | show who holds which role
-inc update | /inc update <text> | post a status update (broadcast)
+inc update | /inc update [--public] <text> | post a status update (broadcast; --public also shows it on /status)
 inc note | /inc note <text> | add a note to the timeline
 inc impact | /inc impact <text> | state the impact
 inc action | /inc action <text> [@owner] | record a follow-up action
@@ -431,7 +433,12 @@ fn parse_inc(rest: &str) -> Result<IncCommand, CommandError> {
         "reopen" => none(IncCommand::Reopen),
         "role" => role(&cx, args),
         "roles" => none(IncCommand::Roles),
-        "update" => cx.text(args, "update text").map(IncCommand::Update),
+        "update" => match args.strip_prefix("--public") {
+            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => cx
+                .text(rest.trim_start(), "update text")
+                .map(IncCommand::PublicUpdate),
+            _ => cx.text(args, "update text").map(IncCommand::Update),
+        },
         "note" => cx.text(args, "note text").map(IncCommand::Note),
         "impact" => cx.text(args, "impact text").map(IncCommand::Impact),
         "action" => action(&cx, args),

@@ -58,6 +58,8 @@ fn every_command_form_parses() {
         ("/inc role commander bob", role(Commander, "bob")),
         ("/inc role @bob Commander", role(Commander, "bob")),
         ("/inc update  Rolled back.\n\nOK  now ", inc(I::Update(s("Rolled back.\n\nOK  now")))),
+        ("/inc update --public We are on it", inc(I::PublicUpdate(s("We are on it")))),
+        ("/inc update --publicity stunt", inc(I::Update(s("--publicity stunt")))),
         ("/inc note\nsaw <@U1> graphs", inc(I::Note(s("saw <@U1> graphs")))),
         ("/inc impact 5% of EU checkouts fail", inc(I::Impact(s("5% of EU checkouts fail")))),
         ("/inc action Add queue alert @bob", act("Add queue alert", Some("bob"))),

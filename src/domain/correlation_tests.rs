@@ -29,6 +29,7 @@ fn change(id: i64, kind: ChangeKind, service: &str, minutes_before: i64) -> Chan
         ended_at: Some(started + Duration::minutes(2)),
         created_at: started,
         updated_at: started,
+        committed_at: None,
     }
 }
 

@@ -243,6 +243,9 @@ pub struct ActionInfo {
     pub owner: Option<String>,
     /// `open` or `done`.
     pub status: String,
+    /// When it is due, if a date was set.
+    #[serde(default)]
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 /// A question the review should answer.
@@ -298,6 +301,9 @@ pub struct Postmortem {
     pub action_items: Vec<ActionInfo>,
     /// What the review should discuss.
     pub questions: Vec<Question>,
+    /// What reviewers wrote in the browser (contributing factors, lessons, follow-ups).
+    #[serde(default)]
+    pub review: super::postmortem_review::Review,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use super::postmortem::{
     AlertInfo, Factor, KeyEvent, Moment, Participant, Postmortem, RoleInfo, Settings,
 };
+use super::postmortem_review::Review;
 use super::postmortem_text as text;
 use super::report::status_durations;
 use super::{ActionItem, Catalog, EventKind, Incident, Role, Severity, Status, TimelineEvent};
@@ -31,6 +32,7 @@ pub struct Builder {
     last_activity: Option<DateTime<Utc>>,
     gaps: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     declared_by: Option<String>,
+    review: Review,
 }
 
 /// A data field as text (strings as they are, numbers and others as JSON).
@@ -52,6 +54,7 @@ fn is_activity(kind: EventKind) -> bool {
             | EventKind::Reminder
             | EventKind::DeliveryFailed
             | EventKind::Postmortem
+            | EventKind::PostmortemSection
             | EventKind::RoomCreated
             | EventKind::PageEscalated
             | EventKind::Detected
@@ -81,6 +84,7 @@ impl Builder {
             last_activity: None,
             gaps: Vec::new(),
             declared_by: None,
+            review: Review::default(),
         }
     }
 
@@ -269,6 +273,11 @@ impl Builder {
             | EventKind::RoomCreated
             | EventKind::DeliveryFailed
             | EventKind::Postmortem => {}
+            EventKind::PostmortemSection => {
+                if let Some(section) = field(d, "section").and_then(|s| s.parse().ok()) {
+                    self.review.set(section, &body, actor, e.at);
+                }
+            }
         }
     }
 
@@ -458,6 +467,7 @@ impl Builder {
             gaps: self.gaps,
             affected,
             declared_by: self.declared_by,
+            review: self.review,
         }
     }
 }

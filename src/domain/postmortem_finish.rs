@@ -26,6 +26,7 @@ pub(super) struct Parts {
     pub gaps: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     pub affected: BTreeSet<String>,
     pub declared_by: Option<String>,
+    pub review: super::postmortem_review::Review,
 }
 
 fn span(d: Option<chrono::Duration>) -> Option<Span> {
@@ -116,6 +117,7 @@ pub(super) fn finish(
             text: a.text.clone(),
             owner: a.owner.clone(),
             status: a.status.clone(),
+            due_at: a.due_at,
         })
         .collect();
 
@@ -150,6 +152,7 @@ pub(super) fn finish(
         contributing_factors: factors,
         action_items: actions,
         questions,
+        review: p.review.clone(),
     }
 }
 

@@ -67,11 +67,13 @@ pub enum EventKind {
     DeliveryFailed,
     /// The postmortem draft was generated or refreshed.
     Postmortem,
+    /// A reviewer saved a section of the postmortem (contributing factors, lessons, follow-ups).
+    PostmortemSection,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 29] = [
+    pub const ALL: [EventKind; 30] = [
         EventKind::Declared,
         EventKind::Detected,
         EventKind::StatusChanged,
@@ -101,6 +103,7 @@ impl EventKind {
         EventKind::RoomCreated,
         EventKind::DeliveryFailed,
         EventKind::Postmortem,
+        EventKind::PostmortemSection,
     ];
 
     /// The stored name (`status_changed` …).
@@ -136,6 +139,7 @@ impl EventKind {
             RoomCreated => "room_created",
             DeliveryFailed => "delivery_failed",
             Postmortem => "postmortem",
+            PostmortemSection => "postmortem_section",
         }
     }
 
@@ -150,6 +154,7 @@ impl EventKind {
                 | EventKind::Reminder
                 | EventKind::RoomCreated
                 | EventKind::Postmortem
+                | EventKind::PostmortemSection
         )
     }
 }

@@ -178,12 +178,19 @@ impl Engine {
                         new_links.push(l);
                     }
                 }
-                if !moved && ended.is_none() && started.is_none() && new_links.is_empty() {
+                let committed = report.committed_at.filter(|_| c.committed_at.is_none());
+                if !moved
+                    && ended.is_none()
+                    && started.is_none()
+                    && committed.is_none()
+                    && new_links.is_empty()
+                {
                     tx.commit().await?;
                     return Ok(Recorded::Unchanged(c));
                 }
                 c.ended_at = c.ended_at.or(ended);
                 c.started_at = c.started_at.or(started);
+                c.committed_at = c.committed_at.or(committed);
                 if c.status.has_executed() && c.started_at.is_none() {
                     c.started_at = Some(now);
                 }
@@ -233,6 +240,7 @@ impl Engine {
                     ended_at,
                     created_at: now,
                     updated_at: now,
+                    committed_at: report.committed_at,
                 };
                 c.id = tx.insert_change(&c).await?;
                 let text = format!("recorded from {} as {status}", c.source);

@@ -181,6 +181,15 @@ impl Engine {
                     .await?;
                 Ok(Reply::private("Status update posted.", Some(id), true))
             }
+            IncCommand::PublicUpdate(text) => {
+                let id = self.room_incident(ctx, "inc update")?;
+                self.public_update(id, &text, who).await?;
+                Ok(Reply::private(
+                    "Status update posted, and shown on the status page.",
+                    Some(id),
+                    true,
+                ))
+            }
             IncCommand::Note(text) => {
                 let id = self.room_incident(ctx, "inc note")?;
                 self.add_text(id, EventKind::Note, &text, who).await?;
@@ -194,7 +203,7 @@ impl Engine {
             IncCommand::Action { text, owner } => {
                 let id = self.room_incident(ctx, "inc action")?;
                 let item = self
-                    .add_action_item(id, &text, owner.as_deref(), who)
+                    .add_action_item(id, &text, owner.as_deref(), None, who)
                     .await?;
                 Ok(Reply::private(
                     format!("Action item #{} added.", item.id),

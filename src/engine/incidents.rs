@@ -39,7 +39,7 @@ pub struct Patch {
 /// Longest free text accepted for notes, updates and messages.
 pub const MAX_TEXT_LEN: usize = 4000;
 
-fn check_text(field: &str, text: &str) -> Result<String, EngineError> {
+pub(super) fn check_text(field: &str, text: &str) -> Result<String, EngineError> {
     let t = text.trim();
     if t.is_empty() {
         return Err(EngineError::invalid(field, "must not be empty"));
@@ -54,7 +54,7 @@ fn check_text(field: &str, text: &str) -> Result<String, EngineError> {
     Ok(t.to_string())
 }
 
-fn check_user(field: &str, user: &str) -> Result<String, EngineError> {
+pub(super) fn check_user(field: &str, user: &str) -> Result<String, EngineError> {
     let u = user.trim().trim_start_matches('@');
     if u.is_empty() || u.len() > 100 || u.chars().any(char::is_control) {
         return Err(EngineError::invalid(field, "must be a user name"));
@@ -398,15 +398,18 @@ impl Engine {
         self.recorded(who, Some(id), result).await
     }
 
-    /// Adds an action item with an optional owner.
+    /// Adds an action item with an optional owner and due date.
     pub async fn add_action_item(
         &self,
         id: i64,
         text: &str,
         owner: Option<&str>,
+        due_at: Option<DateTime<Utc>>,
         who: &Actor,
     ) -> Result<ActionItem, EngineError> {
-        let result = self.add_action_item_checked(id, text, owner, who).await;
+        let result = self
+            .add_action_item_checked(id, text, owner, due_at, who)
+            .await;
         self.recorded(who, Some(id), result).await
     }
 
@@ -415,6 +418,7 @@ impl Engine {
         id: i64,
         text: &str,
         owner: Option<&str>,
+        due_at: Option<DateTime<Utc>>,
         who: &Actor,
     ) -> Result<ActionItem, EngineError> {
         let actor = who.id.as_str();
@@ -432,6 +436,7 @@ impl Engine {
             status: "open".into(),
             created_by: Some(actor.to_string()),
             created_at: now,
+            due_at,
         };
         item.id = tx.add_action_item(&item).await?;
         let owner_text = owner
@@ -440,7 +445,7 @@ impl Engine {
             .unwrap_or_default();
         let event = NewEvent::new(EventKind::ActionItem, now, Some(actor))
             .text(format!("{text}{owner_text}"))
-            .data(json!({"action_item": item.id, "text": text, "owner": owner}))
+            .data(json!({"action_item": item.id, "text": text, "owner": owner, "due_at": due_at}))
             .identified(who.identity());
         let stored = tx.append(id, &event, now).await?;
         for entry in outbound::for_events(&incident, stored.as_slice(), &self.destinations) {

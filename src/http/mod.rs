@@ -4,6 +4,7 @@ mod api_alerts;
 mod api_audit;
 mod api_changes;
 mod api_incidents;
+mod api_insights;
 mod api_oncall;
 mod api_outbox;
 mod api_people;
@@ -32,6 +33,9 @@ mod slack;
 mod stream_guard;
 mod web;
 mod web_postmortem;
+mod web_postmortem_edit;
+mod web_reports;
+mod web_status;
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -67,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_changes::routes())
         .merge(api_postmortem::routes())
         .merge(api_reports::routes())
+        .merge(api_insights::routes())
         .merge(api_alerts::routes())
         .merge(api_people::routes())
         .merge(api_audit::routes())
@@ -81,10 +86,18 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api)
-        .merge(web::routes().merge(web_postmortem::routes()).route_layer(
-            axum::middleware::from_fn_with_state(state.clone(), session::require_web_user),
-        ))
+        .merge(
+            web::routes()
+                .merge(web_postmortem::routes())
+                .merge(web_reports::routes())
+                .merge(web_postmortem_edit::routes())
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    session::require_web_user,
+                )),
+        )
         .merge(signin::routes())
+        .merge(web_status::routes())
         .merge(calendar::routes(state.clone()))
         .merge(hooks_changes::routes())
         .merge(slack::routes())

@@ -1,10 +1,10 @@
-//! Web pages: the postmortem draft of an incident, and the reports.
+//! Web page: the postmortem draft of an incident.
 
 use super::AppState;
-use super::api_reports::{PeriodQuery, period};
 use super::error::ApiError;
 use super::session::WebUser;
 use super::web::{page, who};
+use crate::domain::postmortem_review::Section;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -13,14 +13,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use chrono::Duration;
 use serde::Deserialize;
 
 /// The routes of these pages.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/incidents/{id}/postmortem", get(postmortem_page))
-        .route("/reports", get(reports_page))
+    Router::new().route("/incidents/{id}/postmortem", get(postmortem_page))
 }
 
 #[derive(Deserialize)]
@@ -63,28 +60,17 @@ async fn postmortem_page(
             )));
         }
     }
+    let may_edit = match super::web::web_actor(&user, &jar) {
+        Some(actor) => state.engine.may_edit_postmortem(id, &actor).await?,
+        None => false,
+    };
+    let sections: Vec<(&str, &str)> = Section::ALL
+        .iter()
+        .map(|s| (s.as_str(), s.title()))
+        .collect();
     Ok(page(
         &state,
         "postmortem.html",
-        minijinja::context! { pm => pm, ..who(&user, &jar) },
+        minijinja::context! { pm => pm, may_edit => may_edit, sections => sections, ..who(&user, &jar) },
     ))
-}
-
-async fn reports_page(
-    State(state): State<AppState>,
-    Extension(user): Extension<WebUser>,
-    jar: CookieJar,
-    query: Result<Query<PeriodQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let (from, to) = period(&q, state.engine.now())?;
-    let report = state.engine.report(from, to).await?;
-    let last_day = to - Duration::milliseconds(1);
-    let ctx = minijinja::context! {
-        report => report,
-        from_date => from.format("%Y-%m-%d").to_string(),
-        to_date => last_day.format("%Y-%m-%d").to_string(),
-        ..who(&user, &jar)
-    };
-    Ok(page(&state, "reports.html", ctx))
 }

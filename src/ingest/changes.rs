@@ -4,6 +4,7 @@
 //! {"kind": "deploy", "services": ["checkout"], "environment": "production", "summary": "Deploy v2.3.1",
 //!  "author": "alice", "version": "v2.3.1", "links": [{"href": "https://ci/run/1", "text": "pipeline"}],
 //!  "status": "executing", "started_at": "2026-11-20T13:54:00Z", "ended_at": null, "id": "ci-run-1",
+//!  "committed_at": "2026-11-20T13:30:00Z",
 //!  "rollback": {"of": "chg-12", "plan": "helm rollback checkout 41"}}
 //! ```
 //! `service` (one name) may stand for `services`; `id` is the reporter's own id: a second report with the
@@ -161,6 +162,7 @@ pub fn parse(body: &[u8], source: &str) -> Result<NewChange, FieldError> {
         links: links(&v, "links")?,
         status,
         started_at: opt_time(&v, "started_at")?,
+        committed_at: opt_time(&v, "committed_at")?,
         ended_at: opt_time(&v, "ended_at")?,
         rollback_of,
         rollback_plan: opt_str(&v, "rollback.plan")?,

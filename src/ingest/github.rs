@@ -140,6 +140,36 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Delivery, FieldError> {
         status: Some(status),
         started_at: opt_time(&v, "deployment.created_at")?,
         ended_at: ended,
+        // A deployment made by a workflow carries the run's head commit; a deployment's own payload may say.
+        committed_at: opt_time(&v, "workflow_run.head_commit.timestamp")?
+            .or(opt_time(&v, "deployment.payload.committed_at")?),
         ..NewChange::default()
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_workflow_deployment_carries_its_commit_time() {
+        let body =
+            br#"{"deployment": {"id": 7, "sha": "abc1234", "created_at": "2026-11-20T14:00:00Z"},
+            "repository": {"full_name": "acme/shop", "name": "shop"},
+            "workflow_run": {"head_commit": {"timestamp": "2026-11-20T13:30:00Z"}}}"#;
+        let Delivery::Change(c) = parse("deployment", body).unwrap() else {
+            panic!("a change")
+        };
+        assert_eq!(
+            c.committed_at.unwrap().to_rfc3339(),
+            "2026-11-20T13:30:00+00:00"
+        );
+        let body =
+            br#"{"deployment": {"id": 8, "created_at": "2026-11-20T14:00:00Z", "payload": {}},
+            "repository": {"full_name": "acme/shop", "name": "shop"}, "workflow_run": null}"#;
+        let Delivery::Change(c) = parse("deployment", body).unwrap() else {
+            panic!("a change")
+        };
+        assert!(c.committed_at.is_none());
+    }
 }

@@ -1,6 +1,7 @@
 //! Templates: embedded defaults under `templates/`, each overridable from `templates.dir`.
 
 pub mod chart;
+pub mod chart_svg;
 mod nonce;
 
 pub use nonce::CSP_NONCE;
@@ -26,6 +27,15 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "causal_chain.svg",
         include_str!("../../templates/causal_chain.svg"),
+    ),
+    ("status.html", include_str!("../../templates/status.html")),
+    (
+        "postmortem_review.html",
+        include_str!("../../templates/postmortem_review.html"),
+    ),
+    (
+        "chart_svg.html",
+        include_str!("../../templates/chart_svg.html"),
     ),
 ];
 
@@ -109,6 +119,12 @@ impl Renderer {
     ) -> Result<String, RenderError> {
         let c = chart::layout(chain);
         self.render("causal_chain.svg", minijinja::context! { c => c })
+    }
+
+    /// A chart as SVG (`chart_svg.html`: one mark per value).
+    pub fn chart_svg(&self, chart: &crate::domain::chart::Chart) -> Result<String, RenderError> {
+        let c = chart_svg::layout(chart);
+        self.render("chart_svg.html", minijinja::context! { c => c })
     }
 
     /// Renders template `name` with `ctx`.

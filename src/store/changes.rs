@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 const COLUMNS: &str = "id, source, external_id, kind, service, services, environment, summary, author, version, \
-    links, status, rollback_of, rollback_plan, started_at, ended_at, created_at, updated_at";
+    links, status, rollback_of, rollback_plan, started_at, ended_at, created_at, updated_at, committed_at";
 
 fn change_from_row(row: &AnyRow) -> StoreResult<Change> {
     Ok(Change {
@@ -32,6 +32,7 @@ fn change_from_row(row: &AnyRow) -> StoreResult<Change> {
         ended_at: get_time_opt(row, "ended_at")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
+        committed_at: get_time_opt(row, "committed_at")?,
     })
 }
 
@@ -92,8 +93,9 @@ impl Tx {
     pub async fn insert_change(&mut self, c: &Change) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO changes (source, external_id, kind, service, services, environment, summary, author, \
-             version, links, status, rollback_of, rollback_plan, started_at, ended_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+             version, links, status, rollback_of, rollback_plan, started_at, ended_at, created_at, updated_at, \
+             committed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
         )
         .bind(&c.source)
         .bind(&c.external_id)
@@ -112,6 +114,7 @@ impl Tx {
         .bind(ms_opt(c.ended_at))
         .bind(ms(c.created_at))
         .bind(ms(c.updated_at))
+        .bind(ms_opt(c.committed_at))
         .fetch_one(self.conn())
         .await?)
     }
@@ -156,7 +159,7 @@ impl Tx {
     pub async fn save_change(&mut self, c: &Change) -> StoreResult<()> {
         sqlx::query(
             "UPDATE changes SET status = $1, started_at = $2, ended_at = $3, updated_at = $4, version = $5, \
-             author = $6, summary = $7, links = $8, environment = $9 WHERE id = $10",
+             author = $6, summary = $7, links = $8, environment = $9, committed_at = $10 WHERE id = $11",
         )
         .bind(c.status.as_str())
         .bind(ms_opt(c.started_at))
@@ -167,6 +170,7 @@ impl Tx {
         .bind(&c.summary)
         .bind(json_text(&c.links))
         .bind(&c.environment)
+        .bind(ms_opt(c.committed_at))
         .bind(c.id)
         .execute(self.conn())
         .await?;

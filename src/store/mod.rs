@@ -5,6 +5,7 @@
 //! Where the backends differ (connection set-up, migrations, row locking for claims) the code
 //! branches on [`Backend`]. No SQL lives outside this module.
 
+mod action_items;
 mod alert_ingest;
 mod alert_marks;
 mod alerts;
@@ -15,6 +16,7 @@ mod discord_gateway;
 mod discord_delivery;
 mod gates;
 mod incidents;
+mod insights;
 mod jobs;
 mod leader_lock;
 mod oncall;
@@ -28,6 +30,7 @@ mod rooms;
 mod rows;
 mod signin;
 mod slack;
+mod status_page;
 mod timeline;
 mod tokens;
 mod tx;

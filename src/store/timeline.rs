@@ -1,6 +1,6 @@
 //! The append-only timeline and action items.
 
-use super::rows::{get_json, get_parsed, get_time, json_text, ms};
+use super::rows::{get_json, get_parsed, get_time, get_time_opt, json_text, ms, ms_opt};
 use super::{Store, StoreResult};
 use crate::domain::{ActionItem, NewEvent, TimelineEvent};
 use chrono::{DateTime, Utc};
@@ -59,8 +59,8 @@ pub(super) async fn add_action_item<'c, E: Executor<'c, Database = Any>>(
     item: &ActionItem,
 ) -> StoreResult<i64> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO action_items (incident_id, text, owner, status, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO action_items (incident_id, text, owner, status, created_by, created_at, due_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(item.incident_id)
     .bind(&item.text)
@@ -68,6 +68,7 @@ pub(super) async fn add_action_item<'c, E: Executor<'c, Database = Any>>(
     .bind(&item.status)
     .bind(&item.created_by)
     .bind(ms(item.created_at))
+    .bind(ms_opt(item.due_at))
     .fetch_one(ex)
     .await?;
     Ok(id)
@@ -154,7 +155,7 @@ impl Store {
     /// Action items of one incident, oldest first.
     pub async fn action_items(&self, incident_id: i64) -> StoreResult<Vec<ActionItem>> {
         let rows = sqlx::query(
-            "SELECT id, incident_id, text, owner, status, created_by, created_at FROM action_items \
+            "SELECT id, incident_id, text, owner, status, created_by, created_at, due_at FROM action_items \
              WHERE incident_id = $1 ORDER BY id",
         )
         .bind(incident_id)
@@ -170,6 +171,7 @@ impl Store {
                     status: r.try_get("status")?,
                     created_by: r.try_get("created_by")?,
                     created_at: get_time(r, "created_at")?,
+                    due_at: get_time_opt(r, "due_at")?,
                 })
             })
             .collect()

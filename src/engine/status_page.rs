@@ -1,0 +1,50 @@
+//! The stakeholder status page and the public status updates it shows.
+
+use super::incidents::{Applied, check_text};
+use super::{Engine, EngineError};
+use crate::domain::policy::Action;
+use crate::domain::status_page::{ONGOING, PublicIncident, public_incident};
+use crate::domain::{Actor, EventKind, NewEvent};
+use crate::store::IncidentFilter;
+use serde_json::json;
+
+impl Engine {
+    /// Posts a status update marked public: broadcast in the room like any update, and shown on `/status`.
+    pub async fn public_update(
+        &self,
+        id: i64,
+        text: &str,
+        who: &Actor,
+    ) -> Result<Applied, EngineError> {
+        let text = check_text("update", text)?;
+        let actor = who.id.clone();
+        let result = self
+            .apply(id, |inc, now| {
+                self.check(Action::Respond, who, Some(inc), None)?;
+                Ok(vec![
+                    NewEvent::new(EventKind::StatusUpdate, now, Some(&actor))
+                        .text(text)
+                        .data(json!({"public": true}))
+                        .identified(who.identity()),
+                ])
+            })
+            .await;
+        self.recorded(who, Some(id), result).await
+    }
+
+    /// The ongoing incidents with only their public updates, most severe first.
+    pub async fn status_page(&self) -> Result<Vec<PublicIncident>, EngineError> {
+        let filter = IncidentFilter {
+            statuses: ONGOING.to_vec(),
+            limit: 100,
+            ..IncidentFilter::default()
+        };
+        let mut out = Vec::new();
+        for inc in self.store().incidents(&filter).await? {
+            let updates = self.store().status_updates(inc.id).await?;
+            out.push(public_incident(&inc, &updates));
+        }
+        out.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.since.cmp(&a.since)));
+        Ok(out)
+    }
+}
