@@ -25,6 +25,7 @@ fn change(id: i64, min: i64) -> Change {
         rollback_of: None,
         rollback_plan: None,
         started_at: Some(t(min)),
+        committed_at: None,
         ended_at: None,
         created_at: t(min),
         updated_at: t(min),
