@@ -54,6 +54,7 @@ fn is_activity(kind: EventKind) -> bool {
             | EventKind::Postmortem
             | EventKind::RoomCreated
             | EventKind::PageEscalated
+            | EventKind::PageExhausted
             | EventKind::Detected
     )
 }
@@ -247,7 +248,10 @@ impl Builder {
                 }
             }
             EventKind::ActionItem | EventKind::MessageEdited => self.acted(&actor),
-            EventKind::PageSent | EventKind::PageAcknowledged | EventKind::PageEscalated => {
+            EventKind::PageSent
+            | EventKind::PageAcknowledged
+            | EventKind::PageEscalated
+            | EventKind::PageExhausted => {
                 if e.kind == EventKind::PageAcknowledged {
                     self.acted(&actor);
                 }

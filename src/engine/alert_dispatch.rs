@@ -389,6 +389,9 @@ impl Engine {
                 stored.push(s);
             }
         }
+        if opened {
+            stored.extend(self.page_on_open(tx, &inc, now).await?);
+        }
         if !stored.is_empty() && !opened {
             inc.updated_at = now;
             tx.save_incident(&inc).await?;
@@ -443,6 +446,10 @@ impl Engine {
             },
             now,
         );
+        // Declared by policy but paging a human: MTTA waits for the first acknowledged page.
+        if declared && self.opening_plan(&inc).is_some() {
+            inc.acknowledged_at = None;
+        }
         let svc = service.as_deref().and_then(|s| self.catalog.get(s));
         let dependents: Vec<String> = service
             .as_deref()

@@ -6,6 +6,7 @@ mod api_changes;
 mod api_incidents;
 mod api_oncall;
 mod api_outbox;
+mod api_pages;
 mod api_people;
 mod api_postmortem;
 mod api_reports;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_audit::routes())
         .merge(api_outbox::routes())
         .merge(api_oncall::routes())
+        .merge(api_pages::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::api_caller,
@@ -88,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(hooks_changes::routes())
         .merge(slack::routes())
         .merge(hooks::routes())
+        .merge(api_pages::hook_routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
