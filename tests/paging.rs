@@ -302,6 +302,42 @@ async fn on_demand_pages_follow_their_target(backend: Backend) {
     tick(&app).await;
     let statuses: Vec<String> = summary(&app, id).await.into_iter().map(|r| r.3).collect();
     assert_eq!(statuses, vec!["exhausted"; 3]);
+
+    // The web notification: alice's open pages on /pages, each with an Acknowledge button.
+    let (s, b) = app
+        .post_json(
+            &format!("/api/v1/incidents/{id}/pages"),
+            json!({"target": "@alice"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let page = b["pages"][0]["id"].as_i64().unwrap();
+    let resp = app
+        .client
+        .post(app.url("/name"))
+        .form(&[("name", "alice")])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success() || resp.status().is_redirection());
+    let html = app.get_text("/pages").await;
+    assert!(html.contains(&format!("data-page=\"{page}\"")), "{html}");
+    assert_eq!(
+        html.matches("class=\"page\"").count(),
+        1,
+        "only open pages: {html}"
+    );
+    let resp = app
+        .client
+        .post(app.url(&format!("/pages/{page}/ack")))
+        .form(&[("x", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    assert!(app.get_text("/pages").await.contains("id=\"no-pages\""));
+    let last = summary(&app, id).await.pop().unwrap();
+    assert_eq!(last, row("alice", 1, 0, "acknowledged"));
 }
 both_backends!(on_demand, on_demand_pages_follow_their_target);
 

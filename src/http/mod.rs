@@ -31,6 +31,7 @@ mod signin;
 mod slack;
 mod stream_guard;
 mod web;
+mod web_pages;
 mod web_postmortem;
 
 use crate::config::Config;
@@ -82,9 +83,15 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api)
-        .merge(web::routes().merge(web_postmortem::routes()).route_layer(
-            axum::middleware::from_fn_with_state(state.clone(), session::require_web_user),
-        ))
+        .merge(
+            web::routes()
+                .merge(web_postmortem::routes())
+                .merge(web_pages::routes())
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    session::require_web_user,
+                )),
+        )
         .merge(signin::routes())
         .merge(calendar::routes(state.clone()))
         .merge(hooks_changes::routes())

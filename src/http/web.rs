@@ -80,7 +80,7 @@ fn name_of(jar: &CookieJar) -> Option<String> {
 }
 
 /// Who acts in the web room: the signed-in person, else (trusted-host mode) the chosen display name.
-fn web_actor(user: &WebUser, jar: &CookieJar) -> Option<Actor> {
+pub(super) fn web_actor(user: &WebUser, jar: &CookieJar) -> Option<Actor> {
     user.actor()
         .or_else(|| name_of(jar).map(|n| Actor::named(&n, &n, "web")))
 }
