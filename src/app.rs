@@ -70,6 +70,14 @@ pub fn redact(url: &str) -> String {
 impl App {
     /// Opens the store, starts the outbox workers and serves HTTP on `config.server.listen`.
     pub async fn start(config: Config) -> anyhow::Result<App> {
+        Self::start_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`App::start`] with the engine reading time from `clock` (tests drive timers with it).
+    pub async fn start_with_clock(
+        config: Config,
+        clock: Arc<dyn crate::engine::Clock>,
+    ) -> anyhow::Result<App> {
         // Safe defaults: no open address without sign-in, and proxies parsed once.
         if let Some(problem) = crate::config::exposure::open_listen(&config) {
             anyhow::bail!("refusing to serve: {problem}");
@@ -122,7 +130,7 @@ impl App {
         );
         let engine = Engine::new(
             store.clone(),
-            Arc::new(SystemClock),
+            clock,
             hub.clone(),
             destinations,
             config.clone(),
@@ -133,10 +141,13 @@ impl App {
         }
         let mut deliverers: Vec<Arc<dyn Deliverer>> =
             vec![Arc::new(WebDeliverer::new(store.clone(), hub.clone()))];
-        deliverers.push(Arc::new(crate::chat::webhook::WebhookDeliverer::new(
-            std::time::Duration::from_secs(config.changes.webhook_timeout_secs),
-            config.changes.rollback.clone(),
-        )));
+        deliverers.push(Arc::new(
+            crate::chat::webhook::WebhookDeliverer::new(
+                std::time::Duration::from_secs(config.changes.webhook_timeout_secs),
+                config.changes.rollback.clone(),
+            )
+            .with_gateways(config.oncall.webhooks.clone()),
+        ));
         if let Some(client) = &slack_client {
             deliverers.push(Arc::new(crate::chat::slack::SlackDeliverer::new(
                 client.clone(),

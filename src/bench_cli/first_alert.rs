@@ -1,7 +1,9 @@
 //! `warroom bench first-alert`: with the default configuration and a local Slack-like server, the time from a
 //! critical alert's arrival at warroom (an Alertmanager webhook, one new service each) to the war room's
 //! `conversations.create` request reaching that server, and from Alertmanager's notification of the
-//! alert's resolution to the `alert_resolved` event on the incident's timeline.
+//! alert's resolution to the `alert_resolved` event on the incident's timeline; and, with a schedule
+//! on call for every service (no escalation policy, default `oncall.page_at` P1), from the alert to
+//! the first page request (the DM's `chat.postMessage` with its Acknowledge button) at that server.
 
 use super::{FreshDb, bench_config};
 use axum::Router;
@@ -32,6 +34,8 @@ pub struct FirstAlertOptions {
 #[derive(Default)]
 struct Sink {
     created: Mutex<Vec<(String, Instant)>>,
+    /// When each page DM (`chat.postMessage` carrying a `page_ack` button) arrived, in order.
+    paged: Mutex<Vec<Instant>>,
     arrived: Notify,
 }
 
@@ -60,6 +64,14 @@ async fn api(
             axum::Json(json!({"ok": true, "channel": {"id": format!("CBENCH{n}"), "name": name}}))
         }
         "auth.test" => axum::Json(json!({"ok": true, "user_id": "UBENCH", "bot_id": "BBENCH"})),
+        "conversations.open" => axum::Json(json!({"ok": true, "channel": {"id": "DBENCH"}})),
+        "chat.postMessage" if body.contains("page_ack") => {
+            if let Ok(mut p) = sink.paged.lock() {
+                p.push(at);
+            }
+            sink.arrived.notify_waiters();
+            axum::Json(json!({"ok": true, "ts": "1700000000.000100", "channel": "DBENCH"}))
+        }
         "conversations.list" => axum::Json(
             json!({"ok": true, "channels": [], "response_metadata": {"next_cursor": ""}}),
         ),
@@ -115,16 +127,24 @@ pub async fn run(opts: FirstAlertOptions) -> anyhow::Result<()> {
     let mut config = bench_config(&db);
     config.slack.bot_token = Some("xoxb-bench".into());
     config.slack.api_url = slack_url;
+    let catalog_dir =
+        std::env::temp_dir().join(format!("warroom-bench-oncall-{}", std::process::id()));
+    std::fs::create_dir_all(&catalog_dir)?;
+    let catalog_path = catalog_dir.join("services.toml");
+    std::fs::write(&catalog_path, oncall_catalog(opts.count))?;
+    config.catalog.path = catalog_path.display().to_string();
     let app = App::start(config).await?;
     let client = reqwest::Client::new();
     let url = format!("http://{}/hooks/alertmanager", app.addr);
     let started = chrono::Utc::now().to_rfc3339();
     let mut to_room = Vec::with_capacity(opts.count);
+    let mut to_page = Vec::with_capacity(opts.count);
     let mut incidents = Vec::with_capacity(opts.count);
     let mut hub = app.engine.hub().subscribe();
     for i in 0..opts.count {
         let service = format!("svc{i}");
         let known: usize = sink.created.lock().map(|c| c.len()).unwrap_or(0);
+        let known_pages: usize = sink.paged.lock().map(|c| c.len()).unwrap_or(0);
         let t0 = Instant::now();
         let resp = client
             .post(&url)
@@ -154,6 +174,23 @@ pub async fn run(opts: FirstAlertOptions) -> anyhow::Result<()> {
         .await
         .map_err(|_| anyhow::anyhow!("no conversations.create within 10 s for alert {i}"))?;
         to_room.push(created.duration_since(t0));
+        let paged = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let arrived = sink.arrived.notified();
+                let found = sink
+                    .paged
+                    .lock()
+                    .ok()
+                    .and_then(|p| p.get(known_pages).copied());
+                if let Some(t) = found {
+                    return t;
+                }
+                arrived.await;
+            }
+        })
+        .await
+        .map_err(|_| anyhow::anyhow!("no page DM within 10 s for alert {i}"))?;
+        to_page.push(paged.duration_since(t0));
         let id = app
             .engine
             .store()
@@ -207,6 +244,12 @@ pub async fn run(opts: FirstAlertOptions) -> anyhow::Result<()> {
         opts.count,
         opts.interval.as_millis()
     );
+    let (p50, p99, max) = percentiles(to_page);
+    println!(
+        "critical alert (Alertmanager webhook) → first page request (DM chat.postMessage) at the Slack-like server \
+         ({}, default configuration, schedule on call, no policy): p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms",
+        db.backend()
+    );
     let (p50, p99, max) = percentiles(to_resolved);
     println!(
         "resolution (Alertmanager webhook) → alert_resolved on the timeline ({}): p50 {p50:.1} ms, p99 {p99:.1} ms, \
@@ -215,5 +258,20 @@ pub async fn run(opts: FirstAlertOptions) -> anyhow::Result<()> {
     );
     app.stop().await?;
     db.drop_now().await;
+    let _ = std::fs::remove_dir_all(&catalog_dir);
     Ok(())
+}
+
+/// A catalog where one person is on call (schedule `primary`, Slack id `UONCALL`) for every bench service.
+fn oncall_catalog(count: usize) -> String {
+    let mut c = String::from(
+        "[[person]]\nid = \"oncall\"\nslack = \"UONCALL\"\n\n[[schedule]]\nname = \"primary\"\n\
+         timezone = \"UTC\"\n[[schedule.layer]]\npeople = [\"oncall\"]\nshift = \"1w\"\nstart = \"2026-01-05T09:00\"\n",
+    );
+    for i in 0..count {
+        c.push_str(&format!(
+            "\n[[service]]\nname = \"svc{i}\"\noncall = \"primary\"\n"
+        ));
+    }
+    c
 }

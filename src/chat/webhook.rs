@@ -1,10 +1,11 @@
-//! The `webhook` destination: performs an HTTP request from the outbox (rollback hooks, gateways).
+//! The `webhook` destination: performs an HTTP request from the outbox (rollback hooks) and posts
+//! pages to the `oncall.webhooks` SMS/phone gateways.
 //!
 //! Every attempt of one entry sends the same `Idempotency-Key` (the outbox id), so a receiver that
 //! honours it acts once even when a response was lost and the worker retried.
 
 use super::{Delivered, Deliverer, DeliveryError};
-use crate::config::RollbackHook;
+use crate::config::{PageWebhook, RollbackHook};
 use crate::engine::{check_header_value, render_headers};
 use crate::store::OutboxEntry;
 use reqwest::StatusCode;
@@ -16,6 +17,7 @@ use std::time::Duration;
 pub struct WebhookDeliverer {
     client: reqwest::Client,
     hooks: BTreeMap<String, RollbackHook>,
+    gateways: BTreeMap<String, PageWebhook>,
 }
 
 impl WebhookDeliverer {
@@ -26,7 +28,69 @@ impl WebhookDeliverer {
             .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        WebhookDeliverer { client, hooks }
+        WebhookDeliverer {
+            client,
+            hooks,
+            gateways: BTreeMap::new(),
+        }
+    }
+
+    /// The same deliverer, also posting pages (`page_dm`) to the `oncall.webhooks` gateways.
+    pub fn with_gateways(mut self, gateways: BTreeMap<String, PageWebhook>) -> WebhookDeliverer {
+        self.gateways = gateways;
+        self
+    }
+
+    /// Posts a page to its gateway: JSON, signed (`X-Warroom-Signature: sha256=…` over
+    /// `"{X-Warroom-Timestamp}.{body}"`), with an `Idempotency-Key` that every retry repeats.
+    async fn page(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        let p = &entry.payload;
+        let name = p["webhook"].as_str().unwrap_or_default();
+        let gw = self.gateways.get(name).ok_or_else(|| {
+            DeliveryError::Permanent(format!("oncall.webhooks.{name} is not configured"))
+        })?;
+        let body =
+            serde_json::json!({"event": "page", "page": p["page"], "incident": p["incident"],
+            "person": p["person"], "phone": p["phone"], "text": p["text"], "title": p["title"],
+            "severity": p["severity"], "url": p["url"], "ack_url": p["ack_url"]})
+            .to_string();
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let signature = crate::domain::oncall::paging::signature(&gw.secret, &ts, body.as_bytes());
+        let key = format!("page:{}:{}", p["page"], entry.id);
+        let shown = public_url(&gw.url);
+        let resp = self
+            .client
+            .post(&gw.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", key)
+            .header("X-Warroom-Timestamp", &ts)
+            .header("X-Warroom-Signature", signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                tracing::warn!(outbox = entry.id, url = %shown, error = %e.without_url(), "page gateway request failed");
+                DeliveryError::Retry {
+                    reason: format!("the page request to {shown} failed"),
+                    after: None,
+                }
+            })?;
+        let status = resp.status();
+        let after = retry_after(resp.headers());
+        if status.is_success() {
+            return Ok(Delivered {
+                result: Some(serde_json::json!({"status": status.as_u16(), "gateway": name})),
+            });
+        }
+        let reason = format!("{shown} answered {status}");
+        if status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT
+            || status.is_server_error()
+        {
+            Err(DeliveryError::Retry { reason, after })
+        } else {
+            Err(DeliveryError::Permanent(reason))
+        }
     }
 
     /// The entry's headers: rendered now from the hook's configured templates and the stored context
@@ -99,6 +163,9 @@ impl Deliverer for WebhookDeliverer {
     }
 
     async fn deliver(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+        if entry.action == crate::engine::paging::PAGE_DM {
+            return self.page(entry).await;
+        }
         if entry.action != "http" {
             return Err(DeliveryError::Permanent(format!(
                 "the webhook destination cannot `{}`",

@@ -67,6 +67,13 @@ pub fn resolve_secret_files(config: &mut Config, problems: &mut Vec<Problem>) {
         );
         config.ingest.pagerduty.routing_keys.insert(key, service);
     }
+    for (name, hook) in config.oncall.webhooks.iter_mut() {
+        resolve(
+            &format!("oncall.webhooks.{name}.secret"),
+            &mut hook.secret,
+            problems,
+        );
+    }
     for (service, hook) in config.changes.rollback.iter_mut() {
         for (name, value) in hook.headers.iter_mut() {
             resolve(

@@ -54,13 +54,55 @@ pub struct StatusPageConfig {
 }
 
 /// `[oncall]`
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OncallConfig {
     /// Signs per-calendar keys (`/oncall/{schedule}.ics?key=…`) so calendar apps subscribe without a
     /// bearer token (or `file:/path`); unset, calendars need an API token like `/api/v1`.
     #[serde(deserialize_with = "text_or_number")]
     pub calendar_secret: Option<String>,
+    /// An incident that opens at or above this severity pages by its service's escalation policy
+    /// (or, without one, its schedule's on-call).
+    pub page_at: crate::domain::Severity,
+    /// How long an on-demand page (`/inc page`, the API) waits for an acknowledgement before it is
+    /// exhausted (humantime, `5m`).
+    pub page_wait: String,
+    /// How old (in seconds) a signed webhook callback may be.
+    pub callback_window_secs: u64,
+    /// SMS/phone gateways: `oncall.webhooks.<name>.url` / `.secret`.
+    pub webhooks: BTreeMap<String, PageWebhook>,
+}
+
+impl Default for OncallConfig {
+    fn default() -> Self {
+        OncallConfig {
+            calendar_secret: None,
+            page_at: crate::domain::Severity::P1,
+            page_wait: "5m".into(),
+            callback_window_secs: 300,
+            webhooks: BTreeMap::new(),
+        }
+    }
+}
+
+impl OncallConfig {
+    /// `page_wait` as a duration (5 minutes when it does not parse; validation reports it).
+    pub fn page_wait(&self) -> chrono::Duration {
+        humantime::parse_duration(self.page_wait.trim())
+            .ok()
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .unwrap_or(chrono::Duration::minutes(5))
+    }
+}
+
+/// `[oncall.webhooks.<name>]`: an outbound gateway pages are posted to (JSON, HMAC-SHA256 signed).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PageWebhook {
+    /// Where pages are POSTed.
+    pub url: String,
+    /// The shared secret that signs requests and callbacks (or `file:/path`).
+    pub secret: String,
 }
 
 /// `[auth]`

@@ -34,6 +34,26 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             format!("`{url}` is not an http(s) URL"),
         );
     }
+    if humantime::parse_duration(config.oncall.page_wait.trim()).is_err() {
+        bad(
+            "oncall.page_wait",
+            format!("`{}` is not a duration like `5m`", config.oncall.page_wait),
+        );
+    }
+    for (name, hook) in &config.oncall.webhooks {
+        if !is_http_url(&hook.url) {
+            bad(
+                &format!("oncall.webhooks.{name}.url"),
+                format!("`{}` is not an http(s) URL", hook.url),
+            );
+        }
+        if hook.secret.trim().len() < 16 {
+            bad(
+                &format!("oncall.webhooks.{name}.secret"),
+                "must be at least 16 characters (it signs pages and their callbacks)".into(),
+            );
+        }
+    }
     for e in super::exposure::problems(config) {
         bad(&e.key, e.message);
     }

@@ -57,6 +57,7 @@ fn is_activity(kind: EventKind) -> bool {
             | EventKind::PostmortemSection
             | EventKind::RoomCreated
             | EventKind::PageEscalated
+            | EventKind::PageExhausted
             | EventKind::Detected
     )
 }
@@ -251,7 +252,10 @@ impl Builder {
                 }
             }
             EventKind::ActionItem | EventKind::MessageEdited => self.acted(&actor),
-            EventKind::PageSent | EventKind::PageAcknowledged | EventKind::PageEscalated => {
+            EventKind::PageSent
+            | EventKind::PageAcknowledged
+            | EventKind::PageEscalated
+            | EventKind::PageExhausted => {
                 if e.kind == EventKind::PageAcknowledged {
                     self.acted(&actor);
                 }

@@ -116,6 +116,9 @@ pub fn page_line(kind: EventKind, data: &Value, text: &str) -> String {
         EventKind::PageSent => format!("Paged {target}{level}"),
         EventKind::PageAcknowledged => format!("{target} acknowledged the page{level}"),
         EventKind::PageEscalated => format!("Page to {target} escalated{level}"),
+        EventKind::PageExhausted => {
+            format!("Page to {target} went unanswered: escalation exhausted{level}")
+        }
         _ => text.to_string(),
     }
 }

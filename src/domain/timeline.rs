@@ -53,6 +53,8 @@ pub enum EventKind {
     PageAcknowledged,
     /// A page went unacknowledged and escalated.
     PageEscalated,
+    /// A page went unacknowledged and the policy had nothing left to page.
+    PageExhausted,
     /// A change was linked as a suspect, with evidence.
     ChangeLinked,
     /// A change was confirmed as the cause.
@@ -73,7 +75,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 30] = [
+    pub const ALL: [EventKind; 31] = [
         EventKind::Declared,
         EventKind::Detected,
         EventKind::StatusChanged,
@@ -96,6 +98,7 @@ impl EventKind {
         EventKind::PageSent,
         EventKind::PageAcknowledged,
         EventKind::PageEscalated,
+        EventKind::PageExhausted,
         EventKind::ChangeLinked,
         EventKind::ChangeConfirmed,
         EventKind::Rollback,
@@ -132,6 +135,7 @@ impl EventKind {
             PageSent => "page_sent",
             PageAcknowledged => "page_acknowledged",
             PageEscalated => "page_escalated",
+            PageExhausted => "page_exhausted",
             ChangeLinked => "change_linked",
             ChangeConfirmed => "change_confirmed",
             Rollback => "rollback",

@@ -391,7 +391,10 @@ impl Engine {
                 }
             }
         }
-        let stored = tx.append_events(inc.id, &events, now).await?;
+        let mut stored = tx.append_events(inc.id, &events, now).await?;
+        if opened {
+            stored.extend(self.page_on_open(tx, &inc, now).await?);
+        }
         if !stored.is_empty() && !opened {
             inc.updated_at = now;
             tx.save_incident(&inc).await?;
@@ -446,6 +449,10 @@ impl Engine {
             },
             now,
         );
+        // Declared by policy but paging a human: MTTA waits for the first acknowledged page.
+        if declared && self.opening_plan(&inc).is_some() {
+            inc.acknowledged_at = None;
+        }
         let svc = service.as_deref().and_then(|s| self.catalog.get(s));
         let dependents: Vec<String> = service
             .as_deref()

@@ -1,8 +1,7 @@
 //! Chat-platform use-cases: messages with their platform ids, edits, deletions, pins, acknowledgement.
 
-use super::incidents::Applied;
 use super::{Engine, EngineError};
-use crate::domain::{Actor, EventKind, NewEvent, Status, TimelineEvent};
+use crate::domain::{Actor, EventKind, NewEvent, TimelineEvent};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -178,32 +177,5 @@ impl Engine {
             })
             .await?;
         Ok(applied.events.into_iter().next())
-    }
-
-    /// Acknowledges an incident (the Acknowledge button): a `detected` incident becomes `declared`;
-    /// a declared one moves to `triaging`. Anything later answers that there is nothing to acknowledge.
-    pub async fn acknowledge(&self, id: i64, actor: &Actor) -> Result<Applied, EngineError> {
-        let current = self
-            .store()
-            .incident(id)
-            .await?
-            .ok_or(EngineError::NotFound(id))?;
-        let checked = self.check(
-            crate::domain::policy::Action::Acknowledge,
-            actor,
-            Some(&current),
-            None,
-        );
-        self.recorded(actor, Some(id), checked).await?;
-        let to = match current.status {
-            Status::Detected => Status::Declared,
-            Status::Declared => Status::Triaging,
-            other => {
-                return Err(EngineError::Conflict(format!(
-                    "incident #{id} is {other}: it was acknowledged already"
-                )));
-            }
-        };
-        self.set_status(id, to, actor).await
     }
 }

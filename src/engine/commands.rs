@@ -1,7 +1,7 @@
 //! Executing a parsed chat command on behalf of a user, on any platform.
 
 use super::{Declare, Engine, EngineError, outbound, replies};
-use crate::domain::command::{self, Command, IncCommand, OncallCommand};
+use crate::domain::command::{self, Command, IncCommand, OncallCommand, PageTarget};
 use crate::domain::{Actor, EventKind, IncidentType, NewEvent, Severity, Status};
 use serde_json::json;
 
@@ -269,11 +269,21 @@ impl Engine {
                 );
                 Ok(in_room(text, id))
             }
-            IncCommand::Page { .. } => Ok(Reply::private(
-                "Paging is not configured on this warroom: no on-call schedules or page targets exist yet.",
-                ctx.incident_id,
-                false,
-            )),
+            IncCommand::Page { target } => {
+                let id = self.room_incident(ctx, "inc page")?;
+                let target = match target {
+                    PageTarget::User(u) => format!("@{u}"),
+                    PageTarget::Team(t) => format!("team:{t}"),
+                    PageTarget::Service(s) => format!("service:{s}"),
+                    PageTarget::Named(n) => n,
+                };
+                let pages = self.page(id, &target, who).await?;
+                let names: Vec<String> = pages.iter().map(super::paging::recipient_label).collect();
+                Ok(in_room(
+                    format!("📟 {actor} paged {} for incident #{id}.", names.join(", ")),
+                    id,
+                ))
+            }
         }
     }
 

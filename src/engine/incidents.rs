@@ -145,7 +145,12 @@ impl Engine {
             .data(json!({"title": incident.title, "severity": incident.severity, "type": incident.kind,
                 "service": incident.service}))
             .identified(who.identity());
-        let stored = tx.append(incident.id, &event, now).await?;
+        let mut stored: Vec<TimelineEvent> = tx
+            .append(incident.id, &event, now)
+            .await?
+            .into_iter()
+            .collect();
+        stored.extend(self.page_on_open(&mut tx, &incident, now).await?);
         if let Some(mut entry) = audit {
             entry.incident_id = Some(incident.id);
             tx.audit(&entry).await?;

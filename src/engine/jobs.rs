@@ -36,7 +36,12 @@ pub async fn tick(engine: &Engine) -> Result<usize, crate::store::StoreError> {
     for job in &jobs {
         let span =
             tracing::info_span!("job.run", id = job.id, kind = %job.kind, attempt = job.attempts);
-        if let Err(e) = engine.run_job(job).instrument(span).await {
+        let run = if Engine::is_paging_job(&job.kind) {
+            engine.run_paging_job(job).instrument(span).await
+        } else {
+            engine.run_job(job).instrument(span).await
+        };
+        if let Err(e) = run {
             tracing::warn!(job = job.id, error = %e, "job failed");
             let backoff = chrono::Duration::seconds(1i64 << job.attempts.clamp(0, 8));
             let give_up = job.attempts >= MAX_ATTEMPTS;

@@ -67,6 +67,10 @@ fn announcement(incident: &Incident, event: &TimelineEvent) -> Option<String> {
         EventKind::ActionItem => format!("✅ Action item: {text}"),
         EventKind::Impact => format!("Impact: {text}"),
         EventKind::AlertsResolved => text.to_string(),
+        EventKind::PageSent => format!("📟 {text}"),
+        EventKind::PageAcknowledged => format!("✅ {text}"),
+        EventKind::PageEscalated => format!("⏫ {text}"),
+        EventKind::PageExhausted => format!("⚠️ {text}"),
         _ => return None,
     })
 }

@@ -7,6 +7,7 @@ mod api_incidents;
 mod api_insights;
 mod api_oncall;
 mod api_outbox;
+mod api_pages;
 mod api_people;
 mod api_postmortem;
 mod api_reports;
@@ -32,6 +33,7 @@ mod signin;
 mod slack;
 mod stream_guard;
 mod web;
+mod web_pages;
 mod web_postmortem;
 mod web_postmortem_edit;
 mod web_reports;
@@ -77,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_audit::routes())
         .merge(api_outbox::routes())
         .merge(api_oncall::routes())
+        .merge(api_pages::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::api_caller,
@@ -91,6 +94,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(web_postmortem::routes())
                 .merge(web_reports::routes())
                 .merge(web_postmortem_edit::routes())
+                .merge(web_pages::routes())
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     session::require_web_user,
@@ -103,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(slack::routes())
         .merge(discord::routes())
         .merge(hooks::routes())
+        .merge(api_pages::hook_routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -23,6 +23,7 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/postmortem.html"),
     ),
     ("reports.html", include_str!("../../templates/reports.html")),
+    ("pages.html", include_str!("../../templates/pages.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
     (
         "causal_chain.svg",

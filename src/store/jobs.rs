@@ -54,6 +54,20 @@ impl Tx {
         Ok(())
     }
 
+    /// Marks a job done unless it is done already (a replica whose lease ran out finished it);
+    /// true when this transaction took it, so its work is done exactly once.
+    pub async fn take_job(&mut self, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'done', done_at = $1, claimed_until = NULL \
+             WHERE id = $2 AND status = 'pending'",
+        )
+        .bind(ms(now))
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Runs a job again at `run_at` (a watch that is not finished yet).
     pub async fn reschedule_job(&mut self, id: i64, run_at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE jobs SET run_at = $1, claimed_until = NULL WHERE id = $2")

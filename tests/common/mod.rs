@@ -139,6 +139,30 @@ pub struct TestApp {
     pub db: TestDb,
     /// The config it was started with.
     pub config: Config,
+    /// The clock its engine reads, when the test controls time.
+    pub clock: Option<std::sync::Arc<TestClock>>,
+}
+
+/// A clock the test sets and advances (the engine never reads the wall clock through it).
+#[derive(Debug)]
+pub struct TestClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl TestClock {
+    /// A clock standing at `at`.
+    pub fn at(at: chrono::DateTime<chrono::Utc>) -> std::sync::Arc<TestClock> {
+        std::sync::Arc::new(TestClock(std::sync::Mutex::new(at)))
+    }
+
+    /// Moves the clock on by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl warroom::engine::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
+    }
 }
 
 impl TestApp {
@@ -157,7 +181,21 @@ impl TestApp {
 
     /// Starts the app on an existing database and configuration.
     pub async fn start(db: TestDb, config: Config) -> TestApp {
-        let app = App::start(config.clone()).await.expect("app starts");
+        Self::start_with_clock(db, config, None).await
+    }
+
+    /// Starts the app with its engine on `clock` (the wall clock when `None`).
+    pub async fn start_with_clock(
+        db: TestDb,
+        config: Config,
+        clock: Option<std::sync::Arc<TestClock>>,
+    ) -> TestApp {
+        let app = match &clock {
+            Some(c) => App::start_with_clock(config.clone(), c.clone())
+                .await
+                .expect("app starts"),
+            None => App::start(config.clone()).await.expect("app starts"),
+        };
         let base = format!("http://{}", app.addr);
         let client = reqwest::Client::builder()
             .cookie_store(true)
@@ -169,6 +207,7 @@ impl TestApp {
             client,
             db,
             config,
+            clock,
         }
     }
 
@@ -186,7 +225,7 @@ impl TestApp {
                 _dir: None,
             },
         );
-        TestApp::start(db, config).await
+        TestApp::start_with_clock(db, config, self.clock.clone()).await
     }
 
     /// The engine, for driving use-cases directly.

@@ -6,6 +6,8 @@
 //!   idempotent on Slack's side).
 //! - `post`, `announce`, `dm`: each message carries `metadata.event_payload.key` = the entry id; a
 //!   retry first looks for that key in `conversations.history` and does not post twice.
+//! - `page_dm`: a page by direct message (or into a `channel:` target) with Acknowledge and
+//!   Open-war-room buttons, found by the same key on a retry.
 //! - `summary`: posted and pinned once (same look-up), then edited in place with `chat.update`.
 
 use super::blocks::{self, SummaryContext};
@@ -20,7 +22,10 @@ use crate::store::{ChatRoom, OutboxEntry, StoreError};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+mod page;
 mod room;
+
+pub use page::PAGE_ACK;
 
 /// The Slack adapter behind the Chat port.
 pub struct SlackDeliverer {
@@ -445,6 +450,7 @@ impl Deliverer for SlackDeliverer {
             "summary" => self.summary(entry, need()?).await,
             "announce" => self.announce(entry).await,
             "dm" => self.direct_message(entry).await,
+            crate::engine::paging::PAGE_DM => self.page_dm(entry).await,
             "ephemeral" => self.ephemeral(entry).await,
             "lookup_user" => self.lookup_user(entry).await,
             crate::engine::people::LINK_PEOPLE => self.link_people().await,

@@ -75,8 +75,19 @@ pub async fn handle(
         Some("block_actions") => {
             let action = &payload["actions"][0];
             let channel = payload["channel"]["id"].as_str().unwrap_or_default();
-            let id: Option<i64> = action["value"].as_str().and_then(|v| v.parse().ok());
+            let mut id: Option<i64> = action["value"].as_str().and_then(|v| v.parse().ok());
+            let page_ack = action["action_id"]
+                .as_str()
+                .and_then(|a| a.strip_prefix(super::PAGE_ACK))
+                .and_then(|rest| rest.strip_prefix(':'))
+                .and_then(|rest| rest.split_once(':'))
+                .and_then(|(_page, incident)| incident.parse::<i64>().ok());
+            if page_ack.is_some() {
+                id = page_ack;
+            }
             let result = match (action["action_id"].as_str(), id) {
+                // A page's Acknowledge button (`page_ack:<page>:<incident>`): `/inc ack` as the presser.
+                (Some(_), Some(id)) if page_ack.is_some() => engine.acknowledge(id, &actor).await,
                 (Some(actions::DECLARE), _) => {
                     let trigger = payload["trigger_id"].as_str().unwrap_or_default();
                     if let Some(client) = client {

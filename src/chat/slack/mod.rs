@@ -20,7 +20,7 @@ pub mod users;
 pub mod verify;
 
 pub use client::{SlackClient, SlackError};
-pub use deliverer::SlackDeliverer;
+pub use deliverer::{PAGE_ACK, SlackDeliverer};
 
 /// The destination name of Slack outbox entries and the `platform` of Slack timeline events.
 pub const SLACK: &str = "slack";

@@ -42,6 +42,12 @@ impl Deliverer for WebDeliverer {
                 self.hub.notify(incident);
                 Ok(Delivered::default())
             }
+            // The person's open pages are listed on `/pages` from the pages themselves: a web
+            // page notification only wakes the live views.
+            crate::engine::paging::PAGE_DM => {
+                self.hub.notify(incident);
+                Ok(Delivered::default())
+            }
             other => Err(DeliveryError::Permanent(format!(
                 "the web room cannot `{other}`"
             ))),

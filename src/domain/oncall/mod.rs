@@ -9,6 +9,7 @@
 
 pub mod escalation;
 pub mod ical;
+pub mod paging;
 pub mod restrict;
 mod rotation;
 pub mod spec;
