@@ -28,6 +28,7 @@ mod reports;
 pub mod rollback;
 mod signin;
 pub mod tokens;
+mod unit;
 
 pub use alerts::{AlertsRuntime, Ingested};
 pub use changes::{GateAnswer, GateOverride, Recorded, Unfreeze};
@@ -57,6 +58,7 @@ pub struct Engine {
     catalog: Arc<Catalog>,
     alerts: AlertsRuntime,
     policy: Arc<crate::domain::policy::Policy>,
+    inline_follow_ups: bool,
 }
 
 impl Engine {
@@ -80,7 +82,16 @@ impl Engine {
             destinations: Arc::new(destinations),
             config,
             catalog,
+            inline_follow_ups: true,
         }
+    }
+
+    /// This engine, leaving the follow-up jobs its use-cases enqueue (correlation, postmortem drafts)
+    /// to the jobs worker instead of running them right after the commit: requests answer sooner, and
+    /// a process that stops after a commit shows that the follow-ups are durable.
+    pub fn with_follow_ups_in_worker(mut self) -> Engine {
+        self.inline_follow_ups = false;
+        self
     }
 
     /// The configuration.
@@ -112,14 +123,4 @@ impl Engine {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }
-}
-
-/// Locks incident `id` in `tx` until commit, or answers that it does not exist.
-pub(crate) async fn locked_incident(
-    tx: &mut crate::store::Tx,
-    id: i64,
-) -> Result<crate::domain::Incident, EngineError> {
-    tx.incident_for_update(id)
-        .await?
-        .ok_or(EngineError::NotFound(id))
 }

@@ -237,8 +237,7 @@ async fn say(
             actor: actor.clone(),
             incident_id: Some(id),
         };
-        let reply = state.engine.run_command(text, &ctx).await?;
-        state.engine.post_reply(&reply, "web").await?;
+        let reply = state.engine.run_command_in_room(text, &ctx, "web").await?;
         return Ok(Json(json!({"ok": reply.ok, "reply": reply})).into_response());
     }
     let event = state

@@ -34,7 +34,7 @@ pub use audit::AuditFilter;
 pub use changes::{ChangeEvent, ChangeFilter, LinkedChange};
 pub use gates::FreezeTarget;
 pub use incidents::IncidentFilter;
-pub use jobs::Job;
+pub use jobs::{Job, JobCounts, JobView};
 pub use oncall::{NewOverride, OncallOverride};
 pub use outbox::{NewOutbox, OutboxEntry, OutboxStatus};
 pub use outbox_view::{OutboxCounts, OutboxTrouble};

@@ -6,7 +6,6 @@ use super::escape::unescape;
 use super::{SLACK, users};
 use crate::domain::Actor;
 use crate::engine::{Engine, EngineError, InboundMessage, MessageChange};
-use crate::store::NewOutbox;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -47,19 +46,7 @@ async fn author(engine: &Engine, user: &str) -> Result<Actor, EngineError> {
     let store = engine.store();
     let actor = users::actor(engine, user, None, engine.now()).await?;
     if actor.is_guest() && store.slack_user_name(user).await?.is_none() {
-        let now = engine.now();
-        let mut tx = store.begin().await?;
-        let entry = NewOutbox {
-            destination: SLACK.into(),
-            action: "lookup_user".into(),
-            incident_id: None,
-            channel_key: format!("{SLACK}:users"),
-            payload: json!({"user": user}),
-            idempotency_key: Some(format!("{SLACK}:lookup_user:{user}")),
-        };
-        tx.enqueue(&entry, now).await?;
-        tx.commit().await?;
-        engine.hub().notify(0);
+        engine.look_up_user(SLACK, user).await?;
     }
     Ok(actor)
 }
@@ -128,15 +115,9 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
                 thread,
                 files,
                 source_key: Some(key),
+                room: Some(channel.to_string()),
             };
-            let recorded = engine.record_chat_message(incident, msg).await?;
-            if let Some(e) = &recorded {
-                engine
-                    .store()
-                    .save_slack_message(channel, &ts, incident, e.id)
-                    .await?;
-            }
-            recorded
+            engine.record_chat_message(incident, msg).await?
         }
         (Some("message"), Some("message_changed")) => {
             let message = &event["message"];
