@@ -131,16 +131,26 @@ impl Engine {
         }
     }
 
-    /// Jobs that are retrying after failures (`failed = false`) or were given up on, at most
-    /// `limit` (1–500, default 100).
+    /// Jobs that are retrying after failures (`state` = `retrying`) or were given up on
+    /// (`failed`), most recent failure first, at most `limit` (1–1000, default 100).
     pub async fn troubled_jobs(
         &self,
-        failed: bool,
+        state: &str,
         limit: Option<i64>,
     ) -> Result<Vec<JobView>, EngineError> {
+        let failed = match state {
+            "retrying" => false,
+            "failed" => true,
+            other => {
+                return Err(EngineError::invalid(
+                    "state",
+                    format!("`{other}` is not one of retrying, failed"),
+                ));
+            }
+        };
         let limit = limit.unwrap_or(100);
-        if !(1..=500).contains(&limit) {
-            return Err(EngineError::invalid("limit", "must be between 1 and 500"));
+        if !(1..=1000).contains(&limit) {
+            return Err(EngineError::invalid("limit", "must be between 1 and 1000"));
         }
         Ok(self.store().job_troubles(failed, limit).await?)
     }

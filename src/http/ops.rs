@@ -44,6 +44,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         metrics::gauge!("warroom_outbox_retrying").set(counts.retrying as f64);
         metrics::gauge!("warroom_outbox_failed").set(counts.failed as f64);
     }
+    if let Ok(counts) = state.engine.job_counts().await {
+        metrics::gauge!("warroom_jobs_pending").set(counts.pending as f64);
+        metrics::gauge!("warroom_jobs_retrying").set(counts.retrying as f64);
+        metrics::gauge!("warroom_jobs_failed").set(counts.failed as f64);
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
