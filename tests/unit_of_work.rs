@@ -257,7 +257,7 @@ async fn a_web_command_commits_its_event_change_and_answer_together(backend: Bac
         "the rollback's audit row is undone"
     );
     let (_, c) = app.get_json(&format!("/api/v1/changes/chg-{change}")).await;
-    assert_eq!(c["status"], "done", "{c}");
+    assert_eq!(c["change"]["status"], "done", "{c}");
 }
 both_backends!(
     web_command,
