@@ -23,6 +23,7 @@ pub mod outbox_worker;
 pub mod people;
 mod postmortem;
 pub mod rate_limit;
+mod reads;
 mod replies;
 mod reports;
 pub mod rollback;

@@ -121,7 +121,7 @@ async fn board(
         limit: 200,
         ..IncidentFilter::default()
     };
-    let incidents = state.engine.store().incidents(&filter).await?;
+    let incidents = state.engine.incidents(&filter).await?;
     let ctx = minijinja::context! { incidents => incidents, ..who(&user, &jar) };
     Ok(page(&state, "board.html", ctx))
 }
@@ -183,13 +183,7 @@ async fn room(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = page_incident_path(path)?;
-    let store = state.engine.store();
-    let incident = store
-        .incident(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
-    let events = store.timeline_tail(id, 500).await?;
-    let posts = store.room_posts(id, "web", 0).await?;
+    let (incident, events, posts) = state.engine.room_view(id, "web").await?;
     let (items, last_event, last_post) = merge(&events, &posts);
     let ctx = minijinja::context! {
         incident => incident, items => items, last_event => last_event, last_post => last_post,
@@ -267,9 +261,7 @@ async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let id = page_incident_path(path)?;
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if state.engine.store().incident(id).await?.is_none() {
-        return Err(ApiError::not_found(format!("incident {id} not found")));
-    }
+    state.engine.incident(id).await?;
     let client = super::peer::client(peer.map(|c| c.0.0), &headers, &state.trusted_proxies);
     let permit = limits.acquire(client.ip)?;
     let engine = state.engine.clone();
@@ -278,9 +270,10 @@ async fn stream(
     let stream = async_stream::stream! {
         let _permit = permit;
         loop {
-            let store = engine.store();
-            let events = store.timeline(id, after_event, 500).await.unwrap_or_default();
-            let posts = store.room_posts(id, "web", after_post).await.unwrap_or_default();
+            let (events, posts) = engine
+                .room_updates(id, "web", after_event, after_post)
+                .await
+                .unwrap_or_default();
             if !events.is_empty() || !posts.is_empty() {
                 let (items, last_event, last_post) = merge(&events, &posts);
                 after_event = after_event.max(last_event);
@@ -288,7 +281,7 @@ async fn stream(
                 for item in items {
                     yield Ok(Event::default().event("item").json_data(&item).unwrap_or_default());
                 }
-                if let Ok(Some(incident)) = store.incident(id).await {
+                if let Ok(incident) = engine.incident(id).await {
                     yield Ok(Event::default().event("incident").json_data(&incident).unwrap_or_default());
                 }
             }
