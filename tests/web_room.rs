@@ -132,8 +132,9 @@ async fn messages_and_commands_become_timeline_events(backend: Backend) {
         ("command", "alice"),
         ("command", "alice"),
         ("status_changed", "alice"),
-        ("postmortem", ""),
+        // The resolve's command event commits with it; the draft follows that commit.
         ("command", "alice"),
+        ("postmortem", ""),
     ];
     let expect: Vec<(String, String)> = expect
         .iter()

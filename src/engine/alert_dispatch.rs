@@ -1,14 +1,16 @@
 //! The alert dispatcher: reads due groups from the store, applies inhibition, opens or joins the
 //! incident (declare policy, root-cause merge) and appends the alert events, one transaction per round.
 
+use super::unit::Unit;
 use super::{Engine, EngineError, outbound};
+use crate::domain::Actor;
 use crate::domain::alert::{Alert, AlertStatus};
 use crate::domain::alert_policy::{
     DeclareAction, Grade, incident_title, incident_type, merge_target,
 };
 use crate::domain::alert_rules::{FiringRef, Inhibition, inhibition};
 use crate::domain::{EventKind, Incident, NewEvent, NewIncident, Severity, Status};
-use crate::store::{AlertGroup, AlertRecord, DispatchMark, Tx};
+use crate::store::{AlertGroup, AlertRecord, DispatchMark};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::time::Duration;
@@ -98,20 +100,14 @@ fn resolved_event(a: &Alert, at: DateTime<Utc>) -> NewEvent {
         ))
 }
 
-/// The incident a group's dispatch touched.
-struct Touched {
-    incident: i64,
-    /// Whether its first alert signal may have moved (it opened, or an earlier alert joined).
-    first_signal_moved: bool,
-}
-
 impl Engine {
     /// Dispatches every due group; returns how many were dispatched.
     pub async fn dispatch_due(&self) -> Result<usize, EngineError> {
         let mut total = 0;
         loop {
-            let now = self.now();
-            let mut tx = self.store.begin().await?;
+            let mut unit = self.unit().await?;
+            let now = unit.now();
+            let tx = unit.tx();
             // Alerts whose group lost its timer to a race between a dispatch and an ingest that found
             // the timer set (see `Tx::touch_groups`) are due now.
             tx.rearm_pending_groups(now).await?;
@@ -124,41 +120,32 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            tx.commit().await?;
+            self.commit(unit).await?;
             if groups.is_empty() {
                 return Ok(total);
             }
             // One transaction per group: it locks only that group's alerts (in fingerprint order, like
             // ingest), so ingest and dispatch cannot deadlock; the advisory lock serialises replicas.
             for g in &groups {
-                let mut tx = self.store.begin().await?;
-                tx.lock_dispatch().await?;
-                let Some(g) = tx.due_group(&g.group_key, now).await? else {
+                let mut unit = Unit::begin(&self.store, now).await?;
+                unit.tx().lock_dispatch().await?;
+                let Some(g) = unit.tx().due_group(&g.group_key, now).await? else {
                     continue; // another replica dispatched it meanwhile
                 };
-                let touched = match self.dispatch_group(&mut tx, &g, &firing, now).await {
-                    Ok(touched) => touched,
+                match self.dispatch_group(&mut unit, &g, &firing, now).await {
+                    Ok(()) => {}
                     Err(EngineError::Store(e)) if e.is_unavailable() => return Err(e.into()),
                     Err(e) => {
                         // A group that cannot be dispatched must not stop the others: undo its
                         // transaction and give it a backoff of its own.
-                        drop(tx);
+                        drop(unit);
                         self.isolate_group(&g, &e, now).await?;
                         continue;
                     }
                 };
-                tx.commit().await?;
-                if let Some(Touched {
-                    incident: id,
-                    first_signal_moved,
-                }) = touched
-                {
-                    self.hub.notify(id);
-                    // An earlier alert moves the first signal: rank the recent changes again (idempotent).
-                    if first_signal_moved && let Err(e) = self.correlate(id).await {
-                        tracing::warn!(incident = id, error = %e, "correlation after dispatch failed");
-                    }
-                }
+                // Commits the group's alerts, events, posts and follow-ups (correlation, a postmortem
+                // after auto-resolve) together, then runs the follow-ups.
+                self.commit(unit).await?;
             }
             total += groups.len();
             if (groups.len() as i64) < ROUND {
@@ -178,11 +165,12 @@ impl Engine {
         let backoff_secs = 1i64 << g.dispatch_failures.clamp(0, 6);
         let retry_at = now + chrono::TimeDelta::seconds(backoff_secs.min(60));
         let reason = error.to_string();
-        let mut tx = self.store.begin().await?;
-        let failures = tx
+        let mut unit = Unit::begin(&self.store, now).await?;
+        let failures = unit
+            .tx()
             .group_dispatch_failed(&g.group_key, &reason, retry_at)
             .await?;
-        tx.commit().await?;
+        self.commit(unit).await?;
         metrics::counter!("warroom_alert_dispatch_failures_total").increment(1);
         tracing::warn!(group = %g.group_key, failures, error = %reason, retry_at = %retry_at,
             "alert group dispatch failed; it backs off alone while the others go on");
@@ -191,13 +179,13 @@ impl Engine {
 
     async fn dispatch_group(
         &self,
-        tx: &mut Tx,
+        unit: &mut Unit,
         g: &AlertGroup,
         firing: &[FiringRef],
         now: DateTime<Utc>,
-    ) -> Result<Option<Touched>, EngineError> {
+    ) -> Result<(), EngineError> {
         let policy = self.alerts.policy.clone();
-        let records = tx.pending_alerts(&g.group_key).await?;
+        let records = unit.tx().pending_alerts(&g.group_key).await?;
         let decided: Vec<(AlertRecord, Option<Inhibition>)> = records
             .into_iter()
             .map(|r| {
@@ -222,7 +210,8 @@ impl Engine {
             metrics::counter!("warroom_alerts_inhibited_total").increment(inhibited as u64);
         }
         let mut incident = match g.incident_id {
-            Some(id) => tx
+            Some(id) => unit
+                .tx()
                 .incident_for_update(id)
                 .await?
                 .filter(|i| i.status.is_open()),
@@ -262,17 +251,17 @@ impl Engine {
                             .min()
                             .unwrap_or(now)
                             .min(now);
-                        let open = tx.open_incidents_since(start - w).await?;
+                        let open = unit.tx().open_incidents_since(start - w).await?;
                         merge_target(service.as_deref(), &open, &self.catalog, &policy, start)
                     }
                     None => None,
                 };
                 incident = match merge {
-                    Some(id) => tx.incident_for_update(id).await?,
+                    Some(id) => unit.tx().incident_for_update(id).await?,
                     None => {
                         let alerts: Vec<&Alert> = pageable.iter().map(|r| &r.alert).collect();
                         let (inc, event) = self
-                            .open_from_alerts(tx, g, &alerts, severity, service, action, now)
+                            .open_from_alerts(unit, g, &alerts, severity, service, action, now)
                             .await?;
                         events.push(event);
                         opened = true;
@@ -291,11 +280,11 @@ impl Engine {
                     .min()
                     .unwrap_or(now)
                     .min(now);
-                let open = tx.open_incidents_since(start - w).await?;
+                let open = unit.tx().open_incidents_since(start - w).await?;
                 if let Some(id) =
                     merge_target(service.as_deref(), &open, &self.catalog, &policy, start)
                 {
-                    incident = tx.incident_for_update(id).await?;
+                    incident = unit.tx().incident_for_update(id).await?;
                 }
             }
         }
@@ -316,16 +305,18 @@ impl Engine {
                     announced_at: None,
                 })
                 .collect();
-            tx.alerts_dispatched(&marks, None).await?;
-            tx.release_inhibited_by(&resolved, now).await?;
-            tx.group_dispatched(&g.group_key, g.incident_id, now, now)
+            unit.tx().alerts_dispatched(&marks, None).await?;
+            unit.tx().release_inhibited_by(&resolved, now).await?;
+            unit.tx()
+                .group_dispatched(&g.group_key, g.incident_id, now, now)
                 .await?;
-            return Ok(None);
+            return Ok(());
         };
         let mut any_resolved = false;
+        let mut auto_resolve = false;
         // Read before this dispatch attaches its alerts: every announced alert's start is at or after the
         // incident's first alert signal, so a new start before this one is the only way to move it.
-        let earliest = tx.earliest_announced_start(inc.id).await?;
+        let earliest = unit.tx().earliest_announced_start(inc.id).await?;
         let mut earliest_new: Option<DateTime<Utc>> = None;
         let mut marks = Vec::with_capacity(decided.len());
         for (r, inh) in &decided {
@@ -358,12 +349,12 @@ impl Engine {
                 announced_at: announced,
             });
         }
-        tx.alerts_dispatched(&marks, Some(inc.id)).await?;
-        tx.release_inhibited_by(&resolved, now).await?;
+        unit.tx().alerts_dispatched(&marks, Some(inc.id)).await?;
+        unit.tx().release_inhibited_by(&resolved, now).await?;
         if any_resolved {
-            let (total, still_firing, last_end) = tx.incident_alert_state(inc.id).await?;
+            let (total, still_firing, last_end) = unit.tx().incident_alert_state(inc.id).await?;
             if total > 0 && still_firing == 0 {
-                let fps = tx.incident_fingerprints(inc.id).await?;
+                let fps = unit.tx().incident_fingerprints(inc.id).await?;
                 let end = last_end.unwrap_or(now);
                 let mut text = format!("All {total} alerts of this incident have resolved.");
                 if policy.auto_resolve {
@@ -381,42 +372,48 @@ impl Engine {
                             end.timestamp_millis()
                         )),
                 );
-                if policy.auto_resolve && inc.status.is_open() {
-                    let from = inc.transition(Status::Resolved, now)?;
-                    events.push(
-                        NewEvent::new(EventKind::StatusChanged, now, Some(ACTOR))
-                            .text(format!("{ACTOR} changed the status from {from} to resolved: every alert resolved"))
-                            .data(json!({"from": from, "to": Status::Resolved})),
-                    );
-                }
+                auto_resolve = policy.auto_resolve && inc.status.is_open();
             }
         }
-        let mut stored = tx.append_events(inc.id, &events, now).await?;
+        let mut stored = unit.append_all(inc.id, &events).await?;
         if opened {
-            stored.extend(self.page_on_open(tx, &inc, now).await?);
+            stored.extend(self.page_on_open(unit.tx(), &inc, now).await?);
         }
         if !stored.is_empty() && !opened {
             inc.updated_at = now;
-            tx.save_incident(&inc).await?;
+            unit.save(&inc).await?;
         }
-        for entry in outbound::for_events(&inc, &stored, &self.destinations) {
-            tx.enqueue(&entry, now).await?;
-        }
+        unit.announce(&inc, &stored, &self.destinations).await?;
         // Changes that arrived during this dispatch wait for the coalescing window: one digest per window.
-        tx.group_dispatched(&g.group_key, Some(inc.id), now, now + policy.coalesce)
+        unit.tx()
+            .group_dispatched(&g.group_key, Some(inc.id), now, now + policy.coalesce)
             .await?;
-        Ok(Some(Touched {
-            incident: inc.id,
-            first_signal_moved: opened
-                || earliest_new.is_some_and(|n| earliest.is_none_or(|e| n < e)),
-        }))
+        // An incident that opened, or an earlier alert, moves the first signal: rank the recent
+        // changes again (idempotent), as a follow-up of this unit.
+        let first_signal_moved =
+            opened || earliest_new.is_some_and(|n| earliest.is_none_or(|e| n < e));
+        if let (true, Some(first)) = (first_signal_moved, stored.first()) {
+            self.correlate_later(unit, inc.id, first.id).await?;
+        }
+        if auto_resolve {
+            // The alert policy resolves the way a person does: same checks, same postmortem job.
+            self.set_status_because(
+                unit,
+                inc.id,
+                Status::Resolved,
+                &Actor::system(),
+                "every alert resolved",
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Inserts the incident a group opens, with its room, and returns it with its opening event.
     #[allow(clippy::too_many_arguments)]
     async fn open_from_alerts(
         &self,
-        tx: &mut Tx,
+        unit: &mut Unit,
         g: &AlertGroup,
         alerts: &[&Alert],
         severity: Severity,
@@ -464,7 +461,7 @@ impl Engine {
                 dependents.join(", ")
             ));
         }
-        inc.id = tx.insert_incident(&inc).await?;
+        unit.insert_incident(&mut inc).await?;
         let mut text = format!(
             "{} from {} alert(s) in group {}: {title}",
             if declared {
@@ -501,7 +498,7 @@ impl Engine {
             "oncall": svc.and_then(|s| s.oncall.clone()), "channel": svc.and_then(|s| s.channel.clone()),
             "runbook": svc.and_then(|s| s.runbook.clone()), "dependents": dependents}));
         for entry in outbound::room_opened(&inc, &self.destinations) {
-            tx.enqueue(&entry, now).await?;
+            unit.enqueue(&entry).await?;
         }
         metrics::counter!("warroom_incidents_from_alerts_total", "severity" => severity.as_str())
             .increment(1);

@@ -1,6 +1,7 @@
 //! Alert ingest: classify each report against what is known, write the batch in one transaction,
 //! schedule its groups, and wake the dispatcher. Acknowledged only after commit.
 
+use super::unit::Unit;
 use super::{Clock, Engine, EngineError};
 use crate::config::Config;
 use crate::domain::alert::{Alert, AlertStatus, Change, Known, classify};
@@ -122,10 +123,10 @@ async fn commit_jobs(
     jobs: Vec<Job>,
 ) {
     let merged = async {
-        let mut tx = store.begin().await?;
+        let mut unit = Unit::begin(store, now).await?;
         let all: Vec<&[Alert]> = jobs.iter().map(|j| j.alerts.as_slice()).collect();
-        let outs = store_batch(&mut tx, policy, &all, now).await?;
-        tx.commit().await?;
+        let outs = store_batch(unit.tx(), policy, &all, now).await?;
+        unit.commit(None).await?;
         Ok::<_, StoreError>(outs)
     }
     .await;
@@ -147,11 +148,11 @@ async fn commit_jobs(
         Err(_) => {
             for job in jobs {
                 let single = async {
-                    let mut tx = store.begin().await?;
-                    let out = store_batch(&mut tx, policy, &[job.alerts.as_slice()], now)
+                    let mut unit = Unit::begin(store, now).await?;
+                    let out = store_batch(unit.tx(), policy, &[job.alerts.as_slice()], now)
                         .await?
                         .remove(0);
-                    tx.commit().await?;
+                    unit.commit(None).await?;
                     Ok::<_, StoreError>(out)
                 }
                 .await;
@@ -386,10 +387,9 @@ impl Engine {
 
     /// Records a PagerDuty `acknowledge` for a dedup key; false when the key is unknown.
     pub async fn acknowledge_alert(&self, fingerprint: &str) -> Result<bool, EngineError> {
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let found = tx.acknowledge_alert(fingerprint, now).await?;
-        tx.commit().await?;
-        Ok(found)
+        let mut unit = self.unit().await?;
+        let now = unit.now();
+        let result = unit.tx().acknowledge_alert(fingerprint, now).await;
+        self.finish(unit, None, result.map_err(Into::into)).await
     }
 }

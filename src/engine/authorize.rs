@@ -55,7 +55,7 @@ impl Engine {
         }))
     }
 
-    /// Passes `result` through; a refusal is first recorded in its own transaction: a `refused`
+    /// Passes `result` through; a refusal is first recorded in a unit of its own: a `refused`
     /// event on incident `incident_id`'s timeline (when there is one) and a row of the audit log.
     pub(crate) async fn recorded<T>(
         &self,
@@ -63,18 +63,36 @@ impl Engine {
         incident_id: Option<i64>,
         result: Result<T, EngineError>,
     ) -> Result<T, EngineError> {
-        let Err(EngineError::Forbidden {
+        let Err(refusal @ EngineError::Forbidden { .. }) = &result else {
+            return result;
+        };
+        let mut unit = self.unit().await?;
+        self.record_refusal(&mut unit, actor, incident_id, refusal)
+            .await?;
+        self.commit(unit).await?;
+        result
+    }
+
+    /// Records `refusal` (an `EngineError::Forbidden`) in `unit`: a `refused` event on incident
+    /// `incident_id`'s timeline (when it exists) and a row of the audit log.
+    pub(crate) async fn record_refusal(
+        &self,
+        unit: &mut super::unit::Unit,
+        actor: &Actor,
+        incident_id: Option<i64>,
+        refusal: &EngineError,
+    ) -> Result<(), EngineError> {
+        let EngineError::Forbidden {
             action,
             reason,
             subject,
-        }) = &result
+        } = refusal
         else {
-            return result;
+            return Ok(());
         };
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let now = unit.now();
         let incident = match incident_id {
-            Some(id) => tx.incident_for_update(id).await?,
+            Some(id) => unit.try_lock(id).await?,
             None => None,
         };
         if let Some(inc) = &incident {
@@ -84,7 +102,7 @@ impl Engine {
                     json!({"action": action, "reason": reason, "subject": subject,
                     "identity": actor.identity(), "actor_kind": actor.kind}),
                 );
-            tx.append(inc.id, &event, now).await?;
+            unit.append(inc.id, &event).await?;
         }
         let entry = AuditEntry {
             id: 0,
@@ -98,14 +116,10 @@ impl Engine {
             incident_id: incident.as_ref().map(|i| i.id),
             subject: subject.clone(),
         };
-        tx.audit(&entry).await?;
-        tx.commit().await?;
-        if let Some(inc) = &incident {
-            self.hub().notify(inc.id);
-        }
+        unit.tx().audit(&entry).await?;
         metrics::counter!("warroom_refusals_total", "action" => action.clone()).increment(1);
         tracing::info!(actor = %actor.id, action = %action, "refused");
-        result
+        Ok(())
     }
 
     /// A page of the audit log, oldest first (`limit` 1–500).

@@ -1,5 +1,6 @@
 //! The chat side of the change center: `/change gate|freeze|approve` and `/inc changes`.
 
+use super::unit::Unit;
 use super::{Engine, EngineError, Reply, Unfreeze, Visibility};
 use crate::domain::change::{label, parse_ref};
 use crate::domain::command::{ChangeCommand, FreezeScope};
@@ -18,6 +19,7 @@ impl Engine {
     /// Runs a `/change …` command.
     pub(super) async fn execute_change(
         &self,
+        unit: &mut Unit,
         cmd: ChangeCommand,
         ctx: &CommandContext,
     ) -> Result<Reply, EngineError> {
@@ -49,7 +51,7 @@ impl Engine {
                     FreezeScope::Service(s) => s,
                 };
                 let f = self
-                    .freeze(&scope, duration, &reason, &ctx.actor, ctx.incident_id)
+                    .freeze_in(unit, &scope, duration, &reason, &ctx.actor, ctx.incident_id)
                     .await?;
                 let what = if f.scope == "all" {
                     "all services".to_string()
@@ -68,13 +70,19 @@ impl Engine {
                 let change_id = parse_ref(&id).ok_or_else(|| {
                     EngineError::invalid("change", format!("`{id}` is not a change id like chg-42"))
                 })?;
-                let c = self.approve_change(change_id, &ctx.actor).await?;
+                let note = format!("approved by {actor}");
+                let to = crate::domain::change::ChangeStatus::Approved;
+                let c = self
+                    .set_change_status_in(unit, change_id, to, &ctx.actor, Some(&note))
+                    .await?;
                 let text = format!("👍 {actor} approved {}: {}", c.label(), c.summary);
                 Ok(answer(text, ctx.incident_id, room))
             }
             ChangeCommand::Unfreeze { target } => {
                 let target = Unfreeze::parse(&target)?;
-                let lifted = self.unfreeze(&target, &ctx.actor, ctx.incident_id).await?;
+                let lifted = self
+                    .unfreeze_in(unit, &target, &ctx.actor, ctx.incident_id)
+                    .await?;
                 let list: Vec<String> = lifted
                     .iter()
                     .map(|f| format!("#{} on {} ({})", f.id, f.scope, f.reason))
@@ -86,11 +94,15 @@ impl Engine {
     }
 
     /// `/inc changes`: the suspects with their evidence, else the service's recent changes.
-    pub(super) async fn list_changes_command(&self, id: i64) -> Result<Reply, EngineError> {
-        let linked = self.linked_changes(id).await?;
+    pub(super) async fn list_changes_command(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+    ) -> Result<Reply, EngineError> {
+        let mut linked = self.linked_changes(id).await?;
         let mut lines = Vec::new();
         if linked.is_empty() {
-            let suspects = self.correlate(id).await?;
+            let suspects = self.correlate_in(unit, id).await?;
             if suspects.is_empty() {
                 return Ok(answer(
                     format!("No recent change looks related to incident #{id}."),
@@ -98,7 +110,8 @@ impl Engine {
                     Visibility::Ephemeral,
                 ));
             }
-            return Box::pin(self.list_changes_command(id)).await;
+            // Linked in this unit, not committed yet: read them through it.
+            linked = unit.tx().linked_changes(id).await?;
         }
         lines.push(format!("Changes linked to incident #{id}:"));
         for l in &linked {

@@ -1,5 +1,6 @@
 //! Change use-cases: record (every ingest path), lifecycle steps, approval, the gate, freezes, budgets.
 
+use super::unit::Unit;
 use super::{Engine, EngineError};
 use crate::domain::change::{Change, ChangeKind, ChangeStatus, NewChange, initial_status, label};
 use crate::domain::gate::{self, Freeze, FreezeWindow, GateInput, GateReason, OpenIncident};
@@ -132,6 +133,18 @@ impl Engine {
     }
 
     async fn record_once(&self, report: NewChange, who: &Actor) -> Result<Recorded, EngineError> {
+        let mut unit = self.unit().await?;
+        let result = self.record_in(&mut unit, report, who).await;
+        // Refusals are recorded by `record_change`, once.
+        self.finish(unit, None, result).await
+    }
+
+    async fn record_in(
+        &self,
+        unit: &mut Unit,
+        report: NewChange,
+        who: &Actor,
+    ) -> Result<Recorded, EngineError> {
         let actor = who.id.as_str();
         // Reporting a change as approved is approving it: the approvers are not skipped.
         let approval = match report.status {
@@ -146,8 +159,8 @@ impl Engine {
             )?,
             _ => None,
         };
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let now = unit.now();
+        let tx = unit.tx();
         if let Some((scope, key)) = &report.delivery
             && !tx.claim_key(scope, key, now).await?
         {
@@ -185,7 +198,6 @@ impl Engine {
                     && committed.is_none()
                     && new_links.is_empty()
                 {
-                    tx.commit().await?;
                     return Ok(Recorded::Unchanged(c));
                 }
                 c.ended_at = c.ended_at.or(ended);
@@ -250,13 +262,12 @@ impl Engine {
                 Recorded::Created(c)
             }
         };
-        tx.commit().await?;
         if let Recorded::Created(c) | Recorded::Updated(c) = &recorded {
             metrics::counter!("warroom_changes_recorded_total", "source" => c.source.clone())
                 .increment(1);
             tracing::info!(change = c.id, service = %c.service, status = %c.status, "change recorded");
             if c.status.has_executed() {
-                self.correlate_open_incidents(c).await;
+                self.correlate_change_later(unit, c).await?;
             }
         }
         Ok(recorded)
@@ -270,12 +281,17 @@ impl Engine {
         who: &Actor,
         note: Option<&str>,
     ) -> Result<Change, EngineError> {
-        let result = self.set_change_status_checked(id, to, who, note).await;
-        self.recorded(who, None, result).await
+        let mut unit = self.unit().await?;
+        let result = self
+            .set_change_status_in(&mut unit, id, to, who, note)
+            .await;
+        self.finish(unit, Some((who, None)), result).await
     }
 
-    async fn set_change_status_checked(
+    /// [`Engine::set_change_status`] inside `unit`.
+    pub(super) async fn set_change_status_in(
         &self,
+        unit: &mut Unit,
         id: i64,
         to: ChangeStatus,
         who: &Actor,
@@ -289,8 +305,8 @@ impl Engine {
             Action::ChangeStatus
         };
         let audit = self.check(action, who, None, Some(label(id)))?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let now = unit.now();
+        let tx = unit.tx();
         let mut c = tx.change_for_update(id).await?.ok_or_else(|| {
             EngineError::invalid("change", format!("{} does not exist", label(id)))
         })?;
@@ -316,9 +332,8 @@ impl Engine {
         let text = note.map_or_else(|| format!("{actor} moved it to {to}"), str::to_string);
         tx.append_change_event(id, now, Some(actor), Some(from), to, &text, &json!({}))
             .await?;
-        tx.commit().await?;
         if to == ChangeStatus::Executing {
-            self.correlate_open_incidents(&c).await;
+            self.correlate_change_later(unit, &c).await?;
         }
         Ok(c)
     }
@@ -408,13 +423,14 @@ impl Engine {
             match self.check(Action::OverrideGate, &o.by, None, subject) {
                 Ok(audit) => {
                     let kind = kind.map(|k| k.as_str());
-                    let mut tx = self.store().begin().await?;
+                    let mut unit = self.unit().await?;
+                    let tx = unit.tx();
                     tx.record_gate_override(service, kind, &o.by.id, &o.reason, &reasons, now)
                         .await?;
                     if let Some(entry) = &audit {
                         tx.audit(entry).await?;
                     }
-                    tx.commit().await?;
+                    self.commit(unit).await?;
                     tracing::warn!(service, by = %o.by.id, "change gate overridden");
                     answer.allowed = true;
                     answer.overridden_by = Some(o.by.id);
@@ -445,10 +461,11 @@ impl Engine {
         who: &Actor,
         room: Option<i64>,
     ) -> Result<Freeze, EngineError> {
+        let mut unit = self.unit().await?;
         let result = self
-            .freeze_checked(scope, duration, reason, who, room)
+            .freeze_in(&mut unit, scope, duration, reason, who, room)
             .await;
-        self.recorded(who, room, result).await
+        self.finish(unit, Some((who, room)), result).await
     }
 
     /// The longest freeze allowed (`changes.max_freeze`, default 30 days).
@@ -459,8 +476,10 @@ impl Engine {
             .unwrap_or_else(|| chrono::Duration::days(30))
     }
 
-    async fn freeze_checked(
+    /// [`Engine::freeze`] inside `unit`.
+    pub(super) async fn freeze_in(
         &self,
+        unit: &mut Unit,
         scope: &str,
         duration: std::time::Duration,
         reason: &str,
@@ -500,8 +519,8 @@ impl Engine {
             incident.as_ref(),
             Some(format!("freeze {scope}")),
         )?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let now = unit.now();
+        let tx = unit.tx();
         let f = tx
             .add_freeze(scope, reason.trim(), now, now + d, Some(&who.id))
             .await?;
@@ -509,7 +528,6 @@ impl Engine {
             entry.subject = Some(format!("freeze #{} on {scope}", f.id));
             tx.audit(&entry).await?;
         }
-        tx.commit().await?;
         Ok(f)
     }
 
@@ -521,12 +539,15 @@ impl Engine {
         who: &Actor,
         room: Option<i64>,
     ) -> Result<Vec<Freeze>, EngineError> {
-        let result = self.unfreeze_checked(target, who, room).await;
-        self.recorded(who, room, result).await
+        let mut unit = self.unit().await?;
+        let result = self.unfreeze_in(&mut unit, target, who, room).await;
+        self.finish(unit, Some((who, room)), result).await
     }
 
-    async fn unfreeze_checked(
+    /// [`Engine::unfreeze`] inside `unit`.
+    pub(super) async fn unfreeze_in(
         &self,
+        unit: &mut Unit,
         target: &Unfreeze,
         who: &Actor,
         room: Option<i64>,
@@ -541,8 +562,8 @@ impl Engine {
             incident.as_ref(),
             Some(target.subject()),
         )?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let now = unit.now();
+        let tx = unit.tx();
         let store_target = match target {
             Unfreeze::Id(id) => FreezeTarget::Id(*id),
             Unfreeze::Scope(s) => FreezeTarget::Scope(s),
@@ -560,7 +581,6 @@ impl Engine {
             entry.subject = Some(format!("freezes {}", ids.join(", ")));
             tx.audit(&entry).await?;
         }
-        tx.commit().await?;
         tracing::info!(by = %who.id, lifted = lifted.len(), "freezes lifted");
         Ok(lifted)
     }

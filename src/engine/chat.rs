@@ -1,5 +1,8 @@
 //! Chat-platform use-cases: messages with their platform ids, edits, deletions, pins, acknowledgement.
 
+use super::incidents::Applied;
+use super::outbound::{self, SLACK};
+use super::unit::Unit;
 use super::{Engine, EngineError};
 use crate::domain::{Actor, EventKind, NewEvent, TimelineEvent};
 use chrono::{DateTime, Utc};
@@ -27,6 +30,9 @@ pub struct InboundMessage {
     pub files: Vec<Value>,
     /// The platform's natural key (Slack `event_id`) that makes recording idempotent.
     pub source_key: Option<String>,
+    /// The room (Slack channel id) it was said in: on Slack, the message's id in it is mapped to
+    /// the event in the same transaction, so edits and pins find it.
+    pub room: Option<String>,
 }
 
 /// A change to a recorded message (an edit or a deletion); the original event stays.
@@ -75,8 +81,9 @@ impl Engine {
         msg: InboundMessage,
     ) -> Result<Option<TimelineEvent>, EngineError> {
         let text = shown_text(&msg.text, &msg.files)?;
-        let applied = self
-            .apply(id, |_, now| {
+        let mut unit = self.unit().await?;
+        let result = self
+            .apply_in(&mut unit, id, |_, now| {
                 let mut data = json!({"platform": msg.platform});
                 if let Some(m) = &msg.message_id {
                     data["message_id"] = json!(m);
@@ -100,8 +107,32 @@ impl Engine {
                 event.source_key = msg.source_key.clone();
                 Ok(vec![event])
             })
-            .await?;
-        Ok(applied.events.into_iter().next())
+            .await;
+        let result = match result {
+            Ok(applied) => self.map_message(&mut unit, id, &msg, applied).await,
+            Err(e) => Err(e),
+        };
+        self.finish(unit, None, result).await
+    }
+
+    /// Maps a Slack message's `ts` in its channel to the event that recorded it (first writer wins).
+    async fn map_message(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        msg: &InboundMessage,
+        applied: Applied,
+    ) -> Result<Option<TimelineEvent>, EngineError> {
+        let event = applied.events.into_iter().next();
+        if let (Some(e), SLACK, Some(room), Some(ts)) = (
+            &event,
+            msg.platform.as_str(),
+            msg.room.as_deref(),
+            msg.message_id.as_deref(),
+        ) {
+            unit.tx().save_slack_message(room, ts, id, e.id).await?;
+        }
+        Ok(event)
     }
 
     /// Records an edit (`message_edited`) or, with no new text, a deletion (`message_deleted`).
@@ -177,5 +208,29 @@ impl Engine {
             })
             .await?;
         Ok(applied.events.into_iter().next())
+    }
+
+    /// Tells `user` privately in `channel` on `platform` why what they did did nothing (an
+    /// ephemeral message, through the outbox).
+    pub async fn tell_privately(
+        &self,
+        platform: &str,
+        incident: Option<i64>,
+        channel: &str,
+        user: &str,
+        text: &str,
+    ) -> Result<(), EngineError> {
+        let mut unit = self.unit().await?;
+        let entry = outbound::ephemeral(platform, incident, channel, user, text);
+        let result = unit.enqueue(&entry).await.map(drop).map_err(Into::into);
+        self.finish(unit, None, result).await
+    }
+
+    /// Asks `platform` (once per user) for the name of `user`, so later events show it.
+    pub async fn look_up_user(&self, platform: &str, user: &str) -> Result<(), EngineError> {
+        let mut unit = self.unit().await?;
+        let entry = outbound::lookup_user(platform, user);
+        let result = unit.enqueue(&entry).await.map(drop).map_err(Into::into);
+        self.finish(unit, None, result).await
     }
 }

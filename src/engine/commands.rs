@@ -1,9 +1,11 @@
 //! Executing a parsed chat command on behalf of a user, on any platform.
 
-use super::{Declare, Engine, EngineError, outbound, replies};
+use super::unit::Unit;
+use super::{Declare, Engine, EngineError, Patch, outbound, replies};
 use crate::domain::command::{self, Command, IncCommand, OncallCommand, PageTarget};
 use crate::domain::{Actor, EventKind, IncidentType, NewEvent, Severity, Status};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 /// Where a command was typed and by whom.
 #[derive(Debug, Clone)]
@@ -50,55 +52,110 @@ impl Reply {
 
 impl Engine {
     /// Parses and runs `text` (`/inc …`, `/oncall …`, `/change …`); refusals answer with usage, privately.
-    /// Commands typed in an incident room are recorded on its timeline with their result.
+    /// Commands typed in an incident room are recorded on its timeline with their result, in the
+    /// same unit of work as what they changed.
     pub async fn run_command(
         &self,
         text: &str,
         ctx: &CommandContext,
     ) -> Result<Reply, EngineError> {
+        self.run_command_posting(text, ctx, None).await
+    }
+
+    /// [`Engine::run_command`] for a platform whose room shows in-channel answers as posts (the web
+    /// room): the command's event, what it changed and the answer's post commit together, or none.
+    pub async fn run_command_in_room(
+        &self,
+        text: &str,
+        ctx: &CommandContext,
+        platform: &str,
+    ) -> Result<Reply, EngineError> {
+        self.run_command_posting(text, ctx, Some(platform)).await
+    }
+
+    async fn run_command_posting(
+        &self,
+        text: &str,
+        ctx: &CommandContext,
+        post_on: Option<&str>,
+    ) -> Result<Reply, EngineError> {
+        let mut unit = self.unit().await?;
         let reply = match command::parse(text) {
-            Ok(cmd) => match self.execute(cmd, ctx).await {
-                Ok(reply) => reply,
-                Err(EngineError::Store(e)) => return Err(EngineError::Store(e)),
-                Err(e) => Reply::private(format!("⚠️ {e}"), ctx.incident_id, false),
-            },
+            Ok(cmd) => {
+                let refused_on = refusal_incident(&cmd, ctx);
+                let sp = unit.savepoint().await?;
+                let result = self.execute_in(&mut unit, cmd, ctx).await;
+                match self
+                    .settle(&mut unit, sp, &ctx.actor, refused_on, result)
+                    .await
+                {
+                    Ok(reply) => reply,
+                    Err(EngineError::Store(e)) => return Err(EngineError::Store(e)),
+                    Err(e) => Reply::private(format!("⚠️ {e}"), ctx.incident_id, false),
+                }
+            }
             Err(e) => Reply::private(e.to_string(), ctx.incident_id, false),
         };
-        if let Some(id) = ctx.incident_id {
-            self.record_command(id, text, &reply, ctx).await?;
+        let recorded = match ctx.incident_id {
+            Some(id) => {
+                self.record_command_in(&mut unit, id, text, &reply, ctx)
+                    .await?
+            }
+            None => None,
+        };
+        if let Some(platform) = post_on {
+            self.post_reply_in(&mut unit, &reply, platform, recorded)
+                .await?;
         }
+        self.commit(unit).await?;
         Ok(reply)
     }
 
-    async fn record_command(
+    /// Records the command's event; its id, or `None` when the room's incident is gone.
+    async fn record_command_in(
         &self,
+        unit: &mut Unit,
         id: i64,
         text: &str,
         reply: &Reply,
         ctx: &CommandContext,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Option<i64>, EngineError> {
         let event = |now| {
             NewEvent::new(EventKind::Command, now, Some(&ctx.actor.id))
                 .text(text.trim().to_string())
                 .data(json!({"platform": ctx.actor.platform, "identity": ctx.actor.identity(), "ok": reply.ok, "result": reply.text}))
         };
-        match self.apply(id, |_, now| Ok(vec![event(now)])).await {
-            Ok(_) | Err(EngineError::NotFound(_)) => Ok(()),
+        match self.apply_in(unit, id, |_, now| Ok(vec![event(now)])).await {
+            Ok(applied) => Ok(applied.events.first().map(|e| e.id)),
+            Err(EngineError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Runs a parsed command.
+    /// Runs a parsed command in a unit of its own.
     pub async fn execute(&self, cmd: Command, ctx: &CommandContext) -> Result<Reply, EngineError> {
+        let refused_on = refusal_incident(&cmd, ctx);
+        let mut unit = self.unit().await?;
+        let result = self.execute_in(&mut unit, cmd, ctx).await;
+        self.finish(unit, Some((&ctx.actor, refused_on)), result)
+            .await
+    }
+
+    async fn execute_in(
+        &self,
+        unit: &mut Unit,
+        cmd: Command,
+        ctx: &CommandContext,
+    ) -> Result<Reply, EngineError> {
         match cmd {
-            Command::Inc(inc) => self.execute_inc(inc, ctx).await,
+            Command::Inc(inc) => self.execute_inc(unit, inc, ctx).await,
             Command::Oncall(OncallCommand::Show { schedule }) => {
                 self.oncall_show(schedule, ctx).await
             }
             Command::Oncall(OncallCommand::Override { user, duration }) => {
-                self.oncall_override(&user, duration, ctx).await
+                self.oncall_override(unit, &user, duration, ctx).await
             }
-            Command::Change(change) => self.execute_change(change, ctx).await,
+            Command::Change(change) => self.execute_change(unit, change, ctx).await,
         }
     }
 
@@ -117,6 +174,7 @@ impl Engine {
 
     async fn execute_inc(
         &self,
+        unit: &mut Unit,
         cmd: IncCommand,
         ctx: &CommandContext,
     ) -> Result<Reply, EngineError> {
@@ -141,12 +199,16 @@ impl Engine {
                     kind: kind.unwrap_or(IncidentType::Outage),
                     service,
                 };
-                let inc = self.declare(req, who).await?;
+                let inc = self.declare_in(unit, req, who).await?;
                 Ok(in_room(replies::declared(&inc), inc.id))
             }
             IncCommand::Sev(sev) => {
                 let id = self.room_incident(ctx, "inc sev")?;
-                let a = self.set_severity(id, sev, who).await?;
+                let patch = Patch {
+                    severity: Some(sev),
+                    ..Patch::default()
+                };
+                let a = self.patch_in(unit, id, patch, who).await?;
                 let text = if a.events.is_empty() {
                     format!("Severity is already {sev}.")
                 } else {
@@ -154,8 +216,8 @@ impl Engine {
                 };
                 Ok(in_room(text, id))
             }
-            IncCommand::Status(to) => self.status_command(ctx, to).await,
-            IncCommand::Reopen => self.status_command(ctx, Status::Mitigating).await,
+            IncCommand::Status(to) => self.status_command(unit, ctx, to).await,
+            IncCommand::Reopen => self.status_command(unit, ctx, Status::Mitigating).await,
             IncCommand::Role { role, user } => {
                 let id = self.room_incident(ctx, "inc role")?;
                 let user = if user.eq_ignore_ascii_case("me") {
@@ -163,7 +225,13 @@ impl Engine {
                 } else {
                     user
                 };
-                self.assign_role(id, role, &user, who).await?;
+                let mut roles = BTreeMap::new();
+                roles.insert(role, Some(user.clone()));
+                let patch = Patch {
+                    roles,
+                    ..Patch::default()
+                };
+                self.patch_in(unit, id, patch, who).await?;
                 Ok(in_room(format!("{user} is now {role}."), id))
             }
             IncCommand::Roles => {
@@ -177,7 +245,7 @@ impl Engine {
             }
             IncCommand::Update(text) => {
                 let id = self.room_incident(ctx, "inc update")?;
-                self.add_text(id, EventKind::StatusUpdate, &text, who)
+                self.add_text_in(unit, id, EventKind::StatusUpdate, &text, who)
                     .await?;
                 Ok(Reply::private("Status update posted.", Some(id), true))
             }
@@ -192,18 +260,20 @@ impl Engine {
             }
             IncCommand::Note(text) => {
                 let id = self.room_incident(ctx, "inc note")?;
-                self.add_text(id, EventKind::Note, &text, who).await?;
+                self.add_text_in(unit, id, EventKind::Note, &text, who)
+                    .await?;
                 Ok(Reply::private("📌 Noted on the timeline.", Some(id), true))
             }
             IncCommand::Impact(text) => {
                 let id = self.room_incident(ctx, "inc impact")?;
-                self.add_text(id, EventKind::Impact, &text, who).await?;
+                self.add_text_in(unit, id, EventKind::Impact, &text, who)
+                    .await?;
                 Ok(in_room(format!("Impact recorded: {text}"), id))
             }
             IncCommand::Action { text, owner } => {
                 let id = self.room_incident(ctx, "inc action")?;
                 let item = self
-                    .add_action_item(id, &text, owner.as_deref(), None, who)
+                    .add_action_item_in(unit, id, &text, owner.as_deref(), None, who)
                     .await?;
                 Ok(Reply::private(
                     format!("Action item #{} added.", item.id),
@@ -243,17 +313,17 @@ impl Engine {
             }
             IncCommand::Changes => {
                 let id = self.room_incident(ctx, "inc changes")?;
-                self.list_changes_command(id).await
+                self.list_changes_command(unit, id).await
             }
             IncCommand::ConfirmChange { change } => {
                 let id = self.room_incident(ctx, "inc changes")?;
-                let c = self.confirm_change(id, &change, who).await?;
+                let c = self.confirm_change_in(unit, id, &change, who).await?;
                 let text = format!("{} is confirmed as the cause.", c.label());
                 Ok(in_room(text, id))
             }
             IncCommand::Rollback { change } => {
                 let id = self.room_incident(ctx, "inc rollback")?;
-                let rb = self.rollback(id, &change, who).await?;
+                let rb = self.rollback_in(unit, id, &change, who).await?;
                 let text = format!(
                     "Rollback requested as {}; the result will be posted here.",
                     rb.label()
@@ -262,7 +332,7 @@ impl Engine {
             }
             IncCommand::Ack => {
                 let id = self.room_incident(ctx, "inc ack")?;
-                let applied = self.acknowledge(id, who).await?;
+                let applied = self.acknowledge_in(unit, id, who).await?;
                 let text = format!(
                     "{actor} acknowledged incident #{id}; it is now {}.",
                     applied.incident.status
@@ -287,9 +357,18 @@ impl Engine {
         }
     }
 
-    async fn status_command(&self, ctx: &CommandContext, to: Status) -> Result<Reply, EngineError> {
+    async fn status_command(
+        &self,
+        unit: &mut Unit,
+        ctx: &CommandContext,
+        to: Status,
+    ) -> Result<Reply, EngineError> {
         let id = self.room_incident(ctx, "inc status")?;
-        let applied = self.set_status(id, to, &ctx.actor).await?;
+        let patch = Patch {
+            status: Some(to),
+            ..Patch::default()
+        };
+        let applied = self.patch_in(unit, id, patch, &ctx.actor).await?;
         let text = format!("Incident #{id} is now {}.", applied.incident.status);
         Ok(Reply {
             text,
@@ -299,18 +378,41 @@ impl Engine {
         })
     }
 
-    /// Posts a command's in-channel answer into the room it was typed in.
+    /// Posts a command's in-channel answer into the room it was typed in, in a unit of its own.
     pub async fn post_reply(&self, reply: &Reply, platform: &str) -> Result<(), EngineError> {
+        let mut unit = self.unit().await?;
+        let result = self.post_reply_in(&mut unit, reply, platform, None).await;
+        self.finish(unit, None, result).await
+    }
+
+    /// Enqueues a command's in-channel answer for the room; `command` (the command's event) keys it.
+    async fn post_reply_in(
+        &self,
+        unit: &mut Unit,
+        reply: &Reply,
+        platform: &str,
+        command: Option<i64>,
+    ) -> Result<(), EngineError> {
         let (Some(id), Visibility::InChannel) = (reply.incident_id, reply.visibility) else {
             return Ok(());
         };
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let inc = super::locked_incident(&mut tx, id).await?;
-        tx.enqueue(&outbound::post(&inc, platform, &reply.text, None), now)
+        let inc = unit.lock(id).await?;
+        let key = match command {
+            Some(event) => format!("{platform}:reply:{event}"),
+            None => format!("{platform}:reply:{id}:{}", unit.now().timestamp_millis()),
+        };
+        unit.enqueue(&outbound::post(&inc, platform, &reply.text, Some(key)))
             .await?;
-        tx.commit().await?;
-        self.hub.notify(id);
         Ok(())
+    }
+}
+
+/// The incident a refusal of `cmd` is recorded on: the room's, except for what is not about the
+/// room's incident (a declare, a change approval).
+fn refusal_incident(cmd: &Command, ctx: &CommandContext) -> Option<i64> {
+    match cmd {
+        Command::Inc(IncCommand::Declare { .. })
+        | Command::Change(crate::domain::command::ChangeCommand::Approve { .. }) => None,
+        _ => ctx.incident_id,
     }
 }

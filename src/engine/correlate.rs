@@ -1,9 +1,10 @@
 //! Correlation use-cases: link the likely-causal changes to an incident, list them, confirm the cause.
 //!
-//! `Engine::correlate(incident_id)` is called after `declare` and after every recorded change that
-//! touched production; alert ingest must call it when an incident opens from alerts and whenever new
-//! alerts join an incident (the first alert's `starts_at` moves the reference time). It is idempotent.
+//! Correlation is a follow-up job enqueued in the unit of work of `declare`, of every recorded change
+//! that touched production, and of an alert dispatch that opened an incident or moved its first
+//! alert signal (the first alert's `starts_at` moves the reference time). It is idempotent.
 
+use super::unit::{CORRELATE, CORRELATE_CHANGE, Unit};
 use super::{Engine, EngineError, outbound};
 use crate::domain::change::{Change, label, parse_ref};
 use crate::domain::correlation::{self, History, Params, Record, Subject, Suspect};
@@ -94,6 +95,29 @@ impl Engine {
     /// Scores recent changes against incident `id`, links new suspects (`change_linked` events) and
     /// posts them in the room; returns the current ranking.
     pub async fn correlate(&self, id: i64) -> Result<Vec<Suspect>, EngineError> {
+        self.correlate_job(id, None).await
+    }
+
+    /// [`Engine::correlate`] as follow-up job `job`: the links commit with the job's completion.
+    pub(super) async fn correlate_job(
+        &self,
+        id: i64,
+        job: Option<i64>,
+    ) -> Result<Vec<Suspect>, EngineError> {
+        let mut unit = self.unit().await?;
+        let result = self.correlate_in(&mut unit, id).await;
+        if let Some(job) = job {
+            unit.complete_job(job).await?;
+        }
+        self.finish(unit, None, result).await
+    }
+
+    /// Correlates incident `id` inside `unit` (its timeline and the changes are read as committed).
+    pub(super) async fn correlate_in(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+    ) -> Result<Vec<Suspect>, EngineError> {
         let incident = self
             .store()
             .incident(id)
@@ -113,9 +137,9 @@ impl Engine {
             &self.history().await?,
             &params,
         );
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let incident = super::locked_incident(&mut tx, id).await?;
+        let now = unit.now();
+        let incident = unit.lock(id).await?;
+        let tx = unit.tx();
         let keep: Vec<i64> = suspects.iter().map(|s| s.change_id).collect();
         tx.unlink_stale(id, &keep).await?;
         let mut new = Vec::new();
@@ -123,7 +147,8 @@ impl Engine {
             let Some(c) = candidates.iter().find(|c| c.id == s.change_id) else {
                 continue;
             };
-            let fresh = tx
+            let fresh = unit
+                .tx()
                 .link_change(id, c.id, s.score, s.rank as i64, &s.evidence, now)
                 .await?;
             if !fresh {
@@ -135,7 +160,7 @@ impl Engine {
                     "author": c.author, "version": c.version, "started_at": c.started_at.map(|t| t.to_rfc3339()),
                     "score": s.score, "evidence": s.evidence, "rank": s.rank}))
                 .key(format!("change_linked:{id}:{}", c.id));
-            if let Some(stored) = tx.append(id, &event, now).await? {
+            if let Some(stored) = unit.append(id, &event).await? {
                 new.push((s.clone(), c.clone(), stored.id));
             }
         }
@@ -145,16 +170,58 @@ impl Engine {
             let text = suspects_text(id, &listed);
             for d in self.destinations() {
                 let key = format!("{d}:suspects:{id}:{first}");
-                tx.enqueue(&outbound::post(&incident, d, &text, Some(key)), now)
+                unit.enqueue(&outbound::post(&incident, d, &text, Some(key)))
                     .await?;
             }
         }
-        tx.commit().await?;
         if !new.is_empty() {
-            self.hub().notify(id);
             tracing::info!(incident = id, suspects = new.len(), "changes linked");
         }
         Ok(suspects)
+    }
+
+    /// The follow-up job of a change that executed: re-correlates the open incidents it may explain.
+    pub(super) async fn correlate_change_job(
+        &self,
+        change: i64,
+        job: i64,
+    ) -> Result<(), EngineError> {
+        if let Some(c) = self.store().change(change).await? {
+            self.correlate_open_incidents(&c).await;
+        }
+        let mut unit = self.unit().await?;
+        unit.complete_job(job).await?;
+        self.commit(unit).await
+    }
+
+    /// Enqueues in `unit` the re-correlation of the open incidents `change` may explain (it executed).
+    pub(super) async fn correlate_change_later(
+        &self,
+        unit: &mut Unit,
+        change: &Change,
+    ) -> Result<(), EngineError> {
+        let key = format!(
+            "{CORRELATE_CHANGE}:{}:{}:{}",
+            change.id,
+            change.status,
+            unit.now().timestamp_millis()
+        );
+        unit.follow_up(CORRELATE_CHANGE, &key, &json!({"change": change.id}))
+            .await?;
+        Ok(())
+    }
+
+    /// Enqueues in `unit` the correlation of incident `id`; `cause` (an event id) names what moved it.
+    pub(super) async fn correlate_later(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        cause: i64,
+    ) -> Result<(), EngineError> {
+        let key = format!("{CORRELATE}:{id}:{cause}");
+        unit.follow_up(CORRELATE, &key, &json!({"incident": id}))
+            .await?;
+        Ok(())
     }
 
     /// Re-correlates the open incidents that `change` may explain (detected within the lookback after
@@ -201,12 +268,15 @@ impl Engine {
         change: &str,
         who: &crate::domain::Actor,
     ) -> Result<Change, EngineError> {
-        let result = self.confirm_change_checked(id, change, who).await;
-        self.recorded(who, Some(id), result).await
+        let mut unit = self.unit().await?;
+        let result = self.confirm_change_in(&mut unit, id, change, who).await;
+        self.finish(unit, Some((who, Some(id))), result).await
     }
 
-    async fn confirm_change_checked(
+    /// [`Engine::confirm_change`] inside `unit`.
+    pub(super) async fn confirm_change_in(
         &self,
+        unit: &mut Unit,
         id: i64,
         change: &str,
         who: &crate::domain::Actor,
@@ -221,9 +291,8 @@ impl Engine {
         let c = self.store().change(change_id).await?.ok_or_else(|| {
             EngineError::invalid("change", format!("{} does not exist", label(change_id)))
         })?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let incident = super::locked_incident(&mut tx, id).await?;
+        let now = unit.now();
+        let incident = unit.lock(id).await?;
         let audit = self.check(
             crate::domain::policy::Action::ConfirmCause,
             who,
@@ -231,24 +300,22 @@ impl Engine {
             Some(label(c.id)),
         )?;
         if let Some(entry) = &audit {
-            tx.audit(entry).await?;
+            unit.tx().audit(entry).await?;
         }
-        tx.confirm_change(id, c.id, now).await?;
+        unit.tx().confirm_change(id, c.id, now).await?;
         let event = NewEvent::new(EventKind::ChangeConfirmed, now, Some(actor))
             .text(format!("{actor} confirmed {} as the cause: {}", label(c.id), c.headline()))
             .data(json!({"change_id": c.id, "kind": c.kind, "service": c.service, "summary": c.summary,
                 "author": c.author, "version": c.version}))
             .key(format!("change_confirmed:{id}:{}", c.id));
-        if let Some(stored) = tx.append(id, &event, now).await? {
+        if let Some(stored) = unit.append(id, &event).await? {
             let text = format!("✅ {}", stored.text.unwrap_or_default());
             for d in self.destinations() {
                 let key = format!("{d}:event:{}", stored.id);
-                tx.enqueue(&outbound::post(&incident, d, &text, Some(key)), now)
+                unit.enqueue(&outbound::post(&incident, d, &text, Some(key)))
                     .await?;
             }
         }
-        tx.commit().await?;
-        self.hub().notify(id);
         Ok(c)
     }
 }

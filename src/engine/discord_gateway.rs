@@ -129,6 +129,7 @@ impl Engine {
                 "{DISCORD}:message:{}:{}",
                 m.channel_id, m.message_id
             )),
+            room: Some(m.channel_id.clone()),
         };
         let key = msg.source_key.clone().unwrap_or_default();
         let recorded = self.record_chat_message(incident, msg).await?;

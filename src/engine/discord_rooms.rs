@@ -6,15 +6,6 @@ use crate::domain::Incident;
 use crate::store::{ChatRoom, IncidentFilter, NewOutbox};
 
 impl Engine {
-    /// The incident whose room on `platform` is `room_id`.
-    pub async fn incident_of_room(
-        &self,
-        platform: &str,
-        room_id: &str,
-    ) -> Result<Option<i64>, EngineError> {
-        Ok(self.store.incident_of_room(platform, room_id).await?)
-    }
-
     /// The room of incident `id` on `platform`.
     pub async fn room_of(&self, id: i64, platform: &str) -> Result<Option<ChatRoom>, EngineError> {
         Ok(self.store.chat_room(id, platform).await?)
@@ -23,14 +14,6 @@ impl Engine {
     /// Remembers the room a platform gave incident `room.incident_id` (first writer wins).
     pub async fn save_room(&self, room: &ChatRoom) -> Result<(), EngineError> {
         Ok(self.store.save_chat_room(room, self.now()).await?)
-    }
-
-    /// One incident.
-    pub async fn incident(&self, id: i64) -> Result<Incident, EngineError> {
-        self.store
-            .incident(id)
-            .await?
-            .ok_or(EngineError::NotFound(id))
     }
 
     /// Open incidents, newest first (at most `limit`), for pickers and autocomplete.

@@ -9,6 +9,7 @@ use tokio::sync::{broadcast, watch};
 pub struct Hub {
     tx: broadcast::Sender<i64>,
     outbox: Arc<watch::Sender<u64>>,
+    jobs: Arc<watch::Sender<u64>>,
 }
 
 impl Default for Hub {
@@ -16,6 +17,7 @@ impl Default for Hub {
         Hub {
             tx: broadcast::channel(1024).0,
             outbox: Arc::new(watch::channel(0).0),
+            jobs: Arc::new(watch::channel(0).0),
         }
     }
 }
@@ -30,6 +32,16 @@ impl Hub {
     /// Wakes outbox workers at once when new entries were committed.
     pub fn outbox_wakeup(&self) -> watch::Receiver<u64> {
         self.outbox.subscribe()
+    }
+
+    /// Wakes the jobs worker at once when follow-up jobs were committed.
+    pub fn jobs_wakeup(&self) {
+        self.jobs.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// What the jobs worker waits on between ticks.
+    pub fn jobs_woken(&self) -> watch::Receiver<u64> {
+        self.jobs.subscribe()
     }
 
     /// Listens for changes.

@@ -1,5 +1,6 @@
 //! Incident use-cases: declare, status, severity, roles, updates, notes, impact, action items, messages.
 
+use super::unit::Unit;
 use super::{Engine, EngineError, outbound};
 use crate::domain::audit::AuditEntry;
 use crate::domain::incident::validate_title;
@@ -99,11 +100,18 @@ pub struct Applied {
 impl Engine {
     /// Declares an incident (status `declared`), with its first event and room posts.
     pub async fn declare(&self, req: Declare, who: &Actor) -> Result<Incident, EngineError> {
-        let result = self.declare_checked(req, who).await;
-        self.recorded(who, None, result).await
+        let mut unit = self.unit().await?;
+        let result = self.declare_in(&mut unit, req, who).await;
+        self.finish(unit, Some((who, None)), result).await
     }
 
-    async fn declare_checked(&self, req: Declare, who: &Actor) -> Result<Incident, EngineError> {
+    /// [`Engine::declare`] inside `unit`; the correlation follows as a job of the same unit.
+    pub(super) async fn declare_in(
+        &self,
+        unit: &mut Unit,
+        req: Declare,
+        who: &Actor,
+    ) -> Result<Incident, EngineError> {
         let audit = self.check(
             Action::for_declare(req.severity),
             who,
@@ -117,7 +125,7 @@ impl Engine {
             .service
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        let now = self.now();
+        let now = unit.now();
         let mut incident = Incident::open(
             NewIncident {
                 title,
@@ -130,8 +138,7 @@ impl Engine {
             },
             now,
         );
-        let mut tx = self.store.begin().await?;
-        incident.id = tx.insert_incident(&incident).await?;
+        unit.insert_incident(&mut incident).await?;
         let service_text = incident
             .service
             .as_deref()
@@ -145,90 +152,96 @@ impl Engine {
             .data(json!({"title": incident.title, "severity": incident.severity, "type": incident.kind,
                 "service": incident.service}))
             .identified(who.identity());
-        let mut stored: Vec<TimelineEvent> = tx
-            .append(incident.id, &event, now)
+        let mut stored: Vec<TimelineEvent> = unit
+            .append(incident.id, &event)
             .await?
             .into_iter()
             .collect();
-        stored.extend(self.page_on_open(&mut tx, &incident, now).await?);
+        stored.extend(self.page_on_open(unit.tx(), &incident, now).await?);
         if let Some(mut entry) = audit {
             entry.incident_id = Some(incident.id);
-            tx.audit(&entry).await?;
+            unit.tx().audit(&entry).await?;
         }
         for entry in outbound::room_opened(&incident, &self.destinations) {
-            tx.enqueue(&entry, now).await?;
+            unit.enqueue(&entry).await?;
         }
-        for entry in outbound::for_events(&incident, stored.as_slice(), &self.destinations) {
-            tx.enqueue(&entry, now).await?;
+        unit.announce(&incident, stored.as_slice(), &self.destinations)
+            .await?;
+        if let Some(declared) = stored.first() {
+            self.correlate_later(unit, incident.id, declared.id).await?;
         }
-        tx.commit().await?;
-        self.hub.notify(incident.id);
         metrics::counter!("warroom_incidents_declared_total", "severity" => incident.severity.as_str()).increment(1);
         tracing::info!(incident = incident.id, severity = %incident.severity, "incident declared");
-        if let Err(e) = self.correlate(incident.id).await {
-            tracing::warn!(incident = incident.id, error = %e, "correlation after declare failed");
-        }
         Ok(incident)
     }
 
     /// Applies `change` to incident `id` under a row lock; events, state and outbox commit together.
-    /// A status change to resolved or closed then generates the postmortem draft.
+    /// A status change to resolved or closed enqueues the postmortem draft's job with them.
     pub async fn apply<F>(&self, id: i64, change: F) -> Result<Applied, EngineError>
     where
         F: FnOnce(&mut Incident, DateTime<Utc>) -> Result<Vec<NewEvent>, EngineError>,
     {
-        self.apply_audited(id, |inc, now| Ok((change(inc, now)?, Vec::new())))
+        let mut unit = self.unit().await?;
+        let result = self.apply_in(&mut unit, id, change).await;
+        self.finish(unit, None, result).await
+    }
+
+    /// [`Engine::apply`] inside `unit`.
+    pub(crate) async fn apply_in<F>(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        change: F,
+    ) -> Result<Applied, EngineError>
+    where
+        F: FnOnce(&mut Incident, DateTime<Utc>) -> Result<Vec<NewEvent>, EngineError>,
+    {
+        self.apply_audited_in(unit, id, |inc, now| Ok((change(inc, now)?, Vec::new())))
             .await
     }
 
-    /// [`Engine::apply`] whose change also returns audit entries, committed with its events.
-    pub(crate) async fn apply_audited<F>(&self, id: i64, change: F) -> Result<Applied, EngineError>
+    /// [`Engine::apply_in`] whose change also returns audit entries, committed with its events.
+    pub(crate) async fn apply_audited_in<F>(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        change: F,
+    ) -> Result<Applied, EngineError>
     where
         F: FnOnce(
             &mut Incident,
             DateTime<Utc>,
         ) -> Result<(Vec<NewEvent>, Vec<AuditEntry>), EngineError>,
     {
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let mut incident = super::locked_incident(&mut tx, id).await?;
+        let now = unit.now();
+        let mut incident = unit.lock(id).await?;
         let (events, audits) = change(&mut incident, now)?;
-        let mut stored = Vec::with_capacity(events.len());
-        for event in &events {
-            if let Some(e) = tx.append(id, event, now).await? {
-                stored.push(e);
-            }
-        }
+        let stored = unit.append_all(id, &events).await?;
         if stored.is_empty() && !events.is_empty() {
             // Every event was a retry of one already recorded: change nothing.
-            let current = super::locked_incident(&mut tx, id).await?;
+            let current = unit.lock(id).await?;
             return Ok(Applied {
                 incident: current,
                 events: stored,
             });
         }
-        tx.save_incident(&incident).await?;
+        unit.save(&incident).await?;
         for entry in &audits {
-            tx.audit(entry).await?;
+            unit.tx().audit(entry).await?;
         }
-        for entry in outbound::for_events(&incident, &stored, &self.destinations) {
-            tx.enqueue(&entry, now).await?;
-        }
-        tx.commit().await?;
-        self.hub.notify(id);
-        let applied = Applied {
+        unit.announce(&incident, &stored, &self.destinations)
+            .await?;
+        Ok(Applied {
             incident,
             events: stored,
-        };
-        // A move to resolved or closed, by any use-case, generates the postmortem draft.
-        self.postmortem_on_status_change(&applied).await;
-        Ok(applied)
+        })
     }
 
     /// Applies a partial update (status, severity, roles) as one change.
     pub async fn patch(&self, id: i64, patch: Patch, who: &Actor) -> Result<Applied, EngineError> {
-        let result = self.patch_checked(id, patch, who).await;
-        self.recorded(who, Some(id), result).await
+        let mut unit = self.unit().await?;
+        let result = self.patch_in(&mut unit, id, patch, who).await;
+        self.finish(unit, Some((who, Some(id))), result).await
     }
 
     /// The actions a patch needs, judged on the incident before it.
@@ -251,11 +264,42 @@ impl Engine {
         needs
     }
 
-    async fn patch_checked(
+    /// [`Engine::patch`] inside `unit`.
+    pub(crate) async fn patch_in(
         &self,
+        unit: &mut Unit,
         id: i64,
         patch: Patch,
         who: &Actor,
+    ) -> Result<Applied, EngineError> {
+        self.patch_because(unit, id, patch, who, None).await
+    }
+
+    /// Moves incident `id` to `to` inside `unit`, the way a person does, saying why on the
+    /// timeline (the alert policy's auto-resolve).
+    pub(crate) async fn set_status_because(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        to: Status,
+        who: &Actor,
+        because: &str,
+    ) -> Result<Applied, EngineError> {
+        let patch = Patch {
+            status: Some(to),
+            ..Patch::default()
+        };
+        self.patch_because(unit, id, patch, who, Some(because))
+            .await
+    }
+
+    async fn patch_because(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        patch: Patch,
+        who: &Actor,
+        because: Option<&str>,
     ) -> Result<Applied, EngineError> {
         let actor = who.id.as_str();
         let mut roles = Vec::new();
@@ -266,7 +310,7 @@ impl Engine {
                     .transpose()?,
             ));
         }
-        self.apply_audited(id, |inc, now| {
+        self.apply_audited_in(unit, id, |inc, now| {
             let mut audits = Vec::new();
             for (action, subject) in Self::patch_actions(inc, &patch, who) {
                 audits.extend(self.check(action, who, Some(inc), Some(subject))?);
@@ -303,7 +347,11 @@ impl Engine {
             }
             if let Some(to) = patch.status {
                 let from = inc.transition(to, now)?;
-                events.push(status_event(from, to, now, actor));
+                let mut event = status_event(from, to, now, actor);
+                if let Some(why) = because {
+                    event.text = event.text.map(|t| format!("{t}: {why}"));
+                }
+                events.push(event);
             }
             let events = events
                 .into_iter()
@@ -379,6 +427,20 @@ impl Engine {
         text: &str,
         who: &Actor,
     ) -> Result<Applied, EngineError> {
+        let mut unit = self.unit().await?;
+        let result = self.add_text_in(&mut unit, id, kind, text, who).await;
+        self.finish(unit, Some((who, Some(id))), result).await
+    }
+
+    /// [`Engine::add_text`] inside `unit`.
+    pub(super) async fn add_text_in(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        kind: EventKind,
+        text: &str,
+        who: &Actor,
+    ) -> Result<Applied, EngineError> {
         let actor = who.id.as_str();
         let field = match kind {
             EventKind::StatusUpdate => "update",
@@ -386,21 +448,19 @@ impl Engine {
             _ => "text",
         };
         let text = check_text(field, text)?;
-        let result = self
-            .apply(id, |inc, now| {
-                self.check(Action::Respond, who, Some(inc), None)?;
-                if kind == EventKind::Impact {
-                    inc.impact = Some(text.clone());
-                    inc.updated_at = now;
-                }
-                Ok(vec![
-                    NewEvent::new(kind, now, Some(actor))
-                        .text(text)
-                        .identified(who.identity()),
-                ])
-            })
-            .await;
-        self.recorded(who, Some(id), result).await
+        self.apply_in(unit, id, |inc, now| {
+            self.check(Action::Respond, who, Some(inc), None)?;
+            if kind == EventKind::Impact {
+                inc.impact = Some(text.clone());
+                inc.updated_at = now;
+            }
+            Ok(vec![
+                NewEvent::new(kind, now, Some(actor))
+                    .text(text)
+                    .identified(who.identity()),
+            ])
+        })
+        .await
     }
 
     /// Adds an action item with an optional owner and due date.
@@ -412,14 +472,17 @@ impl Engine {
         due_at: Option<DateTime<Utc>>,
         who: &Actor,
     ) -> Result<ActionItem, EngineError> {
+        let mut unit = self.unit().await?;
         let result = self
-            .add_action_item_checked(id, text, owner, due_at, who)
+            .add_action_item_in(&mut unit, id, text, owner, due_at, who)
             .await;
-        self.recorded(who, Some(id), result).await
+        self.finish(unit, Some((who, Some(id))), result).await
     }
 
-    async fn add_action_item_checked(
+    /// [`Engine::add_action_item`] inside `unit`.
+    pub(super) async fn add_action_item_in(
         &self,
+        unit: &mut Unit,
         id: i64,
         text: &str,
         owner: Option<&str>,
@@ -429,9 +492,8 @@ impl Engine {
         let actor = who.id.as_str();
         let text = check_text("action", text)?;
         let owner = owner.map(|o| check_user("owner", o)).transpose()?;
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let incident = super::locked_incident(&mut tx, id).await?;
+        let now = unit.now();
+        let incident = unit.lock(id).await?;
         self.check(Action::Respond, who, Some(&incident), None)?;
         let mut item = ActionItem {
             id: 0,
@@ -443,7 +505,7 @@ impl Engine {
             created_at: now,
             due_at,
         };
-        item.id = tx.add_action_item(&item).await?;
+        item.id = unit.tx().add_action_item(&item).await?;
         let owner_text = owner
             .as_deref()
             .map(|o| format!(" (owner: {o})"))
@@ -452,12 +514,9 @@ impl Engine {
             .text(format!("{text}{owner_text}"))
             .data(json!({"action_item": item.id, "text": text, "owner": owner, "due_at": due_at}))
             .identified(who.identity());
-        let stored = tx.append(id, &event, now).await?;
-        for entry in outbound::for_events(&incident, stored.as_slice(), &self.destinations) {
-            tx.enqueue(&entry, now).await?;
-        }
-        tx.commit().await?;
-        self.hub.notify(id);
+        let stored = unit.append(id, &event).await?;
+        unit.announce(&incident, stored.as_slice(), &self.destinations)
+            .await?;
         Ok(item)
     }
 

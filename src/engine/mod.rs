@@ -32,12 +32,14 @@ mod postmortem;
 mod postmortem_review;
 pub use postmortem_review::{ActionEdit, MAX_SECTION_LEN};
 pub mod rate_limit;
+mod reads;
 mod replies;
 mod reports;
 pub mod rollback;
 mod signin;
 mod status_page;
 pub mod tokens;
+mod unit;
 
 pub use alerts::{AlertsRuntime, Ingested};
 pub use changes::{GateAnswer, GateOverride, Recorded, Unfreeze};
@@ -68,6 +70,7 @@ pub struct Engine {
     catalog: Arc<Catalog>,
     alerts: AlertsRuntime,
     policy: Arc<crate::domain::policy::Policy>,
+    inline_follow_ups: bool,
 }
 
 impl Engine {
@@ -91,7 +94,16 @@ impl Engine {
             destinations: Arc::new(destinations),
             config,
             catalog,
+            inline_follow_ups: true,
         }
+    }
+
+    /// This engine, leaving the follow-up jobs its use-cases enqueue (correlation, postmortem drafts)
+    /// to the jobs worker instead of running them right after the commit: requests answer sooner, and
+    /// a process that stops after a commit shows that the follow-ups are durable.
+    pub fn with_follow_ups_in_worker(mut self) -> Engine {
+        self.inline_follow_ups = false;
+        self
     }
 
     /// The configuration.
@@ -125,7 +137,8 @@ impl Engine {
     }
 }
 
-/// Locks incident `id` in `tx` until commit, or answers that it does not exist.
+/// Locks incident `id` in `tx` until commit, or answers that it does not exist (for use-cases not yet
+/// moved onto the unit of work).
 pub(crate) async fn locked_incident(
     tx: &mut crate::store::Tx,
     id: i64,

@@ -1,6 +1,7 @@
 //! On-call use-cases: who is on call now and next, overrides (one transaction each), and calendars.
 
 use super::Engine;
+use super::unit::Unit;
 use crate::domain::oncall::{Handoff, Schedule, Shift, Source, ical};
 use crate::domain::{Actor, ActorKind};
 use crate::store::{NewOverride, OncallOverride, StoreError};
@@ -254,6 +255,20 @@ impl Engine {
         req: OverrideRequest,
         actor: &Actor,
     ) -> Result<OncallOverride, OncallError> {
+        let mut unit = Unit::begin(self.store(), self.now()).await?;
+        let stored = self.add_override_in(&mut unit, name, req, actor).await?;
+        unit.commit(Some(self.hub())).await?;
+        Ok(stored)
+    }
+
+    /// [`Engine::add_override`] inside `unit` (a `/oncall override` commits with its command).
+    pub(crate) async fn add_override_in(
+        &self,
+        unit: &mut Unit,
+        name: &str,
+        req: OverrideRequest,
+        actor: &Actor,
+    ) -> Result<OncallOverride, OncallError> {
         may_override(actor)?;
         self.schedule(name)?;
         let person = self
@@ -294,8 +309,8 @@ impl Engine {
         if reason.is_some_and(|r| r.chars().count() > 500) {
             return Err(invalid("reason", "at most 500 characters"));
         }
-        let mut tx = self.store().begin().await?;
-        let stored = tx
+        let stored = unit
+            .tx()
             .insert_override(
                 &NewOverride {
                     schedule: name,
@@ -308,7 +323,6 @@ impl Engine {
                 now,
             )
             .await?;
-        tx.commit().await?;
         tracing::info!(id = stored.id, schedule = name, by = %actor.id, "on-call override added");
         Ok(stored)
     }
@@ -323,13 +337,14 @@ impl Engine {
     ) -> Result<OncallOverride, OncallError> {
         may_override(actor)?;
         self.schedule(name)?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let removed = tx
+        let mut unit = Unit::begin(self.store(), self.now()).await?;
+        let now = unit.now();
+        let removed = unit
+            .tx()
             .remove_override(name, id, &actor.id, now)
             .await?
             .ok_or(OncallError::NoOverride(id))?;
-        tx.commit().await?;
+        unit.commit(Some(self.hub())).await?;
         Ok(removed)
     }
 }

@@ -1,6 +1,7 @@
 //! `/oncall [schedule]` and `/oncall override @user <duration>` in chat.
 
 use super::oncall::{OncallError, OverrideRequest, ScheduleNow};
+use super::unit::Unit;
 use super::{CommandContext, Engine, EngineError, Reply, Visibility};
 use crate::domain::escape::defuse_broadcasts;
 use crate::domain::oncall::Schedule;
@@ -134,6 +135,7 @@ impl Engine {
     /// `/oncall override @user <duration>`: `user` takes the shift from now on.
     pub(super) async fn oncall_override(
         &self,
+        unit: &mut Unit,
         user: &str,
         duration: std::time::Duration,
         ctx: &CommandContext,
@@ -159,7 +161,7 @@ impl Engine {
             duration: Some(duration),
             ..OverrideRequest::default()
         };
-        match self.add_override(&schedule, req, &ctx.actor).await {
+        match self.add_override_in(unit, &schedule, req, &ctx.actor).await {
             Ok(o) => {
                 let tz = self.schedule(&schedule).map(|s| s.tz).unwrap_or(Tz::UTC);
                 let text = format!(

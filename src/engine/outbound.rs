@@ -25,6 +25,36 @@ pub fn post(incident: &Incident, destination: &str, text: &str, key: Option<Stri
     }
 }
 
+/// A message only `user` sees in `channel` on `platform` (why a click did nothing).
+pub fn ephemeral(
+    platform: &str,
+    incident: Option<i64>,
+    channel: &str,
+    user: &str,
+    text: &str,
+) -> NewOutbox {
+    NewOutbox {
+        destination: platform.into(),
+        action: "ephemeral".into(),
+        incident_id: incident,
+        channel_key: format!("{platform}:ephemeral:{channel}"),
+        payload: json!({"channel": channel, "user": user, "text": text}),
+        idempotency_key: None,
+    }
+}
+
+/// Looking up a platform user's name, once per user.
+pub fn lookup_user(platform: &str, user: &str) -> NewOutbox {
+    NewOutbox {
+        destination: platform.into(),
+        action: "lookup_user".into(),
+        incident_id: None,
+        channel_key: format!("{platform}:users"),
+        payload: json!({"user": user}),
+        idempotency_key: Some(format!("{platform}:lookup_user:{user}")),
+    }
+}
+
 /// Creating the incident's room on every platform that has rooms (the web room always exists).
 pub fn room_opened(incident: &Incident, destinations: &[String]) -> Vec<NewOutbox> {
     destinations

@@ -4,7 +4,8 @@
 //! chain's timer finds it acknowledged) and the first acknowledgement sets the MTTA milestone.
 
 use super::incidents::Applied;
-use super::{Engine, EngineError, outbound};
+use super::unit::Unit;
+use super::{Engine, EngineError};
 use crate::domain::oncall::paging::{self, SignatureError};
 use crate::domain::policy::Action;
 use crate::domain::{Actor, EventKind, NewEvent, Status};
@@ -31,14 +32,20 @@ impl Engine {
     /// Acknowledges incident `id` as `actor`; answers that there is nothing to acknowledge when the
     /// incident is past triage and no page of it is open.
     pub async fn acknowledge(&self, id: i64, actor: &Actor) -> Result<Applied, EngineError> {
-        let result = self.acknowledge_checked(id, actor).await;
-        self.recorded(actor, Some(id), result).await
+        let mut unit = self.unit().await?;
+        let result = self.acknowledge_in(&mut unit, id, actor).await;
+        self.finish(unit, Some((actor, Some(id))), result).await
     }
 
-    async fn acknowledge_checked(&self, id: i64, actor: &Actor) -> Result<Applied, EngineError> {
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let mut inc = super::locked_incident(&mut tx, id).await?;
+    /// [`Engine::acknowledge`] inside `unit` (a command's own unit, for `/inc ack`).
+    pub(super) async fn acknowledge_in(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        actor: &Actor,
+    ) -> Result<Applied, EngineError> {
+        let now = unit.now();
+        let mut inc = unit.lock(id).await?;
         let audit = self.check(Action::Acknowledge, actor, Some(&inc), None)?;
         let to = match inc.status {
             Status::Detected => Some(Status::Declared),
@@ -46,7 +53,7 @@ impl Engine {
             _ => None,
         };
         let pages = if inc.status.is_open() {
-            tx.acknowledge_pages(id, &actor.id, now).await?
+            unit.tx().acknowledge_pages(id, &actor.id, now).await?
         } else {
             Vec::new()
         };
@@ -85,19 +92,12 @@ impl Engine {
                     .identified(actor.identity()),
             );
         }
-        let mut stored = Vec::with_capacity(events.len());
-        for e in &events {
-            stored.extend(tx.append(id, e, now).await?);
-        }
-        tx.save_incident(&inc).await?;
+        let stored = unit.append_all(id, &events).await?;
+        unit.save(&inc).await?;
         if let Some(entry) = audit {
-            tx.audit(&entry).await?;
+            unit.tx().audit(&entry).await?;
         }
-        for entry in outbound::for_events(&inc, &stored, self.destinations()) {
-            tx.enqueue(&entry, now).await?;
-        }
-        tx.commit().await?;
-        self.hub().notify(id);
+        unit.announce(&inc, &stored, self.destinations()).await?;
         if !pages.is_empty() {
             metrics::counter!("warroom_pages_acknowledged_total").increment(pages.len() as u64);
             tracing::info!(incident = id, pages = pages.len(), by = %actor.id, "pages acknowledged");

@@ -303,12 +303,9 @@ impl People {
                 now.format("%Y-%m-%d")
             )),
         };
-        let mut tx = self.store.begin().await?;
-        let queued = tx.enqueue(&entry, now).await?.is_some();
-        tx.commit().await?;
-        if queued {
-            self.hub.notify(0);
-        }
+        let mut unit = super::unit::Unit::begin(&self.store, now).await?;
+        let queued = unit.enqueue(&entry).await?.is_some();
+        unit.commit(Some(&self.hub)).await?;
         Ok(queued)
     }
 }

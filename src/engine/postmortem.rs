@@ -1,9 +1,10 @@
-//! Postmortem drafts: built by streaming the timeline, generated and announced on resolve and close.
+//! Postmortem drafts: built by streaming the timeline, generated and announced on resolve and close
+//! (a job the status change enqueues in its own unit of work).
 
-use super::incidents::Applied;
+use super::unit::Unit;
 use super::{Engine, EngineError, outbound};
 use crate::domain::postmortem::{Builder, FORMAT_VERSION, Postmortem, Settings};
-use crate::domain::{EventKind, NewEvent, Status};
+use crate::domain::{EventKind, NewEvent};
 use serde_json::json;
 
 impl Engine {
@@ -67,53 +68,62 @@ impl Engine {
         reason: &str,
         cause: i64,
     ) -> Result<Postmortem, EngineError> {
+        self.generate_postmortem_job(id, reason, cause, None).await
+    }
+
+    /// [`Engine::generate_postmortem`] as the follow-up job `job` of a move to resolved or closed:
+    /// the draft commits with the job's completion.
+    pub(super) async fn generate_postmortem_job(
+        &self,
+        id: i64,
+        reason: &str,
+        cause: i64,
+        job: Option<i64>,
+    ) -> Result<Postmortem, EngineError> {
         let (postmortem, through) = self.build_postmortem(id, reason).await?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let incident = super::locked_incident(&mut tx, id).await?;
+        let mut unit = self.unit().await?;
+        let result = self
+            .store_postmortem(&mut unit, id, reason, cause, &postmortem, through)
+            .await;
+        if let Some(job) = job {
+            unit.complete_job(job).await?;
+        }
+        self.finish(unit, None, result).await?;
+        Ok(postmortem)
+    }
+
+    async fn store_postmortem(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        reason: &str,
+        cause: i64,
+        postmortem: &Postmortem,
+        through: i64,
+    ) -> Result<(), EngineError> {
+        let now = unit.now();
+        let incident = unit.lock(id).await?;
         let link = self.postmortem_link(id);
         let event = NewEvent::new(EventKind::Postmortem, now, None)
             .text(format!("Postmortem draft generated on {reason}: {link}"))
             .data(json!({"format_version": FORMAT_VERSION, "generated": reason}))
             .key(format!("postmortem:{id}:{cause}"));
-        let Some(stored) = tx.append(id, &event, now).await? else {
-            return Ok(postmortem);
+        let Some(stored) = unit.append(id, &event).await? else {
+            return Ok(());
         };
-        tx.save_postmortem(&postmortem, through).await?;
+        unit.tx().save_postmortem(postmortem, through).await?;
         let text = format!(
             "📝 Postmortem draft for incident #{id} is ready.\n{}\n{link}",
             postmortem.summary
         );
         for d in self.destinations() {
             let key = Some(format!("{d}:postmortem:{}", stored.id));
-            tx.enqueue(&outbound::post(&incident, d, &text, key), now)
+            unit.enqueue(&outbound::post(&incident, d, &text, key))
                 .await?;
         }
-        tx.commit().await?;
-        self.hub().notify(id);
         metrics::counter!("warroom_postmortems_generated_total").increment(1);
         tracing::info!(incident = id, reason, "postmortem draft generated");
-        Ok(postmortem)
-    }
-
-    /// After a change commits (any use-case, through `apply`): a move to resolved generates the draft, a move to closed
-    /// refreshes it. A failure is logged, never undoes the status change, and the draft is still
-    /// built on request.
-    pub(super) async fn postmortem_on_status_change(&self, applied: &Applied) {
-        let id = applied.incident.id;
-        for event in &applied.events {
-            if event.kind != EventKind::StatusChanged {
-                continue;
-            }
-            let reason = match event.data.get("to").and_then(|v| v.as_str()) {
-                Some(s) if s == Status::Resolved.as_str() => "resolve",
-                Some(s) if s == Status::Closed.as_str() => "close",
-                _ => continue,
-            };
-            if let Err(e) = self.generate_postmortem(id, reason, event.id).await {
-                tracing::error!(incident = id, error = %e, "postmortem draft generation failed");
-            }
-        }
+        Ok(())
     }
 
     /// The draft's address: `server.public_url` + path when configured, else the path.

@@ -5,11 +5,12 @@
 //! up (→ `failed`); `rollback_verify` polls the incident until its alerts have resolved (→ `verified`)
 //! or the window has passed (→ `not_verified`). Each step commits its events with the job's completion.
 
+use super::unit::Unit;
 use super::{Engine, EngineError, outbound};
 use crate::domain::change::{Change, ChangeStatus, label, parse_ref};
 use crate::domain::correlation::span;
 use crate::domain::{EventKind, Incident, NewEvent, Status, TimelineEvent};
-use crate::store::{Job, NewOutbox, OutboxStatus, Tx};
+use crate::store::{Job, NewOutbox, OutboxStatus};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -65,12 +66,15 @@ impl Engine {
         change: &str,
         who: &crate::domain::Actor,
     ) -> Result<Change, EngineError> {
-        let result = self.rollback_checked(id, change, who).await;
-        self.recorded(who, Some(id), result).await
+        let mut unit = self.unit().await?;
+        let result = self.rollback_in(&mut unit, id, change, who).await;
+        self.finish(unit, Some((who, Some(id))), result).await
     }
 
-    async fn rollback_checked(
+    /// [`Engine::rollback`] inside `unit`.
+    pub(super) async fn rollback_in(
         &self,
+        unit: &mut Unit,
         id: i64,
         change: &str,
         who: &crate::domain::Actor,
@@ -83,15 +87,15 @@ impl Engine {
                 format!("`{change}` is not a change id like chg-42"),
             )
         })?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let incident = super::locked_incident(&mut tx, id).await?;
+        let now = unit.now();
+        let incident = unit.lock(id).await?;
         let audit = self.check(
             crate::domain::policy::Action::Rollback,
             who,
             Some(&incident),
             Some(label(change_id)),
         )?;
+        let tx = unit.tx();
         if let Some(entry) = &audit {
             tx.audit(entry).await?;
         }
@@ -175,7 +179,7 @@ impl Engine {
             payload: request,
             idempotency_key: Some(format!("rollback:{id}:{change_id}")),
         };
-        let outbox = tx.enqueue(&entry, now).await?.ok_or_else(|| {
+        let outbox = unit.enqueue(&entry).await?.ok_or_else(|| {
             EngineError::Conflict(format!(
                 "a rollback of {} was already requested",
                 label(change_id)
@@ -187,21 +191,18 @@ impl Engine {
             original.headline()
         );
         self.rollback_event(
-            &mut tx,
+            unit,
             &incident,
             change_id,
             "requested",
             Some(rb.id),
             actor,
             &text,
-            now,
         )
         .await?;
         let payload = json!({"incident": id, "change": change_id, "rollback_change": rb.id, "outbox": outbox});
-        tx.schedule_job(WATCH, &format!("{WATCH}:{outbox}"), &payload, now, now)
+        unit.schedule(WATCH, &format!("{WATCH}:{outbox}"), &payload, now)
             .await?;
-        tx.commit().await?;
-        self.hub().notify(id);
         tracing::info!(incident = id, change = change_id, "rollback requested");
         Ok(rb)
     }
@@ -209,38 +210,39 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     async fn rollback_event(
         &self,
-        tx: &mut Tx,
+        unit: &mut Unit,
         incident: &Incident,
         change_id: i64,
         phase: &str,
         rollback_change: Option<i64>,
         actor: &str,
         text: &str,
-        now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
+        let now = unit.now();
         let event = NewEvent::new(EventKind::Rollback, now, Some(actor))
             .text(text)
             .data(json!({"change_id": change_id, "phase": phase, "rollback_change_id": rollback_change}))
             .key(format!("rollback:{}:{change_id}:{phase}", incident.id));
-        if let Some(stored) = tx.append(incident.id, &event, now).await? {
+        if let Some(stored) = unit.append(incident.id, &event).await? {
             for d in self.destinations() {
                 let key = format!("{d}:event:{}", stored.id);
-                tx.enqueue(&outbound::post(incident, d, text, Some(key)), now)
+                unit.enqueue(&outbound::post(incident, d, text, Some(key)))
                     .await?;
             }
         }
         Ok(())
     }
 
-    /// Moves the rollback change on inside `tx`, when the step is legal.
+    /// Moves the rollback change on inside `unit`, when the step is legal.
     async fn step_rollback_change(
         &self,
-        tx: &mut Tx,
+        unit: &mut Unit,
         id: i64,
         to: ChangeStatus,
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
+        let tx = unit.tx();
         if let Some(mut c) = tx.change_for_update(id).await?
             && c.status.check(to).is_ok()
         {
@@ -257,27 +259,32 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs one claimed job.
-    pub async fn run_job(&self, job: &Job) -> Result<(), EngineError> {
+    /// Runs one claimed rollback job (`rollback_watch`, `rollback_verify`); each step commits its
+    /// events with the job's completion or its next poll.
+    pub(super) async fn run_rollback_job(&self, job: &Job) -> Result<(), EngineError> {
+        let mut unit = self.unit().await?;
+        let result = self.rollback_job_in(&mut unit, job).await;
+        self.finish(unit, None, result).await
+    }
+
+    async fn rollback_job_in(&self, unit: &mut Unit, job: &Job) -> Result<(), EngineError> {
         let p = &job.payload;
         let num = |k: &str| p[k].as_i64().unwrap_or_default();
         let (id, change, rb) = (num("incident"), num("change"), num("rollback_change"));
-        let now = self.now();
+        let now = unit.now();
         let tick = Duration::milliseconds(self.config().changes.jobs_tick_ms as i64);
-        let mut tx = self.store().begin().await?;
-        let incident = super::locked_incident(&mut tx, id).await?;
+        let incident = unit.lock(id).await?;
         match job.kind.as_str() {
             WATCH => {
                 let outbox = num("outbox");
                 let entries = self.store().outbox_for_incident(id).await?;
                 let Some((entry, status)) = entries.into_iter().find(|(e, _)| e.id == outbox)
                 else {
-                    tx.complete_job(job.id, now).await?;
-                    tx.commit().await?;
+                    unit.complete_job(job.id).await?;
                     return Ok(());
                 };
                 match status {
-                    OutboxStatus::Pending => tx.reschedule_job(job.id, now + tick).await?,
+                    OutboxStatus::Pending => unit.tx().reschedule_job(job.id, now + tick).await?,
                     OutboxStatus::Done => {
                         let window = self.config().changes.verify_window_secs as i64;
                         let text = format!(
@@ -286,18 +293,17 @@ impl Engine {
                             span(Duration::seconds(window))
                         );
                         self.rollback_event(
-                            &mut tx,
+                            unit,
                             &incident,
                             change,
                             "executed",
                             Some(rb),
                             "warroom",
                             &text,
-                            now,
                         )
                         .await?;
                         self.step_rollback_change(
-                            &mut tx,
+                            unit,
                             rb,
                             ChangeStatus::Verifying,
                             "rollback hook executed",
@@ -307,34 +313,33 @@ impl Engine {
                         let deadline = now + Duration::seconds(window);
                         let verify = json!({"incident": id, "change": change, "rollback_change": rb,
                             "executed_at": now.to_rfc3339(), "deadline": deadline.to_rfc3339()});
-                        tx.schedule_job(VERIFY, &format!("{VERIFY}:{outbox}"), &verify, now, now)
+                        unit.schedule(VERIFY, &format!("{VERIFY}:{outbox}"), &verify, now)
                             .await?;
-                        tx.complete_job(job.id, now).await?;
+                        unit.complete_job(job.id).await?;
                     }
                     OutboxStatus::Failed => {
                         let why = entry.last_error.unwrap_or_else(|| "unknown error".into());
                         let text =
                             format!("⚠️ The rollback hook for {} failed: {why}", label(change));
                         self.rollback_event(
-                            &mut tx,
+                            unit,
                             &incident,
                             change,
                             "failed",
                             Some(rb),
                             "warroom",
                             &text,
-                            now,
                         )
                         .await?;
                         self.step_rollback_change(
-                            &mut tx,
+                            unit,
                             rb,
                             ChangeStatus::Failed,
                             "rollback hook failed",
                             now,
                         )
                         .await?;
-                        tx.complete_job(job.id, now).await?;
+                        unit.complete_job(job.id).await?;
                     }
                 }
             }
@@ -353,19 +358,18 @@ impl Engine {
                         span(now - executed)
                     );
                     self.rollback_event(
-                        &mut tx,
+                        unit,
                         &incident,
                         change,
                         "verified",
                         Some(rb),
                         "warroom",
                         &text,
-                        now,
                     )
                     .await?;
-                    self.step_rollback_change(&mut tx, rb, ChangeStatus::Done, "verified", now)
+                    self.step_rollback_change(unit, rb, ChangeStatus::Done, "verified", now)
                         .await?;
-                    tx.complete_job(job.id, now).await?;
+                    unit.complete_job(job.id).await?;
                 } else if now >= deadline {
                     let text = format!(
                         "❌ Rollback of {} not verified: the incident's alerts have not resolved {} after the rollback",
@@ -373,32 +377,30 @@ impl Engine {
                         span(now - executed)
                     );
                     self.rollback_event(
-                        &mut tx,
+                        unit,
                         &incident,
                         change,
                         "not_verified",
                         Some(rb),
                         "warroom",
                         &text,
-                        now,
                     )
                     .await?;
-                    self.step_rollback_change(&mut tx, rb, ChangeStatus::Done, "not verified", now)
+                    self.step_rollback_change(unit, rb, ChangeStatus::Done, "not verified", now)
                         .await?;
-                    tx.complete_job(job.id, now).await?;
+                    unit.complete_job(job.id).await?;
                 } else {
                     let poll = ((deadline - executed) / 10).clamp(tick, Duration::seconds(30));
-                    tx.reschedule_job(job.id, (now + poll).min(deadline))
+                    unit.tx()
+                        .reschedule_job(job.id, (now + poll).min(deadline))
                         .await?;
                 }
             }
             other => {
                 tracing::warn!(job = job.id, kind = other, "unknown job kind; dropping it");
-                tx.complete_job(job.id, now).await?;
+                unit.complete_job(job.id).await?;
             }
         }
-        tx.commit().await?;
-        self.hub().notify(id);
         Ok(())
     }
 }

@@ -50,13 +50,13 @@ async fn list(
         incident: q.incident,
         limit: q.limit.unwrap_or(100),
     };
-    let alerts = state.engine.store().alerts(&filter).await?;
+    let alerts = state.engine.alerts(&filter).await?;
     Ok(Json(json!({ "alerts": alerts })))
 }
 
 /// Alert groups with their incident and timers.
 async fn groups(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let groups = state.engine.store().alert_groups(1000).await?;
+    let groups = state.engine.alert_groups(1000).await?;
     Ok(Json(json!({ "groups": groups })))
 }
 
@@ -64,7 +64,7 @@ async fn groups(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
 async fn services(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let catalog = state.engine.catalog();
     let mut open: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for (service, id) in state.engine.store().open_incidents_by_service().await? {
+    for (service, id) in state.engine.open_incidents_by_service().await? {
         open.entry(service).or_default().push(id);
     }
     let services: Vec<Value> = catalog

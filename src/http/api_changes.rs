@@ -88,7 +88,7 @@ async fn list(
         status,
         limit: q.limit.unwrap_or(50),
     };
-    let changes = state.engine.store().changes(&filter).await?;
+    let changes = state.engine.changes(&filter).await?;
     Ok(Json(json!({ "changes": changes })))
 }
 
@@ -116,13 +116,11 @@ async fn show(
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = change_id(&raw)?;
-    let change = state
+    let (change, history) = state
         .engine
-        .store()
-        .change(id)
+        .change_with_history(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("change {raw} not found")))?;
-    let history = state.engine.store().change_events(id).await?;
     Ok(Json(json!({"change": change, "history": history})))
 }
 
@@ -225,9 +223,8 @@ async fn gate(
 }
 
 async fn freezes(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let now = state.engine.now();
     Ok(Json(
-        json!({"freezes": state.engine.store().active_freezes(now).await?}),
+        json!({"freezes": state.engine.active_freezes().await?}),
     ))
 }
 
@@ -320,12 +317,7 @@ async fn linked(
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = api_incident_id(&raw)?;
-    state
-        .engine
-        .store()
-        .incident(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
+    state.engine.incident(id).await?;
     Ok(Json(
         json!({"changes": state.engine.linked_changes(id).await?}),
     ))

@@ -85,7 +85,7 @@ async fn list(
         before_id: q.before,
         limit,
     };
-    let incidents = state.engine.store().incidents(&filter).await?;
+    let incidents = state.engine.incidents(&filter).await?;
     let next = (incidents.len() as i64 == limit)
         .then(|| incidents.last().map(|i| i.id))
         .flatten();
@@ -127,16 +127,11 @@ async fn show(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = api_incident_path(path)?;
-    let incident = state
-        .engine
-        .store()
-        .incident(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
+    let incident = state.engine.incident(id).await?;
     let mut value = serde_json::to_value(&incident).unwrap_or_default();
     value["mtta_seconds"] = json!(incident.mtta().map(|d| d.num_seconds()));
     value["mttr_seconds"] = json!(incident.mttr().map(|d| d.num_seconds()));
-    value["action_items"] = json!(state.engine.store().action_items(id).await?);
+    value["action_items"] = json!(state.engine.action_items(id).await?);
     Ok(Json(value))
 }
 
@@ -191,11 +186,10 @@ async fn timeline(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit: must be between 1 and 1000"));
     }
-    let store = state.engine.store();
-    if store.incident(id).await?.is_none() {
-        return Err(ApiError::not_found(format!("incident {id} not found")));
-    }
-    let events: Vec<TimelineEvent> = store.timeline(id, q.after.unwrap_or(0), limit).await?;
+    let events: Vec<TimelineEvent> = state
+        .engine
+        .timeline_page(id, q.after.unwrap_or(0), limit)
+        .await?;
     let next = (events.len() as i64 == limit)
         .then(|| events.last().map(|e| e.id))
         .flatten();

@@ -15,11 +15,10 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /readyz`: the database answers and every migration is applied.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let store = state.engine.store();
-    match (store.ping().await, store.migrations_applied().await) {
-        (Ok(()), Ok(true)) => (StatusCode::OK, "ready").into_response(),
-        (Ok(()), _) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending").into_response(),
-        (Err(e), _) => {
+    match state.engine.readiness().await {
+        Ok(true) => (StatusCode::OK, "ready").into_response(),
+        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending").into_response(),
+        Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
         }
@@ -28,8 +27,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`: Prometheus text, with incident and outbox gauges read at scrape time.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let store = state.engine.store();
-    if let Ok(counts) = store.incident_counts_by_status().await {
+    if let Ok(counts) = state.engine.incident_counts().await {
         for status in crate::domain::Status::ALL {
             let n = counts
                 .iter()
@@ -43,6 +41,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         metrics::gauge!("warroom_outbox_pending").set(counts.pending as f64);
         metrics::gauge!("warroom_outbox_retrying").set(counts.retrying as f64);
         metrics::gauge!("warroom_outbox_failed").set(counts.failed as f64);
+    }
+    if let Ok(counts) = state.engine.job_counts().await {
+        metrics::gauge!("warroom_jobs_pending").set(counts.pending as f64);
+        metrics::gauge!("warroom_jobs_retrying").set(counts.retrying as f64);
+        metrics::gauge!("warroom_jobs_failed").set(counts.failed as f64);
     }
     (
         [(

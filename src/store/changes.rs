@@ -351,31 +351,7 @@ impl Store {
 
     /// The suspects linked to an incident, by rank (confirmed first).
     pub async fn linked_changes(&self, incident_id: i64) -> StoreResult<Vec<LinkedChange>> {
-        let cols: String = COLUMNS
-            .split(", ")
-            .map(|c| format!("c.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {cols}, l.score, l.rank, l.evidence, l.confirmed FROM incident_changes l \
-             JOIN changes c ON c.id = l.change_id WHERE l.incident_id = $1 \
-             ORDER BY l.confirmed DESC, l.rank, l.change_id"
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(incident_id)
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(LinkedChange {
-                    change: change_from_row(r)?,
-                    score: r.try_get("score")?,
-                    rank: r.try_get("rank")?,
-                    evidence: get_json(r, "evidence")?,
-                    confirmed: r.try_get::<i64, _>("confirmed")? != 0,
-                })
-            })
-            .collect()
+        linked(&self.read, incident_id).await
     }
 
     /// An incident's alert events (`alert_firing`, `alert_resolved`, `alerts_resolved`), oldest first:
@@ -430,4 +406,42 @@ impl Store {
             })
             .collect()
     }
+}
+
+impl super::Tx {
+    /// The suspects linked to an incident, as this transaction sees them.
+    pub async fn linked_changes(&mut self, incident_id: i64) -> StoreResult<Vec<LinkedChange>> {
+        linked(self.conn(), incident_id).await
+    }
+}
+
+async fn linked<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    incident_id: i64,
+) -> StoreResult<Vec<LinkedChange>> {
+    let cols: String = COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {cols}, l.score, l.rank, l.evidence, l.confirmed FROM incident_changes l \
+             JOIN changes c ON c.id = l.change_id WHERE l.incident_id = $1 \
+             ORDER BY l.confirmed DESC, l.rank, l.change_id"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(incident_id)
+        .fetch_all(executor)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LinkedChange {
+                change: change_from_row(r)?,
+                score: r.try_get("score")?,
+                rank: r.try_get("rank")?,
+                evidence: get_json(r, "evidence")?,
+                confirmed: r.try_get::<i64, _>("confirmed")? != 0,
+            })
+        })
+        .collect()
 }

@@ -13,6 +13,39 @@ pub struct SlackMessageRef {
     pub event_id: i64,
 }
 
+impl super::Tx {
+    /// Maps a Slack message to the timeline event that recorded it, in the transaction that recorded it.
+    pub async fn save_slack_message(
+        &mut self,
+        channel_id: &str,
+        ts: &str,
+        incident_id: i64,
+        event_id: i64,
+    ) -> StoreResult<()> {
+        insert_message(self.conn(), channel_id, ts, incident_id, event_id).await
+    }
+}
+
+async fn insert_message<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    channel_id: &str,
+    ts: &str,
+    incident_id: i64,
+    event_id: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO slack_messages (channel_id, ts, incident_id, event_id) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (channel_id, ts) DO NOTHING",
+    )
+    .bind(channel_id)
+    .bind(ts)
+    .bind(incident_id)
+    .bind(event_id)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Remembers (or refreshes) the display name of a Slack user.
     pub async fn save_slack_user(
@@ -61,17 +94,7 @@ impl Store {
         incident_id: i64,
         event_id: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO slack_messages (channel_id, ts, incident_id, event_id) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (channel_id, ts) DO NOTHING",
-        )
-        .bind(channel_id)
-        .bind(ts)
-        .bind(incident_id)
-        .bind(event_id)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        insert_message(&self.write, channel_id, ts, incident_id, event_id).await
     }
 
     /// The timeline event of a Slack message, if it was recorded.

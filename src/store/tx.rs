@@ -34,6 +34,31 @@ impl Tx {
         Ok(())
     }
 
+    /// Marks a point this transaction can roll back to without ending ([`Tx::rollback_to`]).
+    pub async fn savepoint(&mut self, name: &str) -> StoreResult<()> {
+        self.run(&format!("SAVEPOINT {}", savepoint_name(name)))
+            .await
+    }
+
+    /// Undoes everything written since savepoint `name`, which stays open until released.
+    pub async fn rollback_to(&mut self, name: &str) -> StoreResult<()> {
+        self.run(&format!("ROLLBACK TO SAVEPOINT {}", savepoint_name(name)))
+            .await
+    }
+
+    /// Forgets savepoint `name`, keeping what was written since.
+    pub async fn release(&mut self, name: &str) -> StoreResult<()> {
+        self.run(&format!("RELEASE SAVEPOINT {}", savepoint_name(name)))
+            .await
+    }
+
+    async fn run(&mut self, sql: &str) -> StoreResult<()> {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     /// Inserts a new incident and returns its id.
     pub async fn insert_incident(&mut self, incident: &Incident) -> StoreResult<i64> {
         incidents::insert(self.conn(), incident).await
@@ -104,4 +129,13 @@ impl Tx {
     pub async fn add_action_item(&mut self, item: &ActionItem) -> StoreResult<i64> {
         timeline::add_action_item(self.conn(), item).await
     }
+}
+
+/// A savepoint's SQL name: letters, digits and `_` only, so it is safe to splice.
+fn savepoint_name(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    format!("warroom_{clean}")
 }

@@ -10,10 +10,10 @@
 //! openidconnect), with the timestamp window serenity's verifier does not check.
 
 pub mod client;
-pub mod gateway;
 pub mod commands;
 pub mod components;
 pub mod deliverer;
+pub mod gateway;
 pub mod interaction;
 pub mod interactions;
 pub mod text;

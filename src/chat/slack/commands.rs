@@ -49,7 +49,6 @@ pub async fn handle(
     cmd: SlashCommand,
 ) -> Result<Value, EngineError> {
     let now = engine.now();
-    let store = engine.store();
     // The actor is the Slack user id resolved through the directory, never the `user_name` field.
     let actor = users::actor(engine, &cmd.user_id, Some(&cmd.user_name), now).await?;
     let args = cmd.text.trim();
@@ -83,7 +82,7 @@ pub async fn handle(
         now,
     )
     .await?;
-    let incident_id = store.incident_of_room(SLACK, &cmd.channel_id).await?;
+    let incident_id = engine.incident_of_room(SLACK, &cmd.channel_id).await?;
     if incident_id.is_none() {
         // Inside a room the command's timeline event records a guest; outside one, this does.
         engine.people().seen(&actor).await?;
@@ -92,7 +91,7 @@ pub async fn handle(
     let reply = engine.run_command(&text, &ctx).await?;
     let mut answer = reply.text.clone();
     if let (None, Some(id), true) = (incident_id, reply.incident_id, reply.ok)
-        && let Some(inc) = store.incident(id).await?
+        && let Ok(inc) = engine.incident(id).await
     {
         let name = channel_name(&engine.config().slack.channel_prefix, id, &inc.title);
         answer.push_str(&format!("\nSlack channel: #{name} (opening now)"));

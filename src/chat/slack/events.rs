@@ -6,7 +6,6 @@ use super::escape::unescape;
 use super::{SLACK, users};
 use crate::domain::Actor;
 use crate::engine::{Engine, EngineError, InboundMessage, MessageChange};
-use crate::store::NewOutbox;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -44,22 +43,9 @@ async fn author(engine: &Engine, user: &str) -> Result<Actor, EngineError> {
         nobody.platform_id = None;
         return Ok(nobody);
     }
-    let store = engine.store();
     let actor = users::actor(engine, user, None, engine.now()).await?;
-    if actor.is_guest() && store.slack_user_name(user).await?.is_none() {
-        let now = engine.now();
-        let mut tx = store.begin().await?;
-        let entry = NewOutbox {
-            destination: SLACK.into(),
-            action: "lookup_user".into(),
-            incident_id: None,
-            channel_key: format!("{SLACK}:users"),
-            payload: json!({"user": user}),
-            idempotency_key: Some(format!("{SLACK}:lookup_user:{user}")),
-        };
-        tx.enqueue(&entry, now).await?;
-        tx.commit().await?;
-        engine.hub().notify(0);
+    if actor.is_guest() && engine.slack_user_name(user).await?.is_none() {
+        engine.look_up_user(SLACK, user).await?;
     }
     Ok(actor)
 }
@@ -94,7 +80,7 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
         _ => event["channel"].as_str(),
     }
     .unwrap_or_default();
-    let Some(incident) = engine.store().incident_of_room(SLACK, channel).await? else {
+    let Some(incident) = engine.incident_of_room(SLACK, channel).await? else {
         return Ok(Outcome::Ignored("not a war-room channel"));
     };
     let recorded = match (event["type"].as_str(), event["subtype"].as_str()) {
@@ -128,15 +114,9 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
                 thread,
                 files,
                 source_key: Some(key),
+                room: Some(channel.to_string()),
             };
-            let recorded = engine.record_chat_message(incident, msg).await?;
-            if let Some(e) = &recorded {
-                engine
-                    .store()
-                    .save_slack_message(channel, &ts, incident, e.id)
-                    .await?;
-            }
-            recorded
+            engine.record_chat_message(incident, msg).await?
         }
         (Some("message"), Some("message_changed")) => {
             let message = &event["message"];
@@ -153,7 +133,7 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
                 return Ok(Outcome::Ignored("an unfurl, not an edit"));
             }
             let ts = message["ts"].as_str().unwrap_or_default();
-            let original = engine.store().slack_message(channel, ts).await?;
+            let original = engine.slack_message_id(channel, ts).await?;
             let user = message["user"].as_str().unwrap_or("unknown");
             let who = author(engine, user).await?;
             let change = MessageChange {
@@ -163,7 +143,7 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
                 message_id: ts.to_string(),
                 text: Some(text),
                 previous: before,
-                original_event: original.map(|o| o.event_id),
+                original_event: original,
                 at: message["edited"]["ts"]
                     .as_str()
                     .and_then(ts_time)
@@ -178,7 +158,7 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
                 return Ok(Outcome::Ignored("the bot's own message"));
             }
             let ts = event["deleted_ts"].as_str().unwrap_or_default();
-            let original = engine.store().slack_message(channel, ts).await?;
+            let original = engine.slack_message_id(channel, ts).await?;
             let user = previous["user"].as_str().unwrap_or("unknown");
             let before = match previous["text"].as_str() {
                 Some(p) => Some(message_text(engine, p).await?),
@@ -192,7 +172,7 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
                 message_id: ts.to_string(),
                 text: None,
                 previous: before,
-                original_event: original.map(|o| o.event_id),
+                original_event: original,
                 at: event["event_ts"].as_str().and_then(ts_time),
                 source_key: Some(key),
             };
@@ -207,10 +187,7 @@ async fn record(engine: &Engine, envelope: &Value) -> Result<Outcome, EngineErro
                 return Ok(Outcome::Ignored("the bot's own reaction"));
             }
             let ts = event["item"]["ts"].as_str().unwrap_or_default();
-            let pinned = match engine.store().slack_message(channel, ts).await? {
-                Some(r) => engine.store().timeline_event(r.event_id).await?,
-                None => None,
-            };
+            let pinned = engine.slack_message_event(channel, ts).await?;
             let user = event["user"].as_str().unwrap_or("unknown");
             let actor = author(engine, user).await?;
             let at = event["event_ts"].as_str().and_then(ts_time);

@@ -5,7 +5,6 @@ use super::client::SlackClient;
 use super::{SLACK, users};
 use crate::domain::{IncidentType, Severity, Status};
 use crate::engine::{Declare, Engine, EngineError};
-use crate::store::NewOutbox;
 use serde_json::{Value, json};
 
 /// Tells the clicker privately why their click did nothing (through the outbox).
@@ -19,19 +18,9 @@ async fn tell(
     if channel.is_empty() || user.is_empty() {
         return Ok(());
     }
-    let mut tx = engine.store().begin().await?;
-    let entry = NewOutbox {
-        destination: SLACK.into(),
-        action: "ephemeral".into(),
-        incident_id: incident,
-        channel_key: format!("{SLACK}:ephemeral:{channel}"),
-        payload: json!({"channel": channel, "user": user, "text": text}),
-        idempotency_key: None,
-    };
-    tx.enqueue(&entry, engine.now()).await?;
-    tx.commit().await?;
-    engine.hub().notify(incident.unwrap_or(0));
-    Ok(())
+    engine
+        .tell_privately(SLACK, incident, channel, user, text)
+        .await
 }
 
 fn input<'a>(values: &'a Value, block: &str) -> Option<&'a str> {

@@ -4,16 +4,7 @@
 use super::{SLACK, is_user_id};
 use crate::domain::Actor;
 use crate::engine::{Engine, EngineError};
-use crate::store::{Store, StoreResult};
 use chrono::{DateTime, Utc};
-
-/// The name to show for a Slack user: the cached display name, else the id itself.
-pub async fn display_name(store: &Store, user_id: &str) -> StoreResult<String> {
-    Ok(store
-        .slack_user_name(user_id)
-        .await?
-        .unwrap_or_else(|| user_id.to_string()))
-}
 
 /// Who acts in a Slack request, from the Slack **user id** (never a typed name): the person, or a
 /// guest named by `handle` (when Slack sent one, it is cached) or the cached display name.
@@ -23,13 +14,12 @@ pub async fn actor(
     handle: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Actor, EngineError> {
-    let store = engine.store();
     let name = match handle.map(str::trim).filter(|h| !h.is_empty()) {
         Some(h) => {
-            store.save_slack_user(user_id, h, now).await?;
+            engine.save_slack_user(user_id, h, now).await?;
             Some(h.to_string())
         }
-        None => store.slack_user_name(user_id).await?,
+        None => engine.slack_user_name(user_id).await?,
     };
     let people = engine.people();
     let actor = people.resolve(SLACK, user_id, name.as_deref()).await?;
@@ -53,7 +43,7 @@ pub async fn user_id_of(engine: &Engine, who: &str) -> Result<Option<String>, En
     if let Some(id) = engine.people().person_slack_id(who).await? {
         return Ok(Some(id));
     }
-    Ok(engine.store().slack_user_id(who).await?)
+    engine.slack_user_id(who).await
 }
 
 /// How someone recorded on a timeline is mentioned in Slack: `<@U…>` when their id is known, else the escaped name.
@@ -126,7 +116,6 @@ pub async fn normalize_mentions(
     now: DateTime<Utc>,
 ) -> Result<String, EngineError> {
     let people = engine.people();
-    let store = engine.store();
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("<@") {
@@ -144,14 +133,17 @@ pub async fn normalize_mentions(
         };
         if is_user_id(id) {
             if let Some(label) = label {
-                store.save_slack_user(id, label, now).await?;
+                engine.save_slack_user(id, label, now).await?;
             }
             let name = match people.slack_person(id).await? {
                 Some(person) => person,
                 None if unknown == Unknown::Id => id.to_string(),
                 None => match label {
                     Some(l) => l.to_string(),
-                    None => display_name(store, id).await?,
+                    None => engine
+                        .slack_user_name(id)
+                        .await?
+                        .unwrap_or_else(|| id.to_string()),
                 },
             };
             // The grammar splits on spaces: a name with spaces stays the id.

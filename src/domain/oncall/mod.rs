@@ -138,6 +138,7 @@ impl Layer {
             }
             day += Duration::days(1);
         }
+        out.extend(wall::offset_changes(tz, from, to));
     }
 }
 

@@ -638,3 +638,43 @@ fn a_window_in_the_repeated_hour_is_active_in_both_occurrences() {
         ]
     );
 }
+
+/// A window that wraps midnight and ends inside the repeated hour of a fall-back (found by the
+/// oracle property): when Berlin's clock goes back from 03:00 to 02:00, a `04:00–02:30` window is
+/// active again until the second 02:30, and the shifts must say so.
+#[test]
+fn a_window_reopens_when_the_clock_falls_back_into_it() {
+    let layer: Layer = Layer {
+        rotation: Rotation::Cyclic {
+            slots: vec![vec!["a".to_string()]],
+            shift: Duration::minutes(30),
+            start: chrono::NaiveDateTime::parse_from_str("2026-10-15T00:07", "%Y-%m-%dT%H:%M")
+                .unwrap(),
+        },
+        restrict: vec!["mon-sun 04:00-02:30".parse().unwrap()],
+    };
+    let s = Schedule {
+        name: "p".into(),
+        tz: chrono_tz::Europe::Berlin,
+        layers: vec![layer],
+    };
+    let from = utc("2026-10-24T22:00:00Z");
+    let to = utc("2026-10-25T04:00:00Z");
+    let shifts = s.shifts(from, to, &[]);
+    let at = |t: &str| {
+        let t = utc(t);
+        shifts
+            .iter()
+            .find(|x| x.start <= t && t < x.end)
+            .map(|x| x.people.clone())
+            .unwrap()
+    };
+    assert_eq!(at("2026-10-25T00:15:00Z"), vec!["a".to_string()]); // 02:15 CEST: inside
+    assert!(at("2026-10-25T00:45:00Z").is_empty()); // 02:45 CEST: after the first 02:30
+    assert_eq!(at("2026-10-25T01:00:00Z"), vec!["a".to_string()]); // 02:00 CET: inside again
+    assert!(at("2026-10-25T01:45:00Z").is_empty()); // 02:45 CET
+    assert_eq!(
+        s.on_call(utc("2026-10-25T01:10:00Z"), &[]).people,
+        vec!["a".to_string()]
+    );
+}

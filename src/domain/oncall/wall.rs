@@ -1,6 +1,6 @@
 //! Local wall-clock time in a schedule's zone, and the deterministic rule for times DST skips or repeats.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// The wall-clock time `t` shows in `tz`.
@@ -28,6 +28,38 @@ pub fn resolve_all(tz: Tz, wall: NaiveDateTime) -> Vec<DateTime<Utc>> {
         LocalResult::Ambiguous(a, b) => vec![a.with_timezone(&Utc), b.with_timezone(&Utc)],
         LocalResult::None => vec![first_at_or_after(tz, wall)],
     }
+}
+
+/// The instants in (from, to) where `tz` changes its UTC offset (DST starts or ends): the wall clock
+/// jumps there, so a restriction window can open or close at that instant without an edge of its own.
+pub fn offset_changes(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let offset = |t: DateTime<Utc>| {
+        tz.offset_from_utc_datetime(&t.naive_utc())
+            .fix()
+            .local_minus_utc()
+    };
+    let step = Duration::hours(6);
+    let mut out = Vec::new();
+    let mut t = from;
+    while t < to {
+        let next = (t + step).min(to);
+        if offset(t) != offset(next) {
+            // The offset of `lo` is the old one, of `hi` the new one: narrow to the second.
+            let (mut lo, mut hi) = (t.timestamp(), next.timestamp());
+            while lo + 1 < hi {
+                let mid = lo + (hi - lo) / 2;
+                let at = DateTime::from_timestamp(mid, 0).unwrap_or_default();
+                if offset(at) == offset(t) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            out.push(DateTime::from_timestamp(hi, 0).unwrap_or_default());
+        }
+        t = next;
+    }
+    out
 }
 
 /// The first instant whose wall-clock time is at or after `wall` (offsets lie within −12 h … +14 h).
