@@ -316,6 +316,47 @@ both_backends!(
     a_declare_from_discord_opens_a_war_room
 );
 
+async fn a_slow_command_is_deferred_then_followed_up(backend: Backend) {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // No time at all to answer inline: every command takes the deferred path.
+    let app = spawn(backend, &fake, dir.path(), |c| {
+        c.discord.answer_within_ms = 0
+    })
+    .await;
+    let body = command(
+        "930000000000000077",
+        ALICE,
+        ANNOUNCE,
+        "inc",
+        "declare",
+        json!([{"type": 3, "name": "title", "value": "Search is slow"},
+               {"type": 3, "name": "service", "value": "checkout"}]),
+    );
+    let (status, answer) = send(&app, &body, 0).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["type"], 5, "a deferred answer: {answer}");
+    let fake2 = fake.clone();
+    slack_server::helpers::wait_until("the follow-up edit", 10, || {
+        let fake = fake2.clone();
+        async move { !fake.state.lock().unwrap().followups.is_empty() }
+    })
+    .await;
+    let followups = fake.state.lock().unwrap().followups.clone();
+    assert_eq!(followups.len(), 1, "{followups:?}");
+    let content = followups[0].1["content"].as_str().unwrap_or_default();
+    assert!(content.starts_with("Declared incident #1"), "{followups:?}");
+    // The work itself happened once.
+    let (_, list) = app.get_json("/api/v1/incidents").await;
+    assert_eq!(
+        list["incidents"].as_array().map(Vec::len),
+        Some(1),
+        "{list}"
+    );
+}
+
+both_backends!(deferred, a_slow_command_is_deferred_then_followed_up);
+
 async fn buttons_the_modal_and_autocomplete_work(backend: Backend) {
     let fake = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -338,6 +338,9 @@ pub struct DiscordConfig {
     pub room: DiscordRoom,
     /// War-room channel prefix.
     pub channel_prefix: String,
+    /// How long (ms) a command may work before its interaction answer is deferred and followed up
+    /// (Discord allows 3 s in all).
+    pub answer_within_ms: u64,
 }
 
 /// What a Discord war room is.
@@ -365,6 +368,7 @@ impl Default for DiscordConfig {
             announce_channel: None,
             room: DiscordRoom::Channel,
             channel_prefix: "inc-".into(),
+            answer_within_ms: 2500,
         }
     }
 }

@@ -26,8 +26,8 @@ const MODAL: u8 = 9;
 /// Message flag `EPHEMERAL`.
 const EPHEMERAL: u64 = 64;
 
-/// How long the work may take before the answer is deferred (Discord allows 3 s in all).
-pub const ANSWER_WITHIN: Duration = Duration::from_millis(2500);
+/// The longest `discord.answer_within_ms` may be: Discord allows 3 s in all, and the answer must travel.
+pub const ANSWER_WITHIN_MAX: Duration = Duration::from_millis(2900);
 
 /// The outbox action that edits a deferred answer (`PATCH /webhooks/{app}/{token}/messages/@original`).
 pub const FOLLOWUP: &str = "followup";
@@ -178,7 +178,7 @@ struct Extras {
     outside_room: bool,
 }
 
-/// Runs `line` for `ctx`: answered inline when done within [`ANSWER_WITHIN`], else deferred and
+/// Runs `line` for `ctx`: answered inline when done within `discord.answer_within_ms`, else deferred and
 /// followed up through the outbox.
 async fn run(
     engine: &Engine,
@@ -192,7 +192,9 @@ async fn run(
         let reply = worker.run_command(&line, &ctx).await?;
         answer(&worker, &reply, &extras).await
     });
-    match tokio::time::timeout(ANSWER_WITHIN, &mut task).await {
+    let within =
+        Duration::from_millis(engine.config().discord.answer_within_ms).min(ANSWER_WITHIN_MAX);
+    match tokio::time::timeout(within, &mut task).await {
         Ok(joined) => {
             joined.map_err(|e| EngineError::Conflict(format!("the command failed: {e}")))?
         }
