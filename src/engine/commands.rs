@@ -251,7 +251,7 @@ impl Engine {
             }
             IncCommand::PublicUpdate(text) => {
                 let id = self.room_incident(ctx, "inc update")?;
-                self.public_update(id, &text, who).await?;
+                self.public_update_in(unit, id, &text, who).await?;
                 Ok(Reply::private(
                     "Status update posted, and shown on the status page.",
                     Some(id),
@@ -347,7 +347,7 @@ impl Engine {
                     PageTarget::Service(s) => format!("service:{s}"),
                     PageTarget::Named(n) => n,
                 };
-                let pages = self.page(id, &target, who).await?;
+                let pages = self.page_in(unit, id, &target, who).await?;
                 let names: Vec<String> = pages.iter().map(super::paging::recipient_label).collect();
                 Ok(in_room(
                     format!("📟 {actor} paged {} for incident #{id}.", names.join(", ")),

@@ -460,21 +460,23 @@ impl Engine {
 
     /// Pages `target` for incident `id` on demand (`/inc page`, `POST …/pages`); returns the pages.
     pub async fn page(&self, id: i64, target: &str, who: &Actor) -> Result<Vec<Page>, EngineError> {
-        let result = self.page_checked(id, target, who).await;
-        self.recorded(who, Some(id), result).await
+        let mut unit = self.unit().await?;
+        let result = self.page_in(&mut unit, id, target, who).await;
+        self.finish(unit, Some((who, Some(id))), result).await
     }
 
-    async fn page_checked(
+    /// [`Engine::page`] inside `unit` (a command's own unit, for `/inc page`).
+    pub(super) async fn page_in(
         &self,
+        unit: &mut super::unit::Unit,
         id: i64,
         target: &str,
         who: &Actor,
     ) -> Result<Vec<Page>, EngineError> {
         let (base, plan) = self.plan_for_target(target)?;
-        let now = self.now();
+        let now = unit.now();
         let chain = format!("{base}@{}", now.timestamp_millis());
-        let mut tx = self.store().begin().await?;
-        let inc = super::locked_incident(&mut tx, id).await?;
+        let inc = unit.lock(id).await?;
         let audit = self.check(Action::Respond, who, Some(&inc), Some(base.clone()))?;
         if !inc.status.is_open() {
             return Err(EngineError::Conflict(format!(
@@ -483,7 +485,7 @@ impl Engine {
             )));
         }
         let sent = self
-            .send_step(&mut tx, &inc, &chain, &plan, 0, &who.id, now)
+            .send_step(unit.tx(), &inc, &chain, &plan, 0, &who.id, now)
             .await?;
         if sent.pages.is_empty() {
             return Err(EngineError::Conflict(format!(
@@ -492,13 +494,10 @@ impl Engine {
             )));
         }
         if let Some(entry) = audit {
-            tx.audit(&entry).await?;
+            unit.tx().audit(&entry).await?;
         }
-        for entry in outbound::for_events(&inc, &sent.events, self.destinations()) {
-            tx.enqueue(&entry, now).await?;
-        }
-        tx.commit().await?;
-        self.hub().notify(id);
+        unit.announce(&inc, &sent.events, self.destinations())
+            .await?;
         metrics::counter!("warroom_pages_sent_total", "by" => "demand")
             .increment(sent.pages.len() as u64);
         tracing::info!(incident = id, target = %base, pages = sent.pages.len(), "paged on demand");

@@ -16,20 +16,31 @@ impl Engine {
         text: &str,
         who: &Actor,
     ) -> Result<Applied, EngineError> {
+        let mut unit = self.unit().await?;
+        let result = self.public_update_in(&mut unit, id, text, who).await;
+        self.finish(unit, Some((who, Some(id))), result).await
+    }
+
+    /// [`Engine::public_update`] inside `unit` (a command's own unit).
+    pub(super) async fn public_update_in(
+        &self,
+        unit: &mut super::unit::Unit,
+        id: i64,
+        text: &str,
+        who: &Actor,
+    ) -> Result<Applied, EngineError> {
         let text = check_text("update", text)?;
         let actor = who.id.clone();
-        let result = self
-            .apply(id, |inc, now| {
-                self.check(Action::Respond, who, Some(inc), None)?;
-                Ok(vec![
-                    NewEvent::new(EventKind::StatusUpdate, now, Some(&actor))
-                        .text(text)
-                        .data(json!({"public": true}))
-                        .identified(who.identity()),
-                ])
-            })
-            .await;
-        self.recorded(who, Some(id), result).await
+        self.apply_in(unit, id, |inc, now| {
+            self.check(Action::Respond, who, Some(inc), None)?;
+            Ok(vec![
+                NewEvent::new(EventKind::StatusUpdate, now, Some(&actor))
+                    .text(text)
+                    .data(json!({"public": true}))
+                    .identified(who.identity()),
+            ])
+        })
+        .await
     }
 
     /// The ongoing incidents with only their public updates, most severe first.
