@@ -10,7 +10,14 @@ seconds="${1:-10}"
 export RUSTC_BOOTSTRAP=1 CARGO_INCREMENTAL=0
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # No sanitizer: safe Rust, a panic is what is looked for; debug assertions give overflow checks.
-flags=(-s none -O -a)
+# CI's bounded run builds unoptimised (a clean optimised, instrumented build of the whole tree takes
+# ~13 CPU-minutes on this machine, the unoptimised one a fraction of it); long runs want
+# WARROOM_FUZZ_PROFILE=release for ~10x the executions per second.
+if [ "${WARROOM_FUZZ_PROFILE:-dev}" = release ]; then
+  flags=(-s none -O -a)
+else
+  flags=(-s none --dev)
+fi
 cargo fuzz build "${flags[@]}" || exit 1
 
 shared=../shared/fixtures
