@@ -128,6 +128,11 @@ async fn an_earlier_alert_joining_moves_the_first_signal(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     let id = id.expect("the first alert opened an incident");
+    // Correlation is a follow-up job of the dispatch: it has run before "nothing linked" is said.
+    app.eventually("the dispatch's follow-ups", || async {
+        app.engine().job_counts().await.unwrap().pending == 0
+    })
+    .await;
     assert!(
         app.events_of(id, "change_linked").await.is_empty(),
         "nothing within the look-back of the first signal yet"
