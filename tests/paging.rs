@@ -517,8 +517,12 @@ async fn two_replicas_send_each_page_once() {
         .await
         .unwrap();
     let id = alert(&a, "checkout").await;
-    // The opening's own follow-ups (correlation) run first, so the count below is the timer's alone.
-    while warroom::engine::jobs::tick(a.engine()).await.unwrap() > 0 {}
+    // The opening's own follow-up (correlation) finishes first: the clock jump below would expire its
+    // lease were it still running, and the count below is the timer's alone.
+    a.eventually("the opening's correlation", || async {
+        a.engine().store().pending_jobs("correlate").await.unwrap() == 0
+    })
+    .await;
     clock.advance(Duration::minutes(5));
     let (x, y) = tokio::join!(
         warroom::engine::jobs::tick(a.engine()),
