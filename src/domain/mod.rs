@@ -14,6 +14,7 @@ pub mod escape;
 pub mod incident;
 pub mod people;
 pub mod policy;
+pub mod reminders;
 pub mod postmortem;
 mod postmortem_builder;
 mod postmortem_finish;
