@@ -82,6 +82,9 @@ pub struct ReminderState {
     pub update: Streak,
     /// The "no commander" reminders.
     pub commander: Streak,
+    /// The number of the incident's live timer (the scheduler's bookkeeping: an older one is stale).
+    #[serde(default)]
+    pub timer: u64,
 }
 
 impl Default for ReminderState {
@@ -90,6 +93,7 @@ impl Default for ReminderState {
             enabled: true,
             update: Streak::default(),
             commander: Streak::default(),
+            timer: 0,
         }
     }
 }
@@ -336,10 +340,7 @@ mod tests {
         let rules = Rules::default();
         let mut f = facts(Severity::P1);
         f.commander = None;
-        assert_eq!(
-            next_due(&rules, &ReminderState::default(), &f),
-            Some(t(10))
-        );
+        assert_eq!(next_due(&rules, &ReminderState::default(), &f), Some(t(10)));
         let d = decide(&rules, &ReminderState::default(), &f, t(10));
         assert_eq!(d.fires[0].kind, Kind::Commander);
         let d = decide(&rules, &d.state, &f, t(20));
