@@ -102,7 +102,16 @@ async fn a_p0_is_nudged_an_update_resets_it_and_remind_off_silences_it(backend: 
     assert!(text.contains("no status update for 15m"), "{text}");
     assert_eq!(nudges[0]["data"]["user"], "alice");
     assert_eq!(nudges[0]["actor"], "warroom");
-    // The web room shows it too (reminders are addressed to people).
+    // Posted in the web room, in the nudge's own transaction (reminders are addressed to people).
+    let entries = app.engine().store().outbox_for_incident(id).await.unwrap();
+    let posted = entries.iter().any(|(e, _)| {
+        e.destination == "web"
+            && e.action == "post"
+            && e.payload["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("⏰ alice (commander)"))
+    });
+    assert!(posted, "{entries:?}");
     assert_eq!(pending(&app, "reminder").await, 1, "the next one is armed");
 
     // An update at 20 minutes: the timer due at 30 finds it and waits until 35.
@@ -402,3 +411,33 @@ async fn an_action_item_due_is_dmed_to_its_owner_once(backend: Backend) {
     assert_eq!(pending(&app, "reminder_action").await, 0);
 }
 both_backends!(action_items, an_action_item_due_is_dmed_to_its_owner_once);
+
+async fn remind_off_needs_the_respond_permission(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("services.toml");
+    std::fs::write(&path, CATALOG).unwrap();
+    let db = TestDb::new(backend).await;
+    let mut config = test_config(&db);
+    config.catalog.path = path.display().to_string();
+    config.changes.jobs_tick_ms = 3_600_000;
+    // Once responders are listed, nobody else responds: bob may not silence the reminders.
+    config.roles.insert(
+        "responder".into(),
+        warroom::config::Grants(vec!["alice".into()]),
+    );
+    let clock = TestClock::at(t0());
+    let app = TestApp::start_with_clock(db, config, Some(clock.clone())).await;
+    let id = declare(&app, "P0", None).await;
+    let reply = app
+        .command("/inc remind off", &web_ctx(Some(id), "bob"))
+        .await;
+    assert!(!reply.ok, "{}", reply.text);
+    let refused = app.events_of(id, "refused").await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["data"]["action"], "respond");
+    assert!(reminders(&app, id, "off").await.is_empty());
+    assert_eq!(pending(&app, "reminder").await, 1, "still reminding");
+    run(&app, id, "alice", "/inc remind off").await;
+    assert_eq!(pending(&app, "reminder").await, 0);
+}
+both_backends!(permission, remind_off_needs_the_respond_permission);
