@@ -131,7 +131,12 @@ async fn an_earlier_alert_joining_moves_the_first_signal(backend: Backend) {
     // Correlation is a follow-up job of the dispatch: it has run before "nothing linked" is said (the
     // P1's reminder timer stays pending: it is not a follow-up).
     app.eventually("the dispatch's follow-ups", || async {
-        app.engine().store().pending_jobs("correlate").await.unwrap() == 0
+        app.engine()
+            .store()
+            .pending_jobs("correlate")
+            .await
+            .unwrap()
+            == 0
     })
     .await;
     assert!(
