@@ -128,9 +128,15 @@ async fn an_earlier_alert_joining_moves_the_first_signal(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     let id = id.expect("the first alert opened an incident");
-    // Correlation is a follow-up job of the dispatch: it has run before "nothing linked" is said.
+    // Correlation is a follow-up job of the dispatch: it has run before "nothing linked" is said (the
+    // P1's reminder timer stays pending: it is not a follow-up).
     app.eventually("the dispatch's follow-ups", || async {
-        app.engine().job_counts().await.unwrap().pending == 0
+        app.engine()
+            .store()
+            .pending_jobs("correlate")
+            .await
+            .unwrap()
+            == 0
     })
     .await;
     assert!(

@@ -41,6 +41,8 @@ pub struct Config {
     pub oncall: OncallConfig,
     /// The stakeholder status page (`/status`).
     pub status_page: StatusPageConfig,
+    /// Reminders that escalate: status-update nudges, "no commander", action items due.
+    pub reminders: super::reminders::RemindersConfig,
 }
 
 /// `[status_page]`

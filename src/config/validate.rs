@@ -224,6 +224,9 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     if let Err(problems) = config.alerts.policy() {
         p.extend(problems);
     }
+    if let Err(problems) = config.reminders.rules() {
+        p.extend(problems);
+    }
     if let Err(e) = crate::catalog::load(&config.catalog.path) {
         p.push(Problem {
             key: "catalog.path".into(),

@@ -85,6 +85,11 @@ pub enum IncCommand {
     },
     /// `/inc ack`.
     Ack,
+    /// `/inc remind off|on`: silence this incident's reminders, or turn them back on.
+    Remind {
+        /// On (`on`) or off (`off`).
+        on: bool,
+    },
     /// `/inc timeline [N]`.
     Timeline {
         /// How many entries, 1 to [`MAX_TIMELINE`]; `None` leaves the default to the caller.
@@ -202,6 +207,7 @@ inc changes | /inc changes [confirm <change-id>] | list the suspect changes, or 
 inc rollback | /inc rollback <change-id> | ask for a change to be rolled back
 inc page | /inc page <@user|team:NAME|service:NAME|NAME> | page someone
 inc ack | /inc ack | acknowledge a page
+inc remind | /inc remind <off|on> | silence this incident's reminders (status-update nudges, no commander), or turn them back on
 inc timeline | /inc timeline [N] | show the last N timeline entries (at most 200)
 inc postmortem | /inc postmortem | draft the postmortem
 inc help | /inc help [command] | show this help or one command's usage
@@ -446,6 +452,11 @@ fn parse_inc(rest: &str) -> Result<IncCommand, CommandError> {
         "rollback" => word("change id").map(|change| IncCommand::Rollback { change }),
         "page" => page(&cx, cx.one(args, "page target")?),
         "ack" => none(IncCommand::Ack),
+        "remind" => match cx.one(args, "`off` or `on`")?.to_ascii_lowercase().as_str() {
+            "off" => Ok(IncCommand::Remind { on: false }),
+            "on" => Ok(IncCommand::Remind { on: true }),
+            other => Err(cx.fail(format!("`{other}` is neither `off` nor `on`"))),
+        },
         "timeline" => timeline(&cx, args),
         "postmortem" => none(IncCommand::Postmortem),
         "help" if args.is_empty() => Ok(IncCommand::Help { topic: None }),

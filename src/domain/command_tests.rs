@@ -49,6 +49,8 @@ fn every_command_form_parses() {
         ("/inc close", st(Closed)), ("/inc Cancel", st(Cancelled)),
         ("/inc reopen", inc(I::Reopen)), ("/inc roles", inc(I::Roles)),
         ("/inc ack", inc(I::Ack)),
+        ("/inc remind off", inc(I::Remind { on: false })),
+        ("/inc Remind ON", inc(I::Remind { on: true })),
         ("/inc changes", inc(I::Changes)), ("/inc postmortem", inc(I::Postmortem)),
         ("/inc role commander @alice", role(Commander, "alice")),
         ("/inc role tech-lead <@U123ABC>", role(TechLead, "U123ABC")),
@@ -126,6 +128,9 @@ const ERRORS: &str = "\
 /inc role commander @bob @carol | unexpected extra argument `@carol` for `/inc role` | inc role
 /inc roles all | unexpected extra argument `all` for `/inc roles` | inc roles
 /inc ack x | unexpected extra argument `x` for `/inc ack` | inc ack
+/inc remind | missing `off` or `on` | inc remind
+/inc remind later | `later` is neither `off` nor `on` | inc remind
+/inc remind off now | unexpected extra argument `now` for `/inc remind` | inc remind
 /inc update | missing update text | inc update
 /inc note | missing note text | inc note
 /inc impact | missing impact text | inc impact
@@ -183,7 +188,7 @@ fn every_error_names_the_problem_and_carries_the_usage() {
 #[test]
 fn usage_and_help_cover_every_command() {
     let help = help_text();
-    assert_eq!(ENTRIES.len(), 23);
+    assert_eq!(ENTRIES.len(), 24);
     for (key, line, about) in ENTRIES.iter() {
         assert!(!about.is_empty() && help.contains(line), "{key}");
         assert_eq!(usage(key), Some(*line));
@@ -193,10 +198,10 @@ fn usage_and_help_cover_every_command() {
     assert_eq!(usage("resolve"), usage("inc status"));
     let oncall = "/oncall [schedule]\n/oncall override @user <duration>";
     assert_eq!(usage("oncall"), Some(oncall));
-    assert_eq!(usage("inc").map(|u| u.lines().count()), Some(17));
+    assert_eq!(usage("inc").map(|u| u.lines().count()), Some(18));
     assert_eq!(usage("nope").or(usage("")).or(usage("inc sev now")), None);
     assert!(help.starts_with("Incident:\n  /inc declare"), "{help}");
     assert!(help.ends_with("P3 minor, no user impact"), "{help}");
-    assert_eq!(words("inc").len(), 23);
+    assert_eq!(words("inc").len(), 24);
     assert_eq!(distance("kitten", "sitting"), 3);
 }

@@ -19,6 +19,7 @@ mod postmortem_builder;
 mod postmortem_finish;
 pub mod postmortem_review;
 pub mod postmortem_text;
+pub mod reminders;
 pub mod report;
 pub mod role;
 pub mod severity;

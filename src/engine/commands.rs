@@ -339,6 +339,21 @@ impl Engine {
                 );
                 Ok(in_room(text, id))
             }
+            IncCommand::Remind { on } => {
+                let id = self.room_incident(ctx, "inc remind")?;
+                let changed = self.set_reminders_in(unit, id, on, who).await?;
+                let text = match (on, changed) {
+                    (false, true) => {
+                        format!("🔕 {actor} turned the reminders off for incident #{id}.")
+                    }
+                    (true, true) => {
+                        format!("🔔 {actor} turned the reminders on for incident #{id}.")
+                    }
+                    (false, false) => "Reminders are already off for this incident.".into(),
+                    (true, false) => "Reminders are already on for this incident.".into(),
+                };
+                Ok(in_room(text, id))
+            }
             IncCommand::Page { target } => {
                 let id = self.room_incident(ctx, "inc page")?;
                 let target = match target {

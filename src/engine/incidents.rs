@@ -158,6 +158,7 @@ impl Engine {
             .into_iter()
             .collect();
         stored.extend(self.page_on_open(unit.tx(), &incident, now).await?);
+        self.arm_reminders(unit.tx(), &incident, now).await?;
         if let Some(mut entry) = audit {
             entry.incident_id = Some(incident.id);
             unit.tx().audit(&entry).await?;
@@ -310,56 +311,64 @@ impl Engine {
                     .transpose()?,
             ));
         }
-        self.apply_audited_in(unit, id, |inc, now| {
-            let mut audits = Vec::new();
-            for (action, subject) in Self::patch_actions(inc, &patch, who) {
-                audits.extend(self.check(action, who, Some(inc), Some(subject))?);
-            }
-            let mut events = Vec::new();
-            if let Some(sev) = patch.severity
-                && let Some(prev) = inc.set_severity(sev, now)
-            {
-                events.push(
-                    NewEvent::new(EventKind::SeverityChanged, now, Some(actor))
-                        .text(format!("{actor} changed the severity from {prev} to {sev}"))
-                        .data(json!({"from": prev, "to": sev})),
-                );
-            }
-            for (role, user) in roles {
-                let previous = match &user {
-                    Some(u) if inc.holder(role) == Some(u.as_str()) => continue,
-                    Some(u) => inc.assign_role(role, u, now),
-                    None => {
-                        inc.updated_at = now;
-                        inc.roles.remove(&role)
+        let applied = self
+            .apply_audited_in(unit, id, |inc, now| {
+                let mut audits = Vec::new();
+                for (action, subject) in Self::patch_actions(inc, &patch, who) {
+                    audits.extend(self.check(action, who, Some(inc), Some(subject))?);
+                }
+                let mut events = Vec::new();
+                if let Some(sev) = patch.severity
+                    && let Some(prev) = inc.set_severity(sev, now)
+                {
+                    events.push(
+                        NewEvent::new(EventKind::SeverityChanged, now, Some(actor))
+                            .text(format!("{actor} changed the severity from {prev} to {sev}"))
+                            .data(json!({"from": prev, "to": sev})),
+                    );
+                }
+                for (role, user) in roles {
+                    let previous = match &user {
+                        Some(u) if inc.holder(role) == Some(u.as_str()) => continue,
+                        Some(u) => inc.assign_role(role, u, now),
+                        None => {
+                            inc.updated_at = now;
+                            inc.roles.remove(&role)
+                        }
+                    };
+                    if user.is_none() && previous.is_none() {
+                        continue;
                     }
-                };
-                if user.is_none() && previous.is_none() {
-                    continue;
+                    events.push(role_event(
+                        role,
+                        user.as_deref(),
+                        previous.as_deref(),
+                        now,
+                        actor,
+                    ));
                 }
-                events.push(role_event(
-                    role,
-                    user.as_deref(),
-                    previous.as_deref(),
-                    now,
-                    actor,
-                ));
-            }
-            if let Some(to) = patch.status {
-                let from = inc.transition(to, now)?;
-                let mut event = status_event(from, to, now, actor);
-                if let Some(why) = because {
-                    event.text = event.text.map(|t| format!("{t}: {why}"));
+                if let Some(to) = patch.status {
+                    let from = inc.transition(to, now)?;
+                    let mut event = status_event(from, to, now, actor);
+                    if let Some(why) = because {
+                        event.text = event.text.map(|t| format!("{t}: {why}"));
+                    }
+                    events.push(event);
                 }
-                events.push(event);
-            }
-            let events = events
-                .into_iter()
-                .map(|e| e.identified(who.identity()))
-                .collect();
-            Ok((events, audits))
-        })
-        .await
+                let events = events
+                    .into_iter()
+                    .map(|e| e.identified(who.identity()))
+                    .collect();
+                Ok((events, audits))
+            })
+            .await?;
+        if !applied.events.is_empty() {
+            // Severity, status and commander move the reminder timer (a resolve stops it).
+            let now = unit.now();
+            self.arm_reminders(unit.tx(), &applied.incident, now)
+                .await?;
+        }
+        Ok(applied)
     }
 
     /// Moves an incident to another status.
@@ -506,6 +515,7 @@ impl Engine {
             due_at,
         };
         item.id = unit.tx().add_action_item(&item).await?;
+        self.schedule_action_reminder(unit.tx(), &item, now).await?;
         let owner_text = owner
             .as_deref()
             .map(|o| format!(" (owner: {o})"))

@@ -121,6 +121,8 @@ impl Engine {
                 .correlate_job(incident()?, Some(job.id))
                 .await
                 .map(drop),
+            super::reminders::REMIND => self.run_reminder_job(job).await,
+            super::reminders::REMIND_ACTION => self.run_action_reminder_job(job).await,
             unit::CORRELATE_CHANGE => {
                 let change = num("change")
                     .ok_or_else(|| EngineError::invalid("payload", "names no change"))?;

@@ -33,6 +33,7 @@ mod postmortem_review;
 pub use postmortem_review::{ActionEdit, MAX_SECTION_LEN};
 pub mod rate_limit;
 mod reads;
+mod reminders;
 mod replies;
 mod reports;
 pub mod rollback;

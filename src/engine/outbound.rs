@@ -101,17 +101,22 @@ fn announcement(incident: &Incident, event: &TimelineEvent) -> Option<String> {
         EventKind::PageAcknowledged => format!("✅ {text}"),
         EventKind::PageEscalated => format!("⏫ {text}"),
         EventKind::PageExhausted => format!("⚠️ {text}"),
+        // Action-item reminders go to their owner by DM, not to the room.
+        EventKind::Reminder if event.data["reminder"] != "action_item" => format!("⏰ {text}"),
         _ => return None,
     })
 }
 
 /// Whether `destination` gets a post for `kind`: the web room shows the timeline itself, so it
-/// only gets what is addressed to people (declare greeting and status updates).
+/// only gets what is addressed to people (declare greeting, status updates, reminders).
 fn wants(destination: &str, kind: EventKind) -> bool {
     if destination == WEB {
         matches!(
             kind,
-            EventKind::Declared | EventKind::Detected | EventKind::StatusUpdate
+            EventKind::Declared
+                | EventKind::Detected
+                | EventKind::StatusUpdate
+                | EventKind::Reminder
         )
     } else {
         true

@@ -129,6 +129,7 @@ impl Engine {
             return Ok(item);
         }
         tx.save_action_item(&item).await?;
+        self.schedule_action_reminder(&mut tx, &item, now).await?;
         let due = item
             .due_at
             .map(|d| format!(", due {}", d.format("%Y-%m-%d")))

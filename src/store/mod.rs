@@ -26,6 +26,7 @@ mod pages;
 mod people;
 mod postmortems;
 mod rate_buckets;
+mod reminders;
 mod reports;
 mod rooms;
 mod rows;
