@@ -473,13 +473,15 @@ fn risk(
     ]
 }
 
+/// One alert name's totals over the period.
+#[derive(Default)]
+struct Tally {
+    reports: i64,
+    flaps: i64,
+    incidents: BTreeSet<i64>,
+}
+
 fn noise(alerts: &[AlertRow]) -> [Chart; 2] {
-    #[derive(Default)]
-    struct Tally {
-        reports: i64,
-        flaps: i64,
-        incidents: BTreeSet<i64>,
-    }
     let mut by_name: BTreeMap<&str, Tally> = BTreeMap::new();
     for a in alerts {
         let t = by_name.entry(&a.alertname).or_default();
@@ -489,48 +491,47 @@ fn noise(alerts: &[AlertRow]) -> [Chart; 2] {
     }
     let mut rows: Vec<(&str, &Tally)> = by_name.iter().map(|(k, v)| (*k, v)).collect();
     rows.sort_by(|a, b| b.1.reports.cmp(&a.1.reports).then(a.0.cmp(b.0)));
-    let mut all = Chart::new(
-        "alert-noise",
-        "Alert noise: reports, incidents opened and flaps by alert name",
-        ChartKind::Bars,
-        "alertname",
-        "count",
+    let quiet: Vec<(&str, &Tally)> = rows
+        .iter()
+        .copied()
+        .filter(|r| r.1.incidents.is_empty())
+        .collect();
+    [
+        alert_bars(
+            "alert-noise",
+            "Alert noise: reports, incidents opened and flaps by alert name",
+            &rows,
+            true,
+        ),
+        alert_bars(
+            "tuning-candidates",
+            "Tuning candidates: alerts that never led to an incident",
+            &quiet,
+            false,
+        ),
+    ]
+}
+
+/// Bars of reports (and incidents opened, if `with_incidents`) and flaps per alert name.
+fn alert_bars(id: &str, title: &str, rows: &[(&str, &Tally)], with_incidents: bool) -> Chart {
+    let mut chart = Chart::new(id, title, ChartKind::Bars, "alertname", "count");
+    chart.x = rows.iter().map(|r| r.0.to_string()).collect();
+    let mut chart = chart.series(
+        "reports",
+        rows.iter().map(|r| Some(r.1.reports as f64)).collect(),
     );
-    all.x = rows.iter().map(|r| r.0.to_string()).collect();
-    let all = all
-        .series(
-            "reports",
-            rows.iter().map(|r| Some(r.1.reports as f64)).collect(),
-        )
-        .series(
+    if with_incidents {
+        chart = chart.series(
             "incidents",
             rows.iter().map(|r| count(r.1.incidents.len())).collect(),
-        )
+        );
+    }
+    chart
         .series(
             "flaps",
             rows.iter().map(|r| Some(r.1.flaps as f64)).collect(),
         )
-        .figure("alert_names", count(rows.len()));
-    let quiet: Vec<&(&str, &Tally)> = rows.iter().filter(|r| r.1.incidents.is_empty()).collect();
-    let mut tuning = Chart::new(
-        "tuning-candidates",
-        "Tuning candidates: alerts that never led to an incident",
-        ChartKind::Bars,
-        "alertname",
-        "count",
-    );
-    tuning.x = quiet.iter().map(|r| r.0.to_string()).collect();
-    let tuning = tuning
-        .series(
-            "reports",
-            quiet.iter().map(|r| Some(r.1.reports as f64)).collect(),
-        )
-        .series(
-            "flaps",
-            quiet.iter().map(|r| Some(r.1.flaps as f64)).collect(),
-        )
-        .figure("alert_names", count(quiet.len()));
-    [all, tuning]
+        .figure("alert_names", count(rows.len()))
 }
 
 #[cfg(test)]
