@@ -92,6 +92,13 @@ fn count(n: usize) -> Option<f64> {
     Some(n as f64)
 }
 
+/// A chart over the period's weeks (`labels`), no series yet.
+fn weekly(id: &str, title: &str, kind: ChartKind, unit: &str, labels: &[String]) -> Chart {
+    let mut chart = Chart::new(id, title, kind, "week", unit);
+    chart.x = labels.to_vec();
+    chart
+}
+
 /// All the charts of `[from, to)`; `now` ends the time of statuses still current.
 pub fn build(
     from: DateTime<Utc>,
@@ -136,14 +143,13 @@ fn incidents_per_week(
     labels: &[String],
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let mut chart = weekly(
         "incidents-per-week",
         "Incidents per week by severity",
         ChartKind::StackedBars,
-        "week",
         "incidents",
+        labels,
     );
-    chart.x = labels.to_vec();
     for sev in Severity::ALL {
         let mut values = vec![0.0; labels.len()];
         for i in incidents.iter().filter(|i| i.severity == sev) {
@@ -161,14 +167,13 @@ fn mtta_mttr(
     labels: &[String],
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let mut chart = weekly(
         "mtta-mttr",
         "MTTA and MTTR per week (median, p90)",
         ChartKind::Lines,
-        "week",
         "seconds",
+        labels,
     );
-    chart.x = labels.to_vec();
     let mut mtta: Vec<Vec<i64>> = vec![Vec::new(); labels.len()];
     let mut mttr: Vec<Vec<i64>> = vec![Vec::new(); labels.len()];
     for i in incidents {
@@ -237,14 +242,13 @@ fn deployment_frequency(
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
     period: Duration,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let chart = weekly(
         "deployment-frequency",
         "Deployment frequency (deploys per week)",
         ChartKind::Bars,
-        "week",
         "deploys",
+        labels,
     );
-    chart.x = labels.to_vec();
     let mut values = vec![0.0; labels.len()];
     for c in deploys {
         if let Some(w) = c.started_at.and_then(slot) {
@@ -265,14 +269,13 @@ fn lead_time(
     labels: &[String],
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let chart = weekly(
         "lead-time",
         "Lead time for changes (commit → deploy)",
         ChartKind::Lines,
-        "week",
         "seconds",
+        labels,
     );
-    chart.x = labels.to_vec();
     let mut per_week: Vec<Vec<i64>> = vec![Vec::new(); labels.len()];
     for c in deploys {
         let (Some(started), Some(committed)) = (c.started_at, c.committed_at) else {
@@ -304,14 +307,13 @@ fn change_failure_rate(
     labels: &[String],
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let chart = weekly(
         "change-failure-rate",
         "Change failure rate (deploys confirmed as a cause / deploys)",
         ChartKind::Lines,
-        "week",
         "ratio",
+        labels,
     );
-    chart.x = labels.to_vec();
     let mut all = vec![0usize; labels.len()];
     let mut failed = vec![0usize; labels.len()];
     for c in deploys {
@@ -341,14 +343,13 @@ fn time_to_restore(
     labels: &[String],
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let chart = weekly(
         "time-to-restore",
         "Time to restore (incidents caused by a confirmed change: detected → resolved)",
         ChartKind::Lines,
-        "week",
         "seconds",
+        labels,
     );
-    chart.x = labels.to_vec();
     let caused: BTreeSet<i64> = links
         .iter()
         .filter(|l| l.confirmed)
