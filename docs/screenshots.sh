@@ -2,7 +2,8 @@
 # PNG screenshots of the web console on the demo's data, into docs/screenshots/:
 # runs `warroom demo --keep`, serves the database it kept, and drives headless Chromium through
 # chromedriver's WebDriver API (plain curl, no test harness) as `alice`, the demo's commander.
-# Needs chromium and chromedriver (apt-get install chromium chromium-driver). Usage: docs/screenshots.sh
+# Needs chromium and chromedriver (apt-get install chromium chromium-driver) and, for emoji, a colour
+# emoji font (apt-get install fonts-noto-color-emoji). Usage: docs/screenshots.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${WARROOM_BIN:-target/debug/warroom}
@@ -10,6 +11,8 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 OUT=docs/screenshots
 [ -x "$BIN" ] || cargo build --bin warroom
+fc-list 2>/dev/null | grep -qi 'emoji' ||
+  echo "warning: no colour emoji font, emoji will be boxes (apt-get install fonts-noto-color-emoji)" >&2
 mkdir -p "$OUT"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -3,163 +3,17 @@
 //! command typed there changes the status, and the postmortem and reports pages render.
 //! Locally without chromium/chromedriver the test prints a skip; in CI (`CI` set) it fails.
 
+mod browser_support;
 mod common;
 
+use browser_support::{
+    WAIT, browser, browser_binaries, click, run_then_close, set_name, start_driver, text_of,
+    type_into, wait_text,
+};
 use common::{Backend, TestApp};
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use fantoccini::{Client, Locator};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(15);
-
-fn first_existing(paths: &[&str]) -> Option<PathBuf> {
-    paths.iter().map(PathBuf::from).find(|p| p.is_file())
-}
-
-/// The browser and its driver, or `None` (a skip) when they are not installed outside CI.
-fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
-    let chromium = first_existing(&["/usr/lib/chromium/chromium", "/usr/bin/chromium"]);
-    let driver = first_existing(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
-    match (chromium, driver) {
-        (Some(c), Some(d)) => Some((c, d)),
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "chromium and chromedriver are required in CI (apt-get install chromium chromium-driver)"
-        ),
-        _ => {
-            eprintln!("browser test skipped: install chromium and chromium-driver to run it");
-            None
-        }
-    }
-}
-
-/// A chromedriver process this test started; killed when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_driver(driver: &Path) -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let driver = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{}/status", driver.url)).await
-            && r.status().is_success()
-        {
-            return driver;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not answer on {}", driver.url);
-}
-
-/// A browser session with its own fresh profile.
-async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--disable-dev-shm-usage", "--window-size=1280,1000",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session")
-}
-
-/// Waits until the text of the first element matching `css` satisfies `ok`.
-async fn wait_text(c: &Client, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + WAIT;
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        if let Ok(e) = c.find(Locator::Css(css)).await
-            && let Ok(t) = e.text().await
-        {
-            if ok(&t) {
-                return t;
-            }
-            last = t;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what} in `{css}`; last text: {last:?}");
-}
-
-/// The text of the element `css` (which must exist).
-async fn text_of(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-/// Clicks the element `css`.
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Types `text` into the field `css`.
-async fn type_into(c: &Client, css: &str, text: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .send_keys(text)
-        .await
-        .unwrap();
-}
-
-async fn set_name(c: &Client, name: &str) {
-    let input = c
-        .find(Locator::Css("form[action='/name'] input[name=name]"))
-        .await
-        .unwrap();
-    input.send_keys(name).await.unwrap();
-    click(c, "form[action='/name'] button").await;
-    wait_text(c, "header", "the name in the header", |t| {
-        t.contains(&format!("you are {name}"))
-    })
-    .await;
-}
 
 async fn say(c: &Client, text: &str) {
     let input = c.find(Locator::Css("#say #text")).await.unwrap();
@@ -313,15 +167,13 @@ async fn war_room_in_two_browsers(backend: Backend) {
     let (p1, p2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let alice = browser(&driver, &chromium, p1.path()).await;
     let bob = browser(&driver, &chromium, p2.path()).await;
-    let outcome = tokio::time::timeout(Duration::from_secs(120), scenario(&app, &alice, &bob));
-    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
-    let _ = alice.close().await;
-    let _ = bob.close().await;
+    run_then_close(
+        &[&alice, &bob],
+        Duration::from_secs(120),
+        "the browser scenario",
+        scenario(&app, &alice, &bob),
+    )
+    .await;
     drop(driver);
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => panic!("the browser scenario took longer than 120 s"),
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
 }
 both_backends!(browser_war_room, war_room_in_two_browsers);

@@ -7,7 +7,9 @@ mod browser_support;
 mod common;
 mod console_support;
 
-use browser_support::{WAIT, browser, browser_binaries, click, start_driver, wait_text};
+use browser_support::{
+    WAIT, browser_binaries, click, run_then_close, session, set_name, wait_text,
+};
 use common::{Backend, TestApp, declare};
 use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
@@ -15,16 +17,7 @@ use std::time::{Duration, Instant};
 async fn name_as(c: &Client, app: &TestApp, name: &str) {
     c.delete_all_cookies().await.unwrap();
     c.goto(&app.url("/")).await.unwrap();
-    let input = c
-        .find(Locator::Css("form[action='/name'] input[name=name]"))
-        .await
-        .unwrap();
-    input.send_keys(name).await.unwrap();
-    click(c, "form[action='/name'] button").await;
-    wait_text(c, "header", "the name in the header", |t| {
-        t.contains(&format!("you are {name}"))
-    })
-    .await;
+    set_name(c, name).await;
 }
 
 /// Whether an element matching `css` exists.
@@ -151,17 +144,13 @@ async fn console_in_a_browser(backend: Backend) {
         return;
     };
     let (_dir, app) = console_support::spawn(backend).await;
-    let driver = start_driver(&driver).await;
-    let profile = tempfile::tempdir().unwrap();
-    let c = browser(&driver, &chromium, profile.path()).await;
-    let outcome = tokio::time::timeout(Duration::from_secs(90), scenario(&app, &c));
-    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
-    let _ = c.close().await;
-    drop(driver);
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => panic!("the console scenario took longer than 90 s"),
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
+    let s = session(&chromium, &driver).await;
+    run_then_close(
+        &[&s.client],
+        Duration::from_secs(90),
+        "the console scenario",
+        scenario(&app, &s.client),
+    )
+    .await;
 }
 both_backends!(browser_console, console_in_a_browser);

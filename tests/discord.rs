@@ -621,15 +621,7 @@ async fn one_incident_with_a_slack_and_a_discord_room(backend: Backend) {
         in_discord.iter().any(|t| t.contains("from discord")),
         "{in_discord:?}"
     );
-    let in_slack: Vec<String> = slack
-        .channels()
-        .into_iter()
-        .find(|c| c.id == slack_room)
-        .unwrap()
-        .messages
-        .iter()
-        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let in_slack = slack.texts(&slack_room);
     assert!(
         in_slack.iter().any(|t| t.contains("from discord")),
         "{in_slack:?}"

@@ -5,69 +5,32 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::rig::Rig;
 use common::{Backend, TestApp, TestDb, test_config};
 use serde_json::{Value, json};
 use sqlx::Connection;
-use std::sync::{Arc, Mutex};
 use warroom::domain::change::{Change, ChangeKind, ChangeStatus};
-use warroom::domain::{
-    Actor, Catalog, EventKind, Incident, IncidentType, NewEvent, NewIncident, Severity, Status,
-};
-use warroom::engine::{Clock, Engine, Hub};
-use warroom::store::Store;
-
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
+use warroom::domain::{IncidentType, NewIncident, Severity, Status};
 
 fn t(day: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, h, m, 0).unwrap()
 }
 
-struct Rig {
-    engine: Engine,
-    clock: Arc<TestClock>,
-    store: Store,
-}
-
 impl Rig {
-    fn at(&self, when: DateTime<Utc>) -> &Engine {
-        *self.clock.0.lock().unwrap() = when;
-        &self.engine
-    }
-
+    /// A `service` outage opened from alerts at `when`.
     async fn incident(&self, when: DateTime<Utc>, severity: Severity, service: &str) -> i64 {
-        let mut inc = Incident::open(
-            NewIncident {
-                title: format!("trouble on {service}"),
-                severity,
-                kind: IncidentType::Outage,
-                service: Some(service.into()),
-                status: Status::Detected,
-                declared_by: None,
-                detected_at: when,
-            },
-            when,
-        );
-        let mut tx = self.store.begin().await.unwrap();
-        inc.id = tx.insert_incident(&inc).await.unwrap();
-        let event = NewEvent::new(EventKind::Detected, when, None)
-            .text("opened from alerts")
-            .data(json!({"title": inc.title, "severity": severity, "service": service}));
-        tx.append(inc.id, &event, when).await.unwrap();
-        tx.commit().await.unwrap();
-        inc.id
-    }
-
-    async fn status(&self, id: i64, when: DateTime<Utc>, to: &str) {
-        self.at(when)
-            .set_status(id, to.parse().unwrap(), &Actor::named("ic", "ic", "api"))
-            .await
-            .unwrap();
+        let title = format!("trouble on {service}");
+        let data = json!({"title": title, "severity": severity, "service": service});
+        let new = NewIncident {
+            title,
+            severity,
+            kind: IncidentType::Outage,
+            service: Some(service.into()),
+            status: Status::Detected,
+            declared_by: None,
+            detected_at: when,
+        };
+        self.opened_from_alerts(new, data).await
     }
 
     async fn change(
@@ -365,21 +328,7 @@ async fn insights_match_hand_computed_figures(backend: Backend) {
     config
         .roles
         .insert("admin".into(), warroom::config::Grants(vec!["ic".into()]));
-    let store = Store::connect(&db.url, 4).await.unwrap();
-    store.migrate().await.unwrap();
-    let clock = Arc::new(TestClock(Mutex::new(t(1, 0, 0))));
-    let rig = Rig {
-        engine: Engine::new(
-            store.clone(),
-            clock.clone(),
-            Hub::default(),
-            vec!["web".into()],
-            Arc::new(config.clone()),
-            Arc::new(Catalog::default()),
-        ),
-        clock,
-        store: store.clone(),
-    };
+    let rig = Rig::new(&db, &config, t(1, 0, 0)).await;
     seed(&rig, &db.url).await;
     let charts = rig
         .at(t(20, 0, 0))
@@ -387,7 +336,7 @@ async fn insights_match_hand_computed_figures(backend: Backend) {
         .await
         .unwrap();
     check(&serde_json::to_value(&charts).unwrap());
-    store.close().await;
+    rig.store.close().await;
 
     let app = TestApp::start(db, config).await;
     let period = "from=2026-11-02&to=2026-11-15";

@@ -5,7 +5,8 @@
 mod browser_support;
 mod common;
 
-use browser_support::{browser, browser_binaries, click, start_driver, type_into, wait_text};
+use browser_support::{browser_binaries, click, run_then_close, session, type_into, wait_text};
+use common::web::{password, spawn_with_accounts};
 use common::{Backend, TestApp, declare};
 use fantoccini::{Client, Locator};
 use std::time::Duration;
@@ -18,12 +19,7 @@ async fn sign_in(c: &Client, app: &TestApp, name: &str, next: &str) {
         .await
         .unwrap();
     type_into(c, "input[name=name]", name).await;
-    type_into(
-        c,
-        "input[name=password]",
-        &format!("{name}'s long password"),
-    )
-    .await;
+    type_into(c, "input[name=password]", &password(name)).await;
     click(c, "form:not(:has(#oidc)) button").await;
 }
 
@@ -112,32 +108,19 @@ async fn reports_and_postmortem_in_a_browser(backend: Backend) {
     let Some((chromium, driver)) = browser_binaries() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("services.toml");
-    std::fs::write(&catalog, CATALOG).unwrap();
-    let app = TestApp::spawn_with(backend, |c| {
-        c.auth.local_accounts = true;
-        c.catalog.path = catalog.display().to_string();
+    let (app, _dir) = spawn_with_accounts(backend, CATALOG, &["alice", "bob"], |c| {
         c.roles
             .insert("responder".into(), Grants(vec!["alice".into()]));
     })
     .await;
-    for name in ["alice", "bob"] {
-        let out = common::user_cli(&app, &["add", name], &format!("{name}'s long password"));
-        assert!(out.status.success(), "{out:?}");
-    }
     let id = declare(&app, "Checkout slow", "P3").await;
-    let driver = start_driver(&driver).await;
-    let profile = tempfile::tempdir().unwrap();
-    let c = browser(&driver, &chromium, profile.path()).await;
-    let outcome = tokio::time::timeout(Duration::from_secs(120), scenario(&app, &c, id));
-    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
-    let _ = c.close().await;
-    drop(driver);
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => panic!("the browser scenario took longer than 120 s"),
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
+    let s = session(&chromium, &driver).await;
+    run_then_close(
+        &[&s.client],
+        Duration::from_secs(120),
+        "the browser scenario",
+        scenario(&app, &s.client, id),
+    )
+    .await;
 }
 both_backends!(browser_insights, reports_and_postmortem_in_a_browser);

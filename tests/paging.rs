@@ -7,6 +7,7 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
+use common::alerts::alert_opens;
 use common::{Backend, TestApp, TestClock, TestDb, test_config, web_ctx};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -88,18 +89,7 @@ fn t0() -> chrono::DateTime<Utc> {
 
 /// Fires a P1 alert on `service` and dispatches it; returns the incident it opened.
 async fn alert(app: &TestApp, service: &str) -> i64 {
-    let (s, b) = app
-        .post_json(
-            "/hooks/alerts",
-            json!({"alerts": [{"name": "CheckoutDown", "service": service, "severity": "critical"}]}),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-    app.engine().dispatch_due().await.unwrap();
-    let (_, list) = app.get_json("/api/v1/incidents").await;
-    list["incidents"][0]["id"]
-        .as_i64()
-        .expect("an incident opened")
+    alert_opens(app, "CheckoutDown", service, "critical").await
 }
 
 async fn pages(app: &TestApp, id: i64) -> Vec<Value> {
@@ -257,16 +247,7 @@ async fn on_demand_pages_follow_their_target(backend: Backend) {
     let clock = TestClock::at(t0());
     let app = start(TestDb::new(backend).await, dir.path(), clock.clone(), None).await;
     // P3 on a service with a schedule only: below oncall.page_at, nobody is paged by policy.
-    let (s, b) = app
-        .post_json(
-            "/hooks/alerts",
-            json!({"alerts": [{"name": "Slow", "service": "search", "severity": "warning"}]}),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-    app.engine().dispatch_due().await.unwrap();
-    let (_, list) = app.get_json("/api/v1/incidents").await;
-    let id = list["incidents"][0]["id"].as_i64().unwrap();
+    let id = alert_opens(&app, "Slow", "search", "warning").await;
     assert!(pages(&app, id).await.is_empty());
 
     let reply = app

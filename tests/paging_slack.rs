@@ -5,6 +5,7 @@
 mod common;
 mod slack_server;
 
+use common::alerts::alert_opens;
 use common::{Backend, TestApp};
 use serde_json::{Value, json};
 use slack_server::FakeSlack;
@@ -77,16 +78,7 @@ async fn a_p1_alert_pages_the_on_call_by_dm_and_the_button_acknowledges(backend:
         c.server.public_url = Some("https://warroom.example".into());
     })
     .await;
-    let (s, b) = app
-        .post_json(
-            "/hooks/alerts",
-            json!({"alerts": [{"name": "CheckoutDown", "service": "checkout", "severity": "critical"}]}),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-    app.engine().dispatch_due().await.unwrap();
-    let (_, list) = app.get_json("/api/v1/incidents").await;
-    let id = list["incidents"][0]["id"].as_i64().unwrap();
+    let id = alert_opens(&app, "CheckoutDown", "checkout", "critical").await;
     let f = fake.clone();
     wait_until("alice is paged by DM", 10, || {
         let f = f.clone();
@@ -128,15 +120,7 @@ async fn a_p1_alert_pages_the_on_call_by_dm_and_the_button_acknowledges(backend:
     // The room hears about the page and its acknowledgement.
     let room = room_of(&app, id).await;
     drained(&app, id, 10).await;
-    let posts: Vec<String> = fake
-        .channels()
-        .into_iter()
-        .find(|c| c.id == room)
-        .unwrap()
-        .messages
-        .iter()
-        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let posts = fake.texts(&room);
     assert!(
         posts.iter().any(|p| p.contains("Paged <@UALICE001>")),
         "{posts:?}"

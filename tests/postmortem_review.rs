@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::web::{signed_in, spawn_with_accounts};
 use common::{Backend, TestApp, declare, web_ctx};
 use reqwest::header::ACCEPT;
 use warroom::config::Grants;
@@ -12,47 +13,12 @@ use warroom::config::Grants;
 const CATALOG: &str = "[[person]]\nid = \"alice\"\nname = \"Alice Ng\"\n[[person]]\nid = \"bob\"\n";
 
 async fn spawn(backend: Backend) -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("services.toml");
-    std::fs::write(&catalog, CATALOG).unwrap();
-    let app = TestApp::spawn_with(backend, |c| {
-        c.auth.local_accounts = true;
-        c.catalog.path = catalog.display().to_string();
-        // alice responds; bob, a known person with no role, may only read.
+    // alice responds; bob, a known person with no role, may only read.
+    spawn_with_accounts(backend, CATALOG, &["alice", "bob"], |c| {
         c.roles
             .insert("responder".into(), Grants(vec!["alice".into()]));
     })
-    .await;
-    for name in ["alice", "bob"] {
-        let out = common::user_cli(&app, &["add", name], &format!("{name}'s long password"));
-        assert!(out.status.success(), "{out:?}");
-    }
-    (app, dir)
-}
-
-/// A signed-in client (no redirects followed) and its CSRF token.
-async fn signed_in(app: &TestApp, name: &str) -> (reqwest::Client, String) {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let password = format!("{name}'s long password");
-    let resp = client
-        .post(app.url("/signin"))
-        .form(&[
-            ("name", name),
-            ("password", password.as_str()),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303, "{name} signs in");
-    let html = page(app, &client, "/").await;
-    let marker = r#"<meta name="csrf-token" content=""#;
-    let start = html.find(marker).expect("a CSRF token") + marker.len();
-    (client, html[start..].split('"').next().unwrap().to_string())
+    .await
 }
 
 async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {

@@ -4,40 +4,18 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
+use common::rig::Rig;
 use common::{Backend, TestApp, TestDb, test_config};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use warroom::domain::Actor;
-use warroom::domain::{
-    ActionItem, Catalog, EventKind, Incident, IncidentType, NewEvent, NewIncident, Severity, Status,
-};
-use warroom::engine::{Clock, Declare, Engine, Hub};
-use warroom::store::Store;
-
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
+use warroom::domain::{ActionItem, IncidentType, NewIncident, Severity, Status};
+use warroom::engine::Declare;
 
 fn t(day: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, h, m, 0).unwrap()
 }
 
-struct Rig {
-    engine: Engine,
-    clock: Arc<TestClock>,
-    store: Store,
-}
-
 impl Rig {
-    fn at(&self, when: DateTime<Utc>) -> &Engine {
-        *self.clock.0.lock().unwrap() = when;
-        &self.engine
-    }
-
     /// An incident opened from alerts (status `detected`), as the alert pipeline opens them.
     async fn detected(
         &self,
@@ -46,36 +24,19 @@ impl Rig {
         kind: IncidentType,
         service: Option<&str>,
     ) -> i64 {
-        let mut inc = Incident::open(
-            NewIncident {
-                title: format!("{kind} of {}", service.unwrap_or("something")),
-                severity,
-                kind,
-                service: service.map(String::from),
-                status: Status::Detected,
-                declared_by: None,
-                detected_at: when,
-            },
-            when,
-        );
-        let mut tx = self.store.begin().await.unwrap();
-        inc.id = tx.insert_incident(&inc).await.unwrap();
-        let event = NewEvent::new(EventKind::Detected, when, None)
-            .text("opened from alerts")
-            .data(
-                json!({"title": inc.title, "severity": severity, "type": kind,
-                "service": service, "alerts": ["fp"]}),
-            );
-        tx.append(inc.id, &event, when).await.unwrap();
-        tx.commit().await.unwrap();
-        inc.id
-    }
-
-    async fn status(&self, id: i64, when: DateTime<Utc>, to: &str) {
-        self.at(when)
-            .set_status(id, to.parse().unwrap(), &Actor::named("ic", "ic", "api"))
-            .await
-            .unwrap();
+        let title = format!("{kind} of {}", service.unwrap_or("something"));
+        let data = json!({"title": title, "severity": severity, "type": kind,
+            "service": service, "alerts": ["fp"]});
+        let new = NewIncident {
+            title,
+            severity,
+            kind,
+            service: service.map(String::from),
+            status: Status::Detected,
+            declared_by: None,
+            detected_at: when,
+        };
+        self.opened_from_alerts(new, data).await
     }
 
     async fn item(&self, id: i64, when: DateTime<Utc>, status: &str) {
@@ -247,21 +208,7 @@ async fn report_figures_match_hand_computed_values(backend: Backend) {
         "admin".into(),
         warroom::config::Grants(vec!["ic".into(), "sec".into()]),
     );
-    let store = Store::connect(&db.url, 4).await.unwrap();
-    store.migrate().await.unwrap();
-    let clock = Arc::new(TestClock(Mutex::new(t(1, 0, 0))));
-    let rig = Rig {
-        engine: Engine::new(
-            store.clone(),
-            clock.clone(),
-            Hub::default(),
-            vec!["web".into()],
-            Arc::new(config.clone()),
-            Arc::new(Catalog::default()),
-        ),
-        clock,
-        store: store.clone(),
-    };
+    let rig = Rig::new(&db, &config, t(1, 0, 0)).await;
     seed(&rig).await;
 
     // Asked on Nov 6 at noon: statuses still current count up to then.
@@ -275,7 +222,7 @@ async fn report_figures_match_hand_computed_values(backend: Backend) {
     let tis = &r["time_in_status"];
     assert_eq!(tis["triaging"], 600 + 99_000);
     assert_eq!(tis["resolved"], 3600 + 264_600 + 170_880);
-    store.close().await;
+    rig.store.close().await;
 
     // The same through the API and the page of the running app.
     let app = TestApp::start(db, config).await;

@@ -3,62 +3,18 @@
 
 mod common;
 
+use common::web::{signed_in, spawn_with_accounts};
 use common::{Backend, TestApp, declare, split};
-use reqwest::header::ACCEPT;
 use serde_json::{Value, json};
 use warroom::config::Grants;
 
 const CATALOG: &str = "[[person]]\nid = \"alice\"\nname = \"Alice Ng\"\n[[person]]\nid = \"bob\"\n";
 
 async fn spawn(backend: Backend) -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("services.toml");
-    std::fs::write(&catalog, CATALOG).unwrap();
-    let app = TestApp::spawn_with(backend, |c| {
-        c.auth.local_accounts = true;
-        c.catalog.path = catalog.display().to_string();
+    spawn_with_accounts(backend, CATALOG, &["alice", "bob"], |c| {
         c.roles.insert("admin".into(), Grants(vec!["bob".into()]));
     })
-    .await;
-    for name in ["alice", "bob"] {
-        let out = common::user_cli(&app, &["add", name], &format!("{name}'s long password"));
-        assert!(out.status.success(), "{out:?}");
-    }
-    (app, dir)
-}
-
-/// A signed-in browser-like client and its CSRF token.
-async fn signed_in(app: &TestApp, name: &str) -> (reqwest::Client, String) {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let password = format!("{name}'s long password");
-    let resp = client
-        .post(app.url("/signin"))
-        .form(&[
-            ("name", name),
-            ("password", password.as_str()),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303, "{name} signs in");
-    let html = client
-        .get(app.url("/"))
-        .header(ACCEPT, "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let marker = r#"<meta name="csrf-token" content=""#;
-    let start = html.find(marker).expect("the board carries a CSRF token") + marker.len();
-    let csrf = html[start..].split('"').next().unwrap().to_string();
-    (client, csrf)
+    .await
 }
 
 async fn say(app: &TestApp, who: &(reqwest::Client, String), id: i64, text: &str) -> Value {

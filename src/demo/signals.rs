@@ -55,17 +55,19 @@ pub(super) const ALERTS: [(&str, &str, &str, &str, &str); 6] = [
 const BATCHES: usize = 12;
 const PER_BATCH: usize = 25;
 
-/// A deploy of checkout 8 minutes ago (the culprit) and a db configuration change 45 minutes ago.
+/// A deploy of checkout 8 minutes ago (the culprit, committed 50 minutes ago: the lead time on
+/// /reports) and a db configuration change 45 minutes ago (committed 70 minutes ago).
 pub(super) async fn record_changes(api: &Api, now: DateTime<Utc>) -> anyhow::Result<()> {
     heading("Changes recorded by CI (POST /hooks/changes)");
     let changes = [
         json!({"kind": "config", "services": ["db"], "environment": "production",
             "summary": "db pool=50", "author": "erin", "status": "done", "id": "cfg-77",
-            "started_at": ago(now, 45), "ended_at": ago(now, 44)}),
+            "committed_at": ago(now, 70), "started_at": ago(now, 45), "ended_at": ago(now, 44)}),
         json!({"kind": "deploy", "services": ["checkout"], "environment": "production",
             "summary": "Deploy checkout v2.3.1", "author": "alice", "version": "v2.3.1",
             "links": [{"href": "https://ci.example.com/runs/812", "text": "pipeline"}],
-            "status": "done", "id": "ci-run-812", "started_at": ago(now, 8), "ended_at": ago(now, 7)}),
+            "status": "done", "id": "ci-run-812", "committed_at": ago(now, 50),
+            "started_at": ago(now, 8), "ended_at": ago(now, 7)}),
     ];
     for body in &changes {
         let answer = api.post("/hooks/changes", body).await?;

@@ -92,6 +92,13 @@ fn count(n: usize) -> Option<f64> {
     Some(n as f64)
 }
 
+/// A chart over the period's weeks (`labels`), no series yet.
+fn weekly(id: &str, title: &str, kind: ChartKind, unit: &str, labels: &[String]) -> Chart {
+    let mut chart = Chart::new(id, title, kind, "week", unit);
+    chart.x = labels.to_vec();
+    chart
+}
+
 /// All the charts of `[from, to)`; `now` ends the time of statuses still current.
 pub fn build(
     from: DateTime<Utc>,
@@ -136,14 +143,13 @@ fn incidents_per_week(
     labels: &[String],
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let mut chart = weekly(
         "incidents-per-week",
         "Incidents per week by severity",
         ChartKind::StackedBars,
-        "week",
         "incidents",
+        labels,
     );
-    chart.x = labels.to_vec();
     for sev in Severity::ALL {
         let mut values = vec![0.0; labels.len()];
         for i in incidents.iter().filter(|i| i.severity == sev) {
@@ -161,14 +167,13 @@ fn mtta_mttr(
     labels: &[String],
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let mut chart = weekly(
         "mtta-mttr",
         "MTTA and MTTR per week (median, p90)",
         ChartKind::Lines,
-        "week",
         "seconds",
+        labels,
     );
-    chart.x = labels.to_vec();
     let mut mtta: Vec<Vec<i64>> = vec![Vec::new(); labels.len()];
     let mut mttr: Vec<Vec<i64>> = vec![Vec::new(); labels.len()];
     for i in incidents {
@@ -237,14 +242,13 @@ fn deployment_frequency(
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
     period: Duration,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let chart = weekly(
         "deployment-frequency",
         "Deployment frequency (deploys per week)",
         ChartKind::Bars,
-        "week",
         "deploys",
+        labels,
     );
-    chart.x = labels.to_vec();
     let mut values = vec![0.0; labels.len()];
     for c in deploys {
         if let Some(w) = c.started_at.and_then(slot) {
@@ -265,14 +269,13 @@ fn lead_time(
     labels: &[String],
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let chart = weekly(
         "lead-time",
         "Lead time for changes (commit → deploy)",
         ChartKind::Lines,
-        "week",
         "seconds",
+        labels,
     );
-    chart.x = labels.to_vec();
     let mut per_week: Vec<Vec<i64>> = vec![Vec::new(); labels.len()];
     for c in deploys {
         let (Some(started), Some(committed)) = (c.started_at, c.committed_at) else {
@@ -304,14 +307,13 @@ fn change_failure_rate(
     labels: &[String],
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let chart = weekly(
         "change-failure-rate",
         "Change failure rate (deploys confirmed as a cause / deploys)",
         ChartKind::Lines,
-        "week",
         "ratio",
+        labels,
     );
-    chart.x = labels.to_vec();
     let mut all = vec![0usize; labels.len()];
     let mut failed = vec![0usize; labels.len()];
     for c in deploys {
@@ -341,14 +343,13 @@ fn time_to_restore(
     labels: &[String],
     slot: &dyn Fn(DateTime<Utc>) -> Option<usize>,
 ) -> Chart {
-    let mut chart = Chart::new(
+    let chart = weekly(
         "time-to-restore",
         "Time to restore (incidents caused by a confirmed change: detected → resolved)",
         ChartKind::Lines,
-        "week",
         "seconds",
+        labels,
     );
-    chart.x = labels.to_vec();
     let caused: BTreeSet<i64> = links
         .iter()
         .filter(|l| l.confirmed)
@@ -473,13 +474,15 @@ fn risk(
     ]
 }
 
+/// One alert name's totals over the period.
+#[derive(Default)]
+struct Tally {
+    reports: i64,
+    flaps: i64,
+    incidents: BTreeSet<i64>,
+}
+
 fn noise(alerts: &[AlertRow]) -> [Chart; 2] {
-    #[derive(Default)]
-    struct Tally {
-        reports: i64,
-        flaps: i64,
-        incidents: BTreeSet<i64>,
-    }
     let mut by_name: BTreeMap<&str, Tally> = BTreeMap::new();
     for a in alerts {
         let t = by_name.entry(&a.alertname).or_default();
@@ -489,48 +492,47 @@ fn noise(alerts: &[AlertRow]) -> [Chart; 2] {
     }
     let mut rows: Vec<(&str, &Tally)> = by_name.iter().map(|(k, v)| (*k, v)).collect();
     rows.sort_by(|a, b| b.1.reports.cmp(&a.1.reports).then(a.0.cmp(b.0)));
-    let mut all = Chart::new(
-        "alert-noise",
-        "Alert noise: reports, incidents opened and flaps by alert name",
-        ChartKind::Bars,
-        "alertname",
-        "count",
+    let quiet: Vec<(&str, &Tally)> = rows
+        .iter()
+        .copied()
+        .filter(|r| r.1.incidents.is_empty())
+        .collect();
+    [
+        alert_bars(
+            "alert-noise",
+            "Alert noise: reports, incidents opened and flaps by alert name",
+            &rows,
+            true,
+        ),
+        alert_bars(
+            "tuning-candidates",
+            "Tuning candidates: alerts that never led to an incident",
+            &quiet,
+            false,
+        ),
+    ]
+}
+
+/// Bars of reports (and incidents opened, if `with_incidents`) and flaps per alert name.
+fn alert_bars(id: &str, title: &str, rows: &[(&str, &Tally)], with_incidents: bool) -> Chart {
+    let mut chart = Chart::new(id, title, ChartKind::Bars, "alertname", "count");
+    chart.x = rows.iter().map(|r| r.0.to_string()).collect();
+    let mut chart = chart.series(
+        "reports",
+        rows.iter().map(|r| Some(r.1.reports as f64)).collect(),
     );
-    all.x = rows.iter().map(|r| r.0.to_string()).collect();
-    let all = all
-        .series(
-            "reports",
-            rows.iter().map(|r| Some(r.1.reports as f64)).collect(),
-        )
-        .series(
+    if with_incidents {
+        chart = chart.series(
             "incidents",
             rows.iter().map(|r| count(r.1.incidents.len())).collect(),
-        )
+        );
+    }
+    chart
         .series(
             "flaps",
             rows.iter().map(|r| Some(r.1.flaps as f64)).collect(),
         )
-        .figure("alert_names", count(rows.len()));
-    let quiet: Vec<&(&str, &Tally)> = rows.iter().filter(|r| r.1.incidents.is_empty()).collect();
-    let mut tuning = Chart::new(
-        "tuning-candidates",
-        "Tuning candidates: alerts that never led to an incident",
-        ChartKind::Bars,
-        "alertname",
-        "count",
-    );
-    tuning.x = quiet.iter().map(|r| r.0.to_string()).collect();
-    let tuning = tuning
-        .series(
-            "reports",
-            quiet.iter().map(|r| Some(r.1.reports as f64)).collect(),
-        )
-        .series(
-            "flaps",
-            quiet.iter().map(|r| Some(r.1.flaps as f64)).collect(),
-        )
-        .figure("alert_names", count(quiet.len()));
-    [all, tuning]
+        .figure("alert_names", count(rows.len()))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// The platform name of Discord rooms and events.
-pub const DISCORD: &str = "discord";
+pub use super::outbound::DISCORD;
 
 /// The PostgreSQL advisory-lock key of the gateway leader.
 pub const GATEWAY_LEADER_KEY: i32 = 727_011_014;

@@ -116,6 +116,26 @@ pub async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client
         .expect("a Chromium session")
 }
 
+/// One browser session on its own chromedriver, with a fresh profile; all ended when dropped.
+pub struct Session {
+    /// The browser.
+    pub client: Client,
+    _profile: tempfile::TempDir,
+    _driver: Driver,
+}
+
+/// Starts chromedriver and a session of `chromium` on it (both as [`browser_binaries`] found them).
+pub async fn session(chromium: &Path, driver: &Path) -> Session {
+    let driver = start_driver(driver).await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver, chromium, profile.path()).await;
+    Session {
+        client,
+        _profile: profile,
+        _driver: driver,
+    }
+}
+
 /// Waits until the text of the first element matching `css` satisfies `ok`.
 pub async fn wait_text(c: &Client, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + WAIT;
@@ -160,6 +180,47 @@ pub async fn type_into(c: &Client, css: &str, text: &str) {
         .send_keys(text)
         .await
         .unwrap();
+}
+
+/// The text of the element `css` (which must exist).
+pub async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Gives the current page's person the name `name` through the header's name form, and waits until
+/// the header says so.
+pub async fn set_name(c: &Client, name: &str) {
+    type_into(c, "form[action='/name'] input[name=name]", name).await;
+    click(c, "form[action='/name'] button").await;
+    wait_text(c, "header", "the name in the header", |t| {
+        t.contains(&format!("you are {name}"))
+    })
+    .await;
+}
+
+/// Runs `scenario` for at most `limit`, then closes every session of `sessions` whatever happened,
+/// and fails with the scenario's own panic, or as `what` having taken too long.
+pub async fn run_then_close(
+    sessions: &[&Client],
+    limit: Duration,
+    what: &str,
+    scenario: impl std::future::Future<Output = ()>,
+) {
+    let outcome = tokio::time::timeout(limit, scenario);
+    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
+    for session in sessions {
+        let _ = (*session).clone().close().await;
+    }
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => panic!("{what} took longer than {} s", limit.as_secs()),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 /// The one account of the test provider.

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod alerts;
+pub mod rig;
+pub mod web;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use warroom::app::App;
 use warroom::config::Config;
@@ -151,6 +155,11 @@ impl TestClock {
     /// A clock standing at `at`.
     pub fn at(at: chrono::DateTime<chrono::Utc>) -> std::sync::Arc<TestClock> {
         std::sync::Arc::new(TestClock(std::sync::Mutex::new(at)))
+    }
+
+    /// Sets the clock to `at`.
+    pub fn set(&self, at: chrono::DateTime<chrono::Utc>) {
+        *self.0.lock().unwrap() = at;
     }
 
     /// Moves the clock on by `by`.

@@ -496,6 +496,18 @@ impl FakeSlack {
         self.state.lock().unwrap().channels.clone()
     }
 
+    /// The texts posted to the channel `id`, oldest first (panics when there is no such channel).
+    pub fn texts(&self, id: &str) -> Vec<String> {
+        self.channels()
+            .into_iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("no channel {id}"))
+            .messages
+            .iter()
+            .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// The channel whose name starts with `prefix`.
     pub fn channels_named(&self, prefix: &str) -> Vec<Channel> {
         self.channels()

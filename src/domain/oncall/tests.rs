@@ -42,6 +42,11 @@ fn schedule(tz: &str, layers: Vec<Layer>) -> Schedule {
     }
 }
 
+/// A schedule of one unrestricted layer that hands `people` on every `shift` from `start` (wall time).
+fn rotating(tz: &str, people: &[&str], shift: Duration, start: &str) -> Schedule {
+    schedule(tz, vec![layer(cyclic(people, shift, start), &[])])
+}
+
 fn who(s: &Schedule, t: &str) -> Vec<String> {
     s.on_call(utc(t), &[]).people
 }
@@ -52,12 +57,11 @@ fn starts(shifts: &[Shift]) -> Vec<DateTime<Utc>> {
 
 #[test]
 fn a_daily_berlin_handoff_stays_at_nine_local_through_spring_forward() {
-    let s = schedule(
+    let s = rotating(
         "Europe/Berlin",
-        vec![layer(
-            cyclic(&["alice", "bob"], Duration::days(1), "2026-03-27T09:00"),
-            &[],
-        )],
+        &["alice", "bob"],
+        Duration::days(1),
+        "2026-03-27T09:00",
     );
     let shifts = s.shifts(
         utc("2026-03-27T08:00:00Z"),
@@ -86,12 +90,11 @@ fn a_daily_berlin_handoff_stays_at_nine_local_through_spring_forward() {
 
 #[test]
 fn a_daily_berlin_handoff_stays_at_nine_local_through_fall_back() {
-    let s = schedule(
+    let s = rotating(
         "Europe/Berlin",
-        vec![layer(
-            cyclic(&["alice", "bob"], Duration::days(1), "2026-10-24T09:00"),
-            &[],
-        )],
+        &["alice", "bob"],
+        Duration::days(1),
+        "2026-10-24T09:00",
     );
     let shifts = s.shifts(
         utc("2026-10-24T07:00:00Z"),
@@ -109,16 +112,11 @@ fn a_daily_berlin_handoff_stays_at_nine_local_through_fall_back() {
 
 #[test]
 fn new_york_handoffs_follow_the_wall_clock_in_both_seasons() {
-    let s = schedule(
+    let s = rotating(
         "America/New_York",
-        vec![layer(
-            cyclic(
-                &["ann", "ben", "cat"],
-                Duration::days(1),
-                "2026-03-06T09:00",
-            ),
-            &[],
-        )],
+        &["ann", "ben", "cat"],
+        Duration::days(1),
+        "2026-03-06T09:00",
     );
     let spring = s.next_handoffs(utc("2026-03-06T15:00:00Z"), 3, &[]);
     assert_eq!(
@@ -141,12 +139,11 @@ fn new_york_handoffs_follow_the_wall_clock_in_both_seasons() {
 #[test]
 fn sub_day_shifts_are_measured_on_the_wall_clock_and_24h_is_a_day() {
     // 12-hour turns 09:00/21:00 local: the night of the spring change is 11 hours long.
-    let s = schedule(
+    let s = rotating(
         "Europe/Berlin",
-        vec![layer(
-            cyclic(&["day", "night"], Duration::hours(12), "2026-03-28T09:00"),
-            &[],
-        )],
+        &["day", "night"],
+        Duration::hours(12),
+        "2026-03-28T09:00",
     );
     let shifts = s.shifts(
         utc("2026-03-28T20:00:00Z"),
@@ -170,22 +167,20 @@ fn sub_day_shifts_are_measured_on_the_wall_clock_and_24h_is_a_day() {
 #[test]
 fn handoffs_at_skipped_and_repeated_times_are_deterministic() {
     // Daily at 02:30 Berlin: skipped on 29 March (→ 03:00 CEST), repeated on 25 October (→ the first).
-    let s = schedule(
+    let s = rotating(
         "Europe/Berlin",
-        vec![layer(
-            cyclic(&["a", "b"], Duration::days(1), "2026-03-28T02:30"),
-            &[],
-        )],
+        &["a", "b"],
+        Duration::days(1),
+        "2026-03-28T02:30",
     );
     let h = s.next_handoffs(utc("2026-03-28T02:00:00Z"), 2, &[]);
     assert_eq!(h[0].at, utc("2026-03-29T01:00:00Z"));
     assert_eq!(h[1].at, utc("2026-03-30T00:30:00Z"));
-    let fall = schedule(
+    let fall = rotating(
         "Europe/Berlin",
-        vec![layer(
-            cyclic(&["a", "b"], Duration::days(1), "2026-10-24T02:30"),
-            &[],
-        )],
+        &["a", "b"],
+        Duration::days(1),
+        "2026-10-24T02:30",
     );
     assert_eq!(
         fall.next_handoffs(utc("2026-10-24T01:00:00Z"), 1, &[])[0].at,
@@ -236,12 +231,11 @@ fn a_higher_restricted_layer_wins_only_inside_its_windows() {
 
 #[test]
 fn overrides_replace_whoever_is_on_and_the_latest_wins() {
-    let s = schedule(
+    let s = rotating(
         "UTC",
-        vec![layer(
-            cyclic(&["alice", "bob"], Duration::days(1), "2026-12-01T00:00"),
-            &[],
-        )],
+        &["alice", "bob"],
+        Duration::days(1),
+        "2026-12-01T00:00",
     );
     let o = |id, person: &str, from: &str, to: &str| Override {
         id,
@@ -362,12 +356,11 @@ fn bad_specs_are_named_by_schedule_and_layer() {
 
 #[test]
 fn an_exported_calendar_parses_back_and_imports_as_the_same_shifts() {
-    let s = schedule(
+    let s = rotating(
         "Europe/Berlin",
-        vec![layer(
-            cyclic(&["alice", "bob"], Duration::days(1), "2026-03-27T09:00"),
-            &[],
-        )],
+        &["alice", "bob"],
+        Duration::days(1),
+        "2026-03-27T09:00",
     );
     let shifts = s.shifts(
         utc("2026-03-27T08:00:00Z"),
@@ -644,20 +637,13 @@ fn a_window_in_the_repeated_hour_is_active_in_both_occurrences() {
 /// active again until the second 02:30, and the shifts must say so.
 #[test]
 fn a_window_reopens_when_the_clock_falls_back_into_it() {
-    let layer: Layer = Layer {
-        rotation: Rotation::Cyclic {
-            slots: vec![vec!["a".to_string()]],
-            shift: Duration::minutes(30),
-            start: chrono::NaiveDateTime::parse_from_str("2026-10-15T00:07", "%Y-%m-%dT%H:%M")
-                .unwrap(),
-        },
-        restrict: vec!["mon-sun 04:00-02:30".parse().unwrap()],
-    };
-    let s = Schedule {
-        name: "p".into(),
-        tz: chrono_tz::Europe::Berlin,
-        layers: vec![layer],
-    };
+    let s = schedule(
+        "Europe/Berlin",
+        vec![layer(
+            cyclic(&["a"], Duration::minutes(30), "2026-10-15T00:07"),
+            &["mon-sun 04:00-02:30"],
+        )],
+    );
     let from = utc("2026-10-24T22:00:00Z");
     let to = utc("2026-10-25T04:00:00Z");
     let shifts = s.shifts(from, to, &[]);
