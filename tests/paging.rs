@@ -44,6 +44,29 @@ people = ["alice"]
 shift = "1w"
 start = "2026-01-05T09:00"
 
+[[service]]
+name = "ledger"
+oncall = "weekend"
+escalation = "ledger"
+
+[[schedule]]
+name = "weekend"
+timezone = "UTC"
+[[schedule.layer]]
+people = ["alice"]
+shift = "1w"
+start = "2026-01-05T09:00"
+restrict = ["sat-sun"]
+
+[[escalation]]
+name = "ledger"
+[[escalation.level]]
+targets = ["schedule:weekend"]
+wait = "5m"
+[[escalation.level]]
+targets = ["person:bob"]
+wait = "10m"
+
 [[escalation]]
 name = "payments"
 repeat = 1
@@ -240,6 +263,84 @@ async fn acknowledging_stops_the_escalation_and_gives_mtta(backend: Backend) {
 both_backends!(
     acknowledgement,
     acknowledging_stops_the_escalation_and_gives_mtta
+);
+
+async fn a_level_that_reaches_nobody_says_so_and_escalates_at_once(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(t0());
+    let app = start(TestDb::new(backend).await, dir.path(), clock.clone(), None).await;
+    // A Monday: the weekend schedule of level 1 has nobody on call.
+    let id = alert(&app, "ledger").await;
+    assert_eq!(
+        summary(&app, id).await,
+        vec![row("bob", 2, 0, "sent")],
+        "level 2 is paged at once"
+    );
+    let gaps = app.events_of(id, "page_escalated").await;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0]["data"]["reason"], "nobody_reached");
+    assert_eq!(gaps[0]["data"]["level"], 1);
+    assert_eq!(gaps[0]["data"]["target"], "schedule:weekend");
+    let text = gaps[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Level 1 of ledger reached nobody"),
+        "{text}"
+    );
+    assert_eq!(app.events_of(id, "page_sent").await.len(), 1);
+
+    // Bob does not answer: level 2 was the last, the chain is exhausted as usual.
+    clock.advance(Duration::minutes(10));
+    tick(&app).await;
+    assert_eq!(summary(&app, id).await, vec![row("bob", 2, 0, "exhausted")]);
+    let (_, pm) = app
+        .get_json(&format!("/api/v1/incidents/{id}/postmortem?format=json"))
+        .await;
+    let text = pm.to_string();
+    assert!(
+        text.contains("Level 1 reached nobody (schedule:weekend)"),
+        "{text}"
+    );
+}
+both_backends!(
+    nobody_reached,
+    a_level_that_reaches_nobody_says_so_and_escalates_at_once
+);
+
+async fn resolving_stops_the_pages_and_cancels_their_timers(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(t0());
+    let app = start(TestDb::new(backend).await, dir.path(), clock.clone(), None).await;
+    let id = alert(&app, "checkout").await;
+    let store = app.engine().store().clone();
+    assert_eq!(store.pending_jobs("page_escalate").await.unwrap(), 1);
+    let reply = app
+        .command("/inc resolve", &web_ctx(Some(id), "carol"))
+        .await;
+    assert!(reply.ok, "{}", reply.text);
+    // In the resolving unit itself: no tick has run.
+    assert_eq!(
+        store.pending_jobs("page_escalate").await.unwrap(),
+        0,
+        "the escalation timer is cancelled"
+    );
+    let all = pages(&app, id).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["status"], "exhausted");
+    assert_eq!(all[0]["stop_reason"], "incident_resolved");
+    let stopped = app.events_of(id, "page_exhausted").await;
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(stopped[0]["data"]["reason"], "incident_resolved");
+    assert_eq!(stopped[0]["data"]["user"], "alice");
+
+    // Its wait passes: nobody else is paged.
+    clock.advance(Duration::minutes(30));
+    tick(&app).await;
+    assert_eq!(pages(&app, id).await.len(), 1, "nobody is paged any more");
+    assert_eq!(app.events_of(id, "page_sent").await.len(), 1);
+}
+both_backends!(
+    resolve_stops_paging,
+    resolving_stops_the_pages_and_cancels_their_timers
 );
 
 async fn on_demand_pages_follow_their_target(backend: Backend) {

@@ -264,3 +264,174 @@ both_backends!(
     web_command,
     a_web_command_commits_its_event_change_and_answer_together
 );
+
+/// Runs `statement` on the app's database through a connection of its own, as an operator would.
+async fn sql(app: &TestApp, statement: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.config.database.url)
+        .await
+        .expect("connect to the app's database");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
+        .execute(&mut conn)
+        .await
+        .expect("run SQL");
+    conn.close().await.unwrap();
+}
+
+/// Counts rows of `table` on the app's database.
+async fn count(app: &TestApp, table: &str) -> i64 {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.config.database.url)
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    n
+}
+
+/// A real fault inside the database: every job written for an incident whose title holds
+/// `[fault]` is refused by a trigger, so a use-case that writes one fails mid-unit.
+async fn install_fault(app: &TestApp, backend: Backend) {
+    match backend {
+        Backend::Sqlite => {
+            sql(
+                app,
+                "CREATE TRIGGER fault_jobs BEFORE INSERT ON jobs \
+                 WHEN (SELECT title FROM incidents WHERE id = json_extract(NEW.payload, '$.incident')) \
+                 LIKE '%[fault]%' BEGIN SELECT RAISE(ABORT, 'injected fault: jobs refused'); END",
+            )
+            .await
+        }
+        Backend::Postgres => {
+            sql(
+                app,
+                "CREATE FUNCTION fault_jobs() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF (SELECT title FROM incidents WHERE id = (NEW.payload::jsonb->>'incident')::bigint) \
+                 LIKE '%[fault]%' THEN RAISE EXCEPTION 'injected fault: jobs refused'; END IF; \
+                 RETURN NEW; END $$",
+            )
+            .await;
+            sql(
+                app,
+                "CREATE TRIGGER fault_jobs BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION fault_jobs()",
+            )
+            .await
+        }
+    }
+}
+
+async fn remove_fault(app: &TestApp, backend: Backend) {
+    match backend {
+        Backend::Sqlite => sql(app, "DROP TRIGGER fault_jobs").await,
+        Backend::Postgres => sql(app, "DROP TRIGGER fault_jobs ON jobs").await,
+    }
+}
+
+/// Everything a use-case may write, counted across the database.
+async fn written(app: &TestApp) -> [i64; 5] {
+    [
+        count(app, "incidents").await,
+        count(app, "timeline_events").await,
+        count(app, "outbox").await,
+        count(app, "jobs").await,
+        count(app, "audit_log").await,
+    ]
+}
+
+/// The JSON error a failed write answers with: no internals (no SQL, no trigger text).
+fn assert_honest_error(status: u16, body: &Value) {
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "internal", "{body}");
+    assert_eq!(body["error"]["message"], "internal storage error", "{body}");
+    assert!(!body.to_string().contains("fault"), "no internals: {body}");
+}
+
+async fn a_fault_mid_commit_leaves_nothing_and_the_retry_succeeds_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = declare(&app, "Checkout [fault] returns 5xx", "P2").await;
+    join(&app, "alice").await;
+    let b = say(&app, id, "/inc role commander @me").await;
+    assert_eq!(b["ok"], true, "{b}");
+    app.eventually("the declare's correlation ran", || async {
+        app.engine()
+            .store()
+            .pending_jobs("correlate")
+            .await
+            .unwrap()
+            == 0
+    })
+    .await;
+    install_fault(&app, backend).await;
+
+    // A web `/inc resolve`: the status change, the postmortem job it brings (refused by the
+    // trigger) and the command's event are one unit: none of it is visible.
+    let before = written(&app).await;
+    let events_before = timeline(&app, id).await;
+    let (s, body) = app
+        .post_json(
+            &format!("/incidents/{id}/messages"),
+            json!({"text": "/inc resolve"}),
+        )
+        .await;
+    assert_honest_error(s, &body);
+    assert_eq!(
+        written(&app).await,
+        before,
+        "nothing of the resolve is stored"
+    );
+    assert_eq!(timeline(&app, id).await, events_before);
+    let (_, inc) = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(inc["status"], "declared", "{inc}");
+
+    // A declare whose correlation job is refused: no incident, no event, no post, no job.
+    let (s, body) = app
+        .post_json(
+            "/api/v1/incidents",
+            json!({"title": "Search [fault] is down", "severity": "P1"}),
+        )
+        .await;
+    assert_honest_error(s, &body);
+    assert_eq!(
+        written(&app).await,
+        before,
+        "nothing of the declare is stored"
+    );
+
+    // The fault is gone: the same requests succeed, once each.
+    remove_fault(&app, backend).await;
+    let b = say(&app, id, "/inc resolve").await;
+    assert_eq!(b["ok"], true, "{b}");
+    let (_, inc) = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(inc["status"], "resolved", "{inc}");
+    let events = timeline(&app, id).await;
+    let new: Vec<&str> = events[events_before.len()..]
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .filter(|k| *k != "postmortem")
+        .collect();
+    assert_eq!(new, ["status_changed", "command"], "{events:?}");
+    let (s, body) = app
+        .post_json(
+            "/api/v1/incidents",
+            json!({"title": "Search [fault] is down", "severity": "P1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (_, list) = app.get_json("/api/v1/incidents?limit=100").await;
+    let searches = list["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["title"] == "Search [fault] is down")
+        .count();
+    assert_eq!(searches, 1, "{list}");
+}
+both_backends!(
+    mid_commit_fault,
+    a_fault_mid_commit_leaves_nothing_and_the_retry_succeeds_once
+);

@@ -34,7 +34,7 @@ pub struct BoardCounts {
 /// The people named by page events of each incident (`data.user`, else `data.target`).
 pub fn paged_people(events: &[TimelineEvent]) -> HashMap<i64, BTreeSet<String>> {
     let mut by: HashMap<i64, BTreeSet<String>> = HashMap::new();
-    for e in events.iter().filter(|e| is_page(e.kind)) {
+    for e in events.iter().filter(|e| is_page(e)) {
         if let Some(who) = page_target(&e.data) {
             by.entry(e.incident_id).or_default().insert(who.to_string());
         }
@@ -42,11 +42,12 @@ pub fn paged_people(events: &[TimelineEvent]) -> HashMap<i64, BTreeSet<String>> 
     by
 }
 
-fn is_page(kind: EventKind) -> bool {
+/// A page event about somebody paged (not a level that reached nobody).
+fn is_page(e: &TimelineEvent) -> bool {
     matches!(
-        kind,
+        e.kind,
         EventKind::PageSent | EventKind::PageAcknowledged | EventKind::PageEscalated
-    )
+    ) && e.data["reason"] != "nobody_reached"
 }
 
 fn page_target(data: &Value) -> Option<&str> {
@@ -309,7 +310,7 @@ pub struct PageLine {
 /// The incident's pages from its `page_*` events, one line per person, in the order first paged.
 pub fn pages(events: &[TimelineEvent]) -> Vec<PageLine> {
     let mut out: Vec<PageLine> = Vec::new();
-    for e in events.iter().filter(|e| is_page(e.kind)) {
+    for e in events.iter().filter(|e| is_page(e)) {
         let target = page_target(&e.data).unwrap_or("someone").to_string();
         let state = match e.kind {
             EventKind::PageAcknowledged => "acknowledged",

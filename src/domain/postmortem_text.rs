@@ -112,6 +112,20 @@ pub fn page_line(kind: EventKind, data: &Value, text: &str) -> String {
         .and_then(Value::as_i64)
         .map(|l| format!(" (level {l})"))
         .unwrap_or_default();
+    if data.get("reason").and_then(Value::as_str) == Some("nobody_reached") {
+        let n = data
+            .get("level")
+            .and_then(Value::as_i64)
+            .unwrap_or_default();
+        return format!("Level {n} reached nobody ({target})");
+    }
+    if let Some(status) = data
+        .get("reason")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("incident_"))
+    {
+        return format!("Page to {target} stopped: the incident was {status}{level}");
+    }
     match kind {
         EventKind::PageSent => format!("Paged {target}{level}"),
         EventKind::PageAcknowledged => format!("{target} acknowledged the page{level}"),

@@ -377,7 +377,7 @@ impl Engine {
         }
         let mut stored = unit.append_all(inc.id, &events).await?;
         if opened {
-            stored.extend(self.page_on_open(unit.tx(), &inc, now).await?);
+            stored.extend(self.page_on_open(unit, &inc).await?);
             self.arm_reminders(unit.tx(), &inc, now).await?;
         }
         if !stored.is_empty() && !opened {

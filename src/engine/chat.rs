@@ -80,10 +80,21 @@ impl Engine {
         id: i64,
         msg: InboundMessage,
     ) -> Result<Option<TimelineEvent>, EngineError> {
-        let text = shown_text(&msg.text, &msg.files)?;
         let mut unit = self.unit().await?;
-        let result = self
-            .apply_in(&mut unit, id, |_, now| {
+        let result = self.record_chat_message_in(&mut unit, id, msg).await;
+        self.finish(unit, None, result).await
+    }
+
+    /// [`Engine::record_chat_message`] inside `unit` (with the platform's own records of it).
+    pub(super) async fn record_chat_message_in(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        msg: InboundMessage,
+    ) -> Result<Option<TimelineEvent>, EngineError> {
+        let text = shown_text(&msg.text, &msg.files)?;
+        let applied = self
+            .apply_in(unit, id, |_, now| {
                 let mut data = json!({"platform": msg.platform});
                 if let Some(m) = &msg.message_id {
                     data["message_id"] = json!(m);
@@ -107,12 +118,8 @@ impl Engine {
                 event.source_key = msg.source_key.clone();
                 Ok(vec![event])
             })
-            .await;
-        let result = match result {
-            Ok(applied) => self.map_message(&mut unit, id, &msg, applied).await,
-            Err(e) => Err(e),
-        };
-        self.finish(unit, None, result).await
+            .await?;
+        self.map_message(unit, id, &msg, applied).await
     }
 
     /// Maps a Slack message's `ts` in its channel to the event that recorded it (first writer wins).
@@ -141,6 +148,18 @@ impl Engine {
         id: i64,
         change: MessageChange,
     ) -> Result<Option<TimelineEvent>, EngineError> {
+        let mut unit = self.unit().await?;
+        let result = self.record_message_change_in(&mut unit, id, change).await;
+        self.finish(unit, None, result).await
+    }
+
+    /// [`Engine::record_message_change`] inside `unit`.
+    pub(super) async fn record_message_change_in(
+        &self,
+        unit: &mut Unit,
+        id: i64,
+        change: MessageChange,
+    ) -> Result<Option<TimelineEvent>, EngineError> {
         let (kind, text) = match &change.text {
             Some(t) => (EventKind::MessageEdited, shown_text(t, &[])?),
             None => (
@@ -152,7 +171,7 @@ impl Engine {
             ),
         };
         let applied = self
-            .apply(id, |_, now| {
+            .apply_in(unit, id, |_, now| {
                 let mut data =
                     json!({"platform": change.platform, "message_id": change.message_id});
                 if let Some(p) = &change.previous {

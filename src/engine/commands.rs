@@ -59,7 +59,7 @@ impl Engine {
         text: &str,
         ctx: &CommandContext,
     ) -> Result<Reply, EngineError> {
-        self.run_command_posting(text, ctx, None).await
+        self.run_command_with(text, ctx, None, None).await
     }
 
     /// [`Engine::run_command`] for a platform whose room shows in-channel answers as posts (the web
@@ -70,14 +70,17 @@ impl Engine {
         ctx: &CommandContext,
         platform: &str,
     ) -> Result<Reply, EngineError> {
-        self.run_command_posting(text, ctx, Some(platform)).await
+        self.run_command_with(text, ctx, Some(platform), None).await
     }
 
-    async fn run_command_posting(
+    /// Runs a command in one unit: its event, what it changed, the answer's post (`post_on`) and a
+    /// deferred answer's follow-up (`deferral`) commit together, or none.
+    pub(super) async fn run_command_with(
         &self,
         text: &str,
         ctx: &CommandContext,
         post_on: Option<&str>,
+        deferral: Option<&super::deferred::Deferral>,
     ) -> Result<Reply, EngineError> {
         let mut unit = self.unit().await?;
         let reply = match command::parse(text) {
@@ -107,7 +110,7 @@ impl Engine {
             self.post_reply_in(&mut unit, &reply, platform, recorded)
                 .await?;
         }
-        self.commit(unit).await?;
+        self.commit_answering(unit, &reply, deferral).await?;
         Ok(reply)
     }
 

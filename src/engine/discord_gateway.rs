@@ -1,7 +1,9 @@
 //! Discord gateway use-cases: war-room messages, edits, deletions and 📌 reactions recorded once
-//! (keys from Discord's channel and message ids and edit timestamps), the back-fill cursors, the
-//! resumable session and the leadership that lets one replica hold the connection.
+//! (keys from Discord's channel and message ids and edit timestamps), each with its message row and
+//! back-fill cursor in one unit of work; the resumable session and the leadership that lets one
+//! replica hold the connection.
 
+use super::unit::Unit;
 use super::{Engine, EngineError, InboundMessage, MessageChange};
 use crate::domain::Actor;
 use crate::store::{DiscordGatewaySession, DiscordMessageRecord, DiscordRoomCursor, LeaderLock};
@@ -86,30 +88,44 @@ impl Engine {
 
     /// Records a war-room message once (keyed on its channel and message id); a message seen
     /// again with a newer `edited_timestamp` (the history after a gap) records the edit instead.
+    /// The event, the message's row and the channel's cursor commit together.
     pub async fn record_discord_message(
         &self,
         incident: i64,
         m: &DiscordMessage,
     ) -> Result<GatewayOutcome, EngineError> {
-        let result = self.record_discord_message_once(incident, m).await?;
-        // Only once it is recorded: a failure before this leaves it to the next back-fill.
-        self.advance_discord_cursor(&m.channel_id, &m.message_id)
+        let mut unit = self.unit().await?;
+        let result = self.record_discord_message_in(&mut unit, incident, m).await;
+        self.finish(unit, None, result).await
+    }
+
+    async fn record_discord_message_in(
+        &self,
+        unit: &mut Unit,
+        incident: i64,
+        m: &DiscordMessage,
+    ) -> Result<GatewayOutcome, EngineError> {
+        let result = self.record_discord_message_once(unit, incident, m).await?;
+        let now = unit.now();
+        unit.tx()
+            .advance_discord_cursor(&m.channel_id, &m.message_id, now)
             .await?;
         Ok(result)
     }
 
     async fn record_discord_message_once(
         &self,
+        unit: &mut Unit,
         incident: i64,
         m: &DiscordMessage,
     ) -> Result<GatewayOutcome, EngineError> {
-        if let Some(known) = self
-            .store
+        if let Some(known) = unit
+            .tx()
             .discord_message(&m.channel_id, &m.message_id)
             .await?
         {
             if m.edited.is_some() && m.edited != known.edited_at {
-                return self.record_discord_edit(incident, m).await;
+                return self.record_discord_edit_in(unit, incident, m).await;
             }
             return Ok(GatewayOutcome::Duplicate);
         }
@@ -132,15 +148,15 @@ impl Engine {
             room: Some(m.channel_id.clone()),
         };
         let key = msg.source_key.clone().unwrap_or_default();
-        let recorded = self.record_chat_message(incident, msg).await?;
-        // Recorded before but not kept (the process died between the two): keep it now, so that
+        let recorded = self.record_chat_message_in(unit, incident, msg).await?;
+        // Recorded before without its row (by a build that kept them apart): keep it now, so that
         // edits, deletions and pins still find it.
         let event_id = match &recorded {
             Some(event) => Some(event.id),
-            None => self.store.event_id_by_source_key(&key).await?,
+            None => unit.tx().event_id_by_source_key(&key).await?,
         };
         if let Some(event_id) = event_id {
-            self.store
+            unit.tx()
                 .save_discord_message(&DiscordMessageRecord {
                     channel_id: m.channel_id.clone(),
                     message_id: m.message_id.clone(),
@@ -158,17 +174,29 @@ impl Engine {
 
     /// Records an edit once per `edited_timestamp`; an edit of a message never recorded records
     /// the message (as it reads now), and one that leaves the text as it was (an embed, a pin) nothing.
+    /// The edit's event and the message's new text commit together.
     pub async fn record_discord_edit(
         &self,
         incident: i64,
         m: &DiscordMessage,
     ) -> Result<GatewayOutcome, EngineError> {
-        let Some(known) = self
-            .store
+        let mut unit = self.unit().await?;
+        let result = self.record_discord_edit_in(&mut unit, incident, m).await;
+        self.finish(unit, None, result).await
+    }
+
+    async fn record_discord_edit_in(
+        &self,
+        unit: &mut Unit,
+        incident: i64,
+        m: &DiscordMessage,
+    ) -> Result<GatewayOutcome, EngineError> {
+        let Some(known) = unit
+            .tx()
             .discord_message(&m.channel_id, &m.message_id)
             .await?
         else {
-            return Box::pin(self.record_discord_message(incident, m)).await;
+            return Box::pin(self.record_discord_message_in(unit, incident, m)).await;
         };
         if known.content == m.content {
             return Ok(GatewayOutcome::Ignored("the text did not change"));
@@ -191,8 +219,10 @@ impl Engine {
                 m.channel_id, m.message_id
             )),
         };
-        let recorded = self.record_message_change(incident, change).await?;
-        self.store
+        let recorded = self
+            .record_message_change_in(unit, incident, change)
+            .await?;
+        unit.tx()
             .update_discord_message(
                 &m.channel_id,
                 &m.message_id,

@@ -31,21 +31,22 @@ impl Engine {
 
     /// Records a platform's interaction id; false when it was handled before (a repeat).
     pub async fn first_interaction(&self, platform: &str, id: &str) -> Result<bool, EngineError> {
-        let mut tx = self.store.begin().await?;
-        let first = tx
-            .claim_key(&format!("{platform}:interaction"), id, self.now())
-            .await?;
-        tx.commit().await?;
-        Ok(first)
+        let mut unit = self.unit().await?;
+        let now = unit.now();
+        let result = unit
+            .tx()
+            .claim_key(&format!("{platform}:interaction"), id, now)
+            .await
+            .map_err(EngineError::from);
+        self.finish(unit, None, result).await
     }
 
-    /// Writes one outbox entry on its own (an interaction's follow-up or a private notice).
+    /// Writes one outbox entry on its own (a private notice, or the follow-up of a command that
+    /// failed and so wrote nothing to go with).
     pub async fn enqueue_one(&self, entry: NewOutbox) -> Result<(), EngineError> {
-        let mut tx = self.store.begin().await?;
-        tx.enqueue(&entry, self.now()).await?;
-        tx.commit().await?;
-        self.hub.notify(entry.incident_id.unwrap_or(0));
-        Ok(())
+        let mut unit = self.unit().await?;
+        let result = unit.enqueue(&entry).await.map(drop).map_err(Into::into);
+        self.finish(unit, None, result).await
     }
 
     /// The pinned summary message (channel, message id) of incident `id`'s Discord room.

@@ -4,9 +4,10 @@
 //! during downtime fires once; the next level then waits its whole wait from that moment.
 
 use super::paging::{ESCALATE, NOTIFY, page_data, recipient_label};
-use super::{Engine, EngineError, outbound};
+use super::unit::Unit;
+use super::{Engine, EngineError};
 use crate::domain::oncall::paging::{PageStatus, Plan};
-use crate::domain::{EventKind, NewEvent};
+use crate::domain::{EventKind, Incident, NewEvent, TimelineEvent};
 use crate::store::{Job, NewOutbox};
 
 impl Engine {
@@ -15,95 +16,119 @@ impl Engine {
         kind == ESCALATE || kind == NOTIFY
     }
 
-    /// Runs one claimed paging job in one transaction.
+    /// Runs one claimed paging job in one unit of work.
     pub async fn run_paging_job(&self, job: &Job) -> Result<(), EngineError> {
-        let p = &job.payload;
-        let id = p["incident"].as_i64().unwrap_or_default();
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let inc = match super::locked_incident(&mut tx, id).await {
+        let id = job.payload["incident"].as_i64().unwrap_or_default();
+        let mut unit = self.unit().await?;
+        let inc = match unit.lock(id).await {
             Ok(inc) => inc,
             Err(EngineError::NotFound(_)) => {
-                tx.complete_job(job.id, now).await?;
-                tx.commit().await?;
-                return Ok(());
+                unit.complete_job(job.id).await?;
+                return self.commit(unit).await;
             }
             Err(e) => return Err(e),
         };
-        if !tx.take_job(job.id, now).await? {
-            // Another replica finished it after this one's lease ran out: nothing to do twice.
+        let now = unit.now();
+        if !unit.tx().take_job(job.id, now).await? {
+            // Another replica finished it after this one's lease ran out, or the incident ended and
+            // cancelled it: nothing to do.
             return Ok(());
         }
-        let mut events = Vec::new();
-        if job.kind == NOTIFY {
-            let page = tx
-                .page_in_tx(p["page"].as_i64().unwrap_or_default())
-                .await?;
-            let e = &p["entry"];
-            if let Some(page) = page
-                && page.status == PageStatus::Sent
-                && inc.status.is_open()
-            {
-                let entry = NewOutbox {
-                    destination: e["destination"].as_str().unwrap_or_default().to_string(),
-                    action: super::paging::PAGE_DM.into(),
-                    incident_id: Some(id),
-                    channel_key: e["channel_key"].as_str().unwrap_or_default().to_string(),
-                    payload: e["payload"].clone(),
-                    idempotency_key: e["idempotency_key"].as_str().map(str::to_string),
-                };
-                tx.enqueue(&entry, now).await?;
-                tracing::info!(page = page.id, destination = %entry.destination, "delayed page notification sent");
-            }
+        let events = if job.kind == NOTIFY {
+            self.notify_step(&mut unit, &inc, job).await?;
+            Vec::new()
         } else {
-            let chain = p["chain"].as_str().unwrap_or_default().to_string();
-            let step = p["step"].as_u64().unwrap_or_default() as usize;
-            let plan: Option<Plan> = serde_json::from_value(p["plan"].clone()).ok();
-            let acknowledged = tx.chain_acknowledged(id, &chain).await?;
-            if let Some(plan) = plan.filter(|_| !acknowledged && inc.status.is_open()) {
-                let open = tx.open_pages_at(id, &chain, step as i64).await?;
-                let ids: Vec<i64> = open.iter().map(|p| p.id).collect();
-                let next = plan.at(step + 1).is_some();
-                let (status, kind) = if next {
-                    (PageStatus::Escalated, EventKind::PageEscalated)
-                } else {
-                    (PageStatus::Exhausted, EventKind::PageExhausted)
-                };
-                for page in tx.close_pages(&ids, status, now).await? {
-                    let text = if next {
-                        format!(
-                            "Page to {} was not acknowledged within the wait of level {}: escalating",
-                            recipient_label(&page),
-                            page.level
-                        )
-                    } else {
-                        format!(
-                            "Page to {} was not acknowledged: the escalation is exhausted",
-                            recipient_label(&page)
-                        )
-                    };
-                    let event = NewEvent::new(kind, now, Some("warroom"))
-                        .text(text)
-                        .data(page_data(&page));
-                    events.extend(tx.append(id, &event, now).await?);
-                }
-                if next {
-                    let sent = self
-                        .send_step(&mut tx, &inc, &chain, &plan, step + 1, "warroom", now)
-                        .await?;
-                    metrics::counter!("warroom_pages_sent_total", "by" => "escalation")
-                        .increment(sent.pages.len() as u64);
-                    events.extend(sent.events);
-                } else {
-                    metrics::counter!("warroom_page_chains_exhausted_total").increment(1);
-                }
-            }
+            self.escalate_step(&mut unit, &inc, job).await?
+        };
+        unit.announce(&inc, &events, self.destinations()).await?;
+        self.commit(unit).await
+    }
+
+    /// A delayed personal notification: delivered while its page is open and its incident too.
+    async fn notify_step(
+        &self,
+        unit: &mut Unit,
+        inc: &Incident,
+        job: &Job,
+    ) -> Result<(), EngineError> {
+        let p = &job.payload;
+        let page = unit
+            .tx()
+            .page_in_tx(p["page"].as_i64().unwrap_or_default())
+            .await?;
+        let e = &p["entry"];
+        if let Some(page) = page
+            && page.status == PageStatus::Sent
+            && inc.status.is_open()
+        {
+            let entry = NewOutbox {
+                destination: e["destination"].as_str().unwrap_or_default().to_string(),
+                action: super::paging::PAGE_DM.into(),
+                incident_id: Some(inc.id),
+                channel_key: e["channel_key"].as_str().unwrap_or_default().to_string(),
+                payload: e["payload"].clone(),
+                idempotency_key: e["idempotency_key"].as_str().map(str::to_string),
+            };
+            unit.enqueue(&entry).await?;
+            tracing::info!(page = page.id, destination = %entry.destination, "delayed page notification sent");
         }
-        for entry in outbound::for_events(&inc, &events, self.destinations()) {
-            tx.enqueue(&entry, now).await?;
-        }
-        tx.commit().await?;
-        self.hub().notify(id);
         Ok(())
+    }
+
+    /// An escalation timer that ran out: the step's open pages escalate (or are exhausted) and the
+    /// next step is paged, unless the chain was acknowledged or the incident is over.
+    async fn escalate_step(
+        &self,
+        unit: &mut Unit,
+        inc: &Incident,
+        job: &Job,
+    ) -> Result<Vec<TimelineEvent>, EngineError> {
+        let p = &job.payload;
+        let (id, now) = (inc.id, unit.now());
+        let chain = p["chain"].as_str().unwrap_or_default().to_string();
+        let step = p["step"].as_u64().unwrap_or_default() as usize;
+        let plan: Option<Plan> = serde_json::from_value(p["plan"].clone()).ok();
+        let acknowledged = unit.tx().chain_acknowledged(id, &chain).await?;
+        let Some(plan) = plan.filter(|_| !acknowledged && inc.status.is_open()) else {
+            return Ok(Vec::new());
+        };
+        let mut events = Vec::new();
+        let open = unit.tx().open_pages_at(id, &chain, step as i64).await?;
+        let ids: Vec<i64> = open.iter().map(|p| p.id).collect();
+        let next = plan.at(step + 1).is_some();
+        let (status, kind) = if next {
+            (PageStatus::Escalated, EventKind::PageEscalated)
+        } else {
+            (PageStatus::Exhausted, EventKind::PageExhausted)
+        };
+        for page in unit.tx().close_pages(&ids, status, now).await? {
+            let text = if next {
+                format!(
+                    "Page to {} was not acknowledged within the wait of level {}: escalating",
+                    recipient_label(&page),
+                    page.level
+                )
+            } else {
+                format!(
+                    "Page to {} was not acknowledged: the escalation is exhausted",
+                    recipient_label(&page)
+                )
+            };
+            let event = NewEvent::new(kind, now, Some("warroom"))
+                .text(text)
+                .data(page_data(&page));
+            events.extend(unit.append(id, &event).await?);
+        }
+        if next {
+            let sent = self
+                .send_step(unit, inc, &chain, &plan, step + 1, "warroom")
+                .await?;
+            metrics::counter!("warroom_pages_sent_total", "by" => "escalation")
+                .increment(sent.pages.len() as u64);
+            events.extend(sent.events);
+        } else {
+            metrics::counter!("warroom_page_chains_exhausted_total").increment(1);
+        }
+        Ok(events)
     }
 }

@@ -157,7 +157,7 @@ impl Engine {
             .await?
             .into_iter()
             .collect();
-        stored.extend(self.page_on_open(unit.tx(), &incident, now).await?);
+        stored.extend(self.page_on_open(unit, &incident).await?);
         self.arm_reminders(unit.tx(), &incident, now).await?;
         if let Some(mut entry) = audit {
             entry.incident_id = Some(incident.id);

@@ -11,6 +11,7 @@ mod clock;
 mod commands;
 pub mod console;
 mod correlate;
+mod deferred;
 pub mod discord_gateway;
 pub mod discord_rooms;
 mod errors;
@@ -47,6 +48,7 @@ pub use changes::{GateAnswer, GateOverride, Recorded, Unfreeze};
 pub use chat::{InboundMessage, MessageChange};
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
+pub use deferred::{AnswerFacts, Deferral, FollowUp, Render};
 pub use errors::EngineError;
 pub use hook_request::{check_header_value, render_headers};
 pub use hub::Hub;
@@ -136,15 +138,4 @@ impl Engine {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }
-}
-
-/// Locks incident `id` in `tx` until commit, or answers that it does not exist (for use-cases not yet
-/// moved onto the unit of work).
-pub(crate) async fn locked_incident(
-    tx: &mut crate::store::Tx,
-    id: i64,
-) -> Result<crate::domain::Incident, EngineError> {
-    tx.incident_for_update(id)
-        .await?
-        .ok_or(EngineError::NotFound(id))
 }

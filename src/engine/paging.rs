@@ -1,16 +1,18 @@
 //! Paging use-cases: an opening incident pages by its service's escalation policy; `/inc page` and
 //! the API page a target on demand. Each step of a chain writes its pages, their `page_sent` events,
 //! their outbox deliveries (the shared `page_dm` contract) and the escalation timer (a `jobs` row) in
-//! the transaction of the change that caused it: begin → lock → append → enqueue → commit → notify.
+//! the unit of work of the change that caused it. A level that reaches nobody (nobody on call, an
+//! empty team) says so on the timeline and the chain goes on to the next level at once.
 
+use super::unit::Unit;
 use super::{Engine, EngineError, outbound};
 use crate::domain::escape::defuse_broadcasts;
 use crate::domain::oncall::escalation::Target;
-use crate::domain::oncall::paging::{self, Plan, Recipient, Via};
+use crate::domain::oncall::paging::{self, Plan, Recipient, StepAt, Via};
 use crate::domain::people::Person;
 use crate::domain::policy::Action;
 use crate::domain::{Actor, EventKind, Incident, NewEvent, TimelineEvent};
-use crate::store::{NewOutbox, NewPage, Page, Tx};
+use crate::store::{NewOutbox, NewPage, Page};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -50,6 +52,48 @@ pub(crate) fn page_data(p: &Page) -> Value {
         "level": p.level, "round": p.round, "step": p.step, "policy": p.policy, "chain": p.chain})
 }
 
+/// The `reason` of a page event whose level reached nobody.
+pub const NOBODY_REACHED: &str = "nobody_reached";
+
+/// The event of a step that reached nobody: `page_escalated` when the chain goes on (`next`),
+/// `page_exhausted` when it was the last step.
+fn nobody_reached(
+    chain: &str,
+    plan: &Plan,
+    step: usize,
+    at: StepAt,
+    next: bool,
+    (by, now): (&str, DateTime<Utc>),
+) -> NewEvent {
+    let targets = &plan.levels[at.level].targets;
+    let level = at.level + 1;
+    let of = plan
+        .policy
+        .as_deref()
+        .map(|p| format!(" of {p}"))
+        .unwrap_or_default();
+    let (kind, then) = if next {
+        (
+            EventKind::PageEscalated,
+            "escalating to the next level now".to_string(),
+        )
+    } else {
+        (
+            EventKind::PageExhausted,
+            "the escalation is exhausted".to_string(),
+        )
+    };
+    let text = format!(
+        "Level {level}{of} reached nobody ({}: nobody on call, no members, or nobody warroom can reach): {then}",
+        targets.join(", ")
+    );
+    NewEvent::new(kind, now, Some(by)).text(text).data(json!({
+        "page": null, "user": null, "person": null, "target": targets.join(", "), "targets": targets,
+        "level": level, "round": at.round, "step": step, "policy": plan.policy, "chain": chain,
+        "reason": NOBODY_REACHED,
+    }))
+}
+
 fn store_err(e: super::oncall::OncallError) -> EngineError {
     match e {
         super::oncall::OncallError::Store(s) => EngineError::Store(s),
@@ -83,19 +127,16 @@ impl Engine {
         ))
     }
 
-    /// Pages by policy for an incident that has just opened, inside the transaction that opened it.
+    /// Pages by policy for an incident that has just opened, as a step of the unit that opened it.
     pub(crate) async fn page_on_open(
         &self,
-        tx: &mut Tx,
+        unit: &mut Unit,
         inc: &Incident,
-        now: DateTime<Utc>,
     ) -> Result<Vec<TimelineEvent>, EngineError> {
         let Some((chain, plan)) = self.opening_plan(inc) else {
             return Ok(Vec::new());
         };
-        let sent = self
-            .send_step(tx, inc, &chain, &plan, 0, SYSTEM, now)
-            .await?;
+        let sent = self.send_step(unit, inc, &chain, &plan, 0, SYSTEM).await?;
         metrics::counter!("warroom_pages_sent_total", "by" => "policy")
             .increment(sent.pages.len() as u64);
         Ok(sent.events)
@@ -124,88 +165,98 @@ impl Engine {
     }
 
     /// Sends step `step` of a chain: its pages, their events and deliveries, and its escalation timer.
-    #[allow(clippy::too_many_arguments)]
+    /// A step that reaches nobody records so (`page_escalated`, or `page_exhausted` after the last
+    /// step, with `reason = "nobody_reached"`) and the next step is sent at once.
     pub(crate) async fn send_step(
         &self,
-        tx: &mut Tx,
+        unit: &mut Unit,
         inc: &Incident,
         chain: &str,
         plan: &Plan,
         step: usize,
         by: &str,
-        now: DateTime<Utc>,
     ) -> Result<StepSent, EngineError> {
-        let Some(at) = plan.at(step) else {
-            return Ok(StepSent::default());
-        };
-        let level = &plan.levels[at.level];
-        let oncall = self.on_call_of(&level.targets, now).await?;
-        let directory = self.catalog().directory();
-        let recipients = paging::recipients(&level.targets, directory, &|s| {
-            oncall.get(s).cloned().unwrap_or_default()
-        });
+        let now = unit.now();
         let mut sent = StepSent::default();
-        for (target, r) in &recipients {
-            let (person, channel, webhook) = match r {
-                Recipient::Person(p) => (Some(p.as_str()), None, None),
-                Recipient::Channel(c) => (None, Some(c.as_str()), None),
-                Recipient::Webhook(w) => (None, None, Some(w.as_str())),
-            };
-            let page = tx
-                .insert_page(
-                    &NewPage {
-                        incident_id: inc.id,
-                        chain,
-                        policy: plan.policy.as_deref(),
-                        step: step as i64,
-                        level: at.level as i64 + 1,
-                        round: at.round as i64,
-                        target,
-                        person,
-                        channel,
-                        webhook,
-                        created_by: by,
-                    },
-                    now,
-                )
-                .await?;
-            let of = plan
-                .policy
-                .as_deref()
-                .map(|p| format!(" of {p}"))
-                .unwrap_or_default();
-            let text = format!(
-                "Paged {} ({target}, level {}{of})",
-                recipient_label(&page),
-                page.level
-            );
-            let event = NewEvent::new(EventKind::PageSent, now, Some(by))
-                .text(text)
-                .data(page_data(&page));
-            if let Some(e) = tx.append(inc.id, &event, now).await? {
-                sent.events.push(e);
+        let mut step = step;
+        while let Some(at) = plan.at(step) {
+            let level = &plan.levels[at.level];
+            let oncall = self.on_call_of(&level.targets, now).await?;
+            let directory = self.catalog().directory();
+            let recipients = paging::recipients(&level.targets, directory, &|s| {
+                oncall.get(s).cloned().unwrap_or_default()
+            });
+            if recipients.is_empty() {
+                let next = plan.at(step + 1).is_some();
+                tracing::warn!(
+                    incident = inc.id,
+                    chain,
+                    step,
+                    next,
+                    "nobody to page at this level"
+                );
+                let event = nobody_reached(chain, plan, step, at, next, (by, now));
+                sent.events.extend(unit.append(inc.id, &event).await?);
+                if !next {
+                    metrics::counter!("warroom_page_chains_exhausted_total").increment(1);
+                    break;
+                }
+                step += 1;
+                continue;
             }
-            self.deliver_page(tx, inc, &page, now).await?;
-            sent.pages.push(page);
+            for (target, r) in &recipients {
+                let (person, channel, webhook) = match r {
+                    Recipient::Person(p) => (Some(p.as_str()), None, None),
+                    Recipient::Channel(c) => (None, Some(c.as_str()), None),
+                    Recipient::Webhook(w) => (None, None, Some(w.as_str())),
+                };
+                let page = unit
+                    .tx()
+                    .insert_page(
+                        &NewPage {
+                            incident_id: inc.id,
+                            chain,
+                            policy: plan.policy.as_deref(),
+                            step: step as i64,
+                            level: at.level as i64 + 1,
+                            round: at.round as i64,
+                            target,
+                            person,
+                            channel,
+                            webhook,
+                            created_by: by,
+                        },
+                        now,
+                    )
+                    .await?;
+                let of = plan
+                    .policy
+                    .as_deref()
+                    .map(|p| format!(" of {p}"))
+                    .unwrap_or_default();
+                let text = format!(
+                    "Paged {} ({target}, level {}{of})",
+                    recipient_label(&page),
+                    page.level
+                );
+                let event = NewEvent::new(EventKind::PageSent, now, Some(by))
+                    .text(text)
+                    .data(page_data(&page));
+                sent.events.extend(unit.append(inc.id, &event).await?);
+                self.deliver_page(unit, inc, &page).await?;
+                sent.pages.push(page);
+            }
+            let wait = Duration::seconds(level.wait_secs.max(0));
+            let payload = json!({"incident": inc.id, "chain": chain, "step": step, "plan": plan});
+            unit.schedule(
+                ESCALATE,
+                &format!("{ESCALATE}:{}:{chain}:{step}", inc.id),
+                &payload,
+                now + wait,
+            )
+            .await?;
+            break;
         }
-        if recipients.is_empty() {
-            tracing::warn!(
-                incident = inc.id,
-                chain,
-                step,
-                "nobody to page at this level"
-            );
-        }
-        let wait = Duration::seconds(level.wait_secs.max(0));
-        let payload = json!({"incident": inc.id, "chain": chain, "step": step, "plan": plan});
-        tx.schedule_job(
-            ESCALATE,
-            &format!("{ESCALATE}:{}:{chain}:{step}", inc.id),
-            &payload,
-            now + wait,
-            now,
-        )
-        .await?;
         Ok(sent)
     }
 
@@ -320,11 +371,11 @@ impl Engine {
     /// Enqueues a page's deliveries now, or schedules the delayed ones as `page_notify` jobs.
     async fn deliver_page(
         &self,
-        tx: &mut Tx,
+        unit: &mut Unit,
         inc: &Incident,
         page: &Page,
-        now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
+        let now = unit.now();
         let directory = self.catalog().directory();
         let entries: Vec<(Duration, NewOutbox)> = if let Some(p) = &page.person {
             match directory.get(p) {
@@ -352,19 +403,18 @@ impl Engine {
         };
         for (after, entry) in entries {
             if after <= Duration::zero() {
-                tx.enqueue(&entry, now).await?;
+                unit.enqueue(&entry).await?;
                 continue;
             }
             let key = entry.idempotency_key.clone().unwrap_or_default();
             let payload = json!({"incident": inc.id, "page": page.id, "entry": {
                 "destination": entry.destination, "channel_key": entry.channel_key,
                 "payload": entry.payload, "idempotency_key": entry.idempotency_key}});
-            tx.schedule_job(
+            unit.schedule(
                 NOTIFY,
-                &format!("{NOTIFY}:{key}"),
+                &format!("{NOTIFY}:{}:{key}", inc.id),
                 &payload,
                 now + after,
-                now,
             )
             .await?;
         }
@@ -465,10 +515,10 @@ impl Engine {
         self.finish(unit, Some((who, Some(id))), result).await
     }
 
-    /// [`Engine::page`] inside `unit` (a command's own unit, for `/inc page`).
-    pub(super) async fn page_in(
+    /// [`Engine::page`] inside `unit` (a command's own unit, for `/inc page`; reminders, heartbeats).
+    pub(crate) async fn page_in(
         &self,
-        unit: &mut super::unit::Unit,
+        unit: &mut Unit,
         id: i64,
         target: &str,
         who: &Actor,
@@ -485,7 +535,7 @@ impl Engine {
             )));
         }
         let sent = self
-            .send_step(unit.tx(), &inc, &chain, &plan, 0, &who.id, now)
+            .send_step(unit, &inc, &chain, &plan, 0, &who.id)
             .await?;
         if sent.pages.is_empty() {
             return Err(EngineError::Conflict(format!(

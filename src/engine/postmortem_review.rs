@@ -1,7 +1,8 @@
 //! Reviewing a postmortem in the browser: the sections a reviewer writes, and action items edited there.
-//! Each save is one transaction with its timeline event; permission is the `respond` action's.
+//! Each save is one unit of work with its timeline event; permission is the `respond` action's.
 
 use super::incidents::{Applied, check_text, check_user};
+use super::unit::Unit;
 use super::{Engine, EngineError};
 use crate::domain::policy::Action;
 use crate::domain::postmortem_review::Section;
@@ -53,8 +54,9 @@ impl Engine {
             ));
         }
         let actor = who.id.clone();
+        let mut unit = self.unit().await?;
         let result = self
-            .apply(id, |inc, now| {
+            .apply_in(&mut unit, id, |inc, now| {
                 self.check(Action::Respond, who, Some(inc), None)?;
                 Ok(vec![
                     NewEvent::new(EventKind::PostmortemSection, now, Some(&actor))
@@ -64,7 +66,7 @@ impl Engine {
                 ])
             })
             .await;
-        self.recorded(who, Some(id), result).await
+        self.finish(unit, Some((who, Some(id))), result).await
     }
 
     /// Edits action item `item_id` of incident `id`, with an `action_item` event saying what changed.
@@ -75,12 +77,17 @@ impl Engine {
         edit: ActionEdit,
         who: &Actor,
     ) -> Result<ActionItem, EngineError> {
-        let result = self.edit_action_item_checked(id, item_id, edit, who).await;
-        self.recorded(who, Some(id), result).await
+        let mut unit = self.unit().await?;
+        let result = self
+            .edit_action_item_in(&mut unit, id, item_id, edit, who)
+            .await;
+        self.finish(unit, Some((who, Some(id))), result).await
     }
 
-    async fn edit_action_item_checked(
+    /// [`Engine::edit_action_item`] inside `unit`.
+    async fn edit_action_item_in(
         &self,
+        unit: &mut Unit,
         id: i64,
         item_id: i64,
         edit: ActionEdit,
@@ -102,11 +109,10 @@ impl Engine {
         {
             return Err(EngineError::invalid("status", "must be open or done"));
         }
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let incident = super::locked_incident(&mut tx, id).await?;
+        let now = unit.now();
+        let incident = unit.lock(id).await?;
         self.check(Action::Respond, who, Some(&incident), None)?;
-        let mut item = tx.action_item(id, item_id).await?.ok_or_else(|| {
+        let mut item = unit.tx().action_item(id, item_id).await?.ok_or_else(|| {
             EngineError::invalid(
                 "action_item",
                 format!("incident #{id} has no action item #{item_id}"),
@@ -128,8 +134,8 @@ impl Engine {
         if item == before {
             return Ok(item);
         }
-        tx.save_action_item(&item).await?;
-        self.schedule_action_reminder(&mut tx, &item, now).await?;
+        unit.tx().save_action_item(&item).await?;
+        self.schedule_action_reminder(unit.tx(), &item, now).await?;
         let due = item
             .due_at
             .map(|d| format!(", due {}", d.format("%Y-%m-%d")))
@@ -145,9 +151,7 @@ impl Engine {
                 "status": item.status, "due_at": item.due_at,
             }))
             .identified(who.identity());
-        tx.append(id, &event, now).await?;
-        tx.commit().await?;
-        self.hub().notify(id);
+        unit.append(id, &event).await?;
         Ok(item)
     }
 }

@@ -4,9 +4,10 @@
 //! events, enqueues its outbox entries and follow-up jobs; [`Engine::commit`] commits all of it at
 //! once and only then wakes the live views and the outbox workers and runs the follow-ups. A unit
 //! dropped without committing writes nothing. A move to resolved or closed enqueues the postmortem
-//! job in the same transaction, whichever use-case made it, so a crash after the commit loses nothing.
+//! job in the same transaction, whichever use-case made it, so a crash after the commit loses nothing;
+//! a move out of the open statuses (resolved, cancelled …) stops the incident's paging in it too.
 
-use super::{Engine, EngineError, Hub, jobs, outbound};
+use super::{Engine, EngineError, Hub, jobs, outbound, paging};
 use crate::domain::{Actor, EventKind, Incident, NewEvent, Status, TimelineEvent};
 use crate::store::{NewOutbox, Store, StoreResult, Tx};
 use chrono::{DateTime, Utc};
@@ -92,12 +93,7 @@ impl Unit {
     ) -> StoreResult<Option<TimelineEvent>> {
         let stored = self.tx.append(id, event, self.now).await?;
         if let Some(e) = &stored {
-            self.touched.insert(id);
-            if let Some(reason) = postmortem_reason(e) {
-                let payload = json!({"incident": id, "reason": reason, "cause": e.id});
-                self.follow_up(POSTMORTEM, &format!("{POSTMORTEM}:{id}:{}", e.id), &payload)
-                    .await?;
-            }
+            self.after_append(id, e).await?;
         }
         Ok(stored)
     }
@@ -112,14 +108,48 @@ impl Unit {
         // follow-ups as `append`.
         let stored = self.tx.append_events(id, events, self.now).await?;
         for e in &stored {
-            self.touched.insert(id);
-            if let Some(reason) = postmortem_reason(e) {
-                let payload = json!({"incident": id, "reason": reason, "cause": e.id});
-                self.follow_up(POSTMORTEM, &format!("{POSTMORTEM}:{id}:{}", e.id), &payload)
-                    .await?;
-            }
+            self.after_append(id, e).await?;
         }
         Ok(stored)
+    }
+
+    /// What a stored event of incident `id` brings with it in this unit: a move to resolved or
+    /// closed, the postmortem job; a move out of the open statuses, the end of the paging.
+    async fn after_append(&mut self, id: i64, e: &TimelineEvent) -> StoreResult<()> {
+        self.touched.insert(id);
+        if let Some(reason) = postmortem_reason(e) {
+            let payload = json!({"incident": id, "reason": reason, "cause": e.id});
+            self.follow_up(POSTMORTEM, &format!("{POSTMORTEM}:{id}:{}", e.id), &payload)
+                .await?;
+        }
+        if let Some(to) = ended_status(e) {
+            self.stop_paging(id, to).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops incident `id`'s paging because it moved to `to`: its open pages become `exhausted`
+    /// (`stop_reason = incident_<to>`, a `page_exhausted` event each) and its timers are cancelled.
+    async fn stop_paging(&mut self, id: i64, to: Status) -> StoreResult<()> {
+        let reason = format!("incident_{to}");
+        let cancelled = self.tx.cancel_paging_jobs(id, self.now).await?;
+        let pages = self.tx.stop_pages(id, &reason, self.now).await?;
+        for page in &pages {
+            let mut data = paging::page_data(page);
+            data["reason"] = json!(reason);
+            let event = NewEvent::new(EventKind::PageExhausted, self.now, Some("warroom"))
+                .text(format!(
+                    "Page to {} stopped: the incident is {to}",
+                    paging::recipient_label(page)
+                ))
+                .data(data);
+            self.tx.append(id, &event, self.now).await?;
+        }
+        if cancelled > 0 || !pages.is_empty() {
+            tracing::info!(incident = id, pages = pages.len(), timers = cancelled, status = %to,
+                "paging stopped: the incident ended");
+        }
+        Ok(())
     }
 
     /// Writes an outbox entry; `None` when its idempotency key exists.
@@ -215,6 +245,15 @@ impl Unit {
     }
 }
 
+/// The status a stored event moved its incident to, when that is out of the open ones.
+fn ended_status(event: &TimelineEvent) -> Option<Status> {
+    if event.kind != EventKind::StatusChanged {
+        return None;
+    }
+    let to: Status = event.data.get("to")?.as_str()?.parse().ok()?;
+    (!to.is_open()).then_some(to)
+}
+
 /// Why a stored event calls for the postmortem draft: a move to resolved or closed.
 fn postmortem_reason(event: &TimelineEvent) -> Option<&'static str> {
     if event.kind != EventKind::StatusChanged {
@@ -237,14 +276,19 @@ impl Engine {
     /// job's, retried by the jobs tick; it never undoes the commit).
     pub(crate) async fn commit(&self, unit: Unit) -> Result<(), EngineError> {
         let follow_ups = unit.commit(Some(&self.hub)).await?;
+        self.run_follow_ups(&follow_ups).await;
+        Ok(())
+    }
+
+    /// Runs the follow-up jobs a committed unit returned (inline, or by waking the jobs worker).
+    pub(crate) async fn run_follow_ups(&self, follow_ups: &[i64]) {
         if !follow_ups.is_empty() {
             if self.inline_follow_ups {
-                Box::pin(jobs::run_now(self, &follow_ups)).await;
+                Box::pin(jobs::run_now(self, follow_ups)).await;
             } else {
                 self.hub.jobs_wakeup();
             }
         }
-        Ok(())
     }
 
     /// Ends a use-case run in `unit`: commits it when `result` is Ok; otherwise drops it (nothing

@@ -2,9 +2,10 @@
 //! the gateway session a leader may resume.
 
 use super::rows::ms;
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, Tx};
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::any::Any;
+use sqlx::{Executor, Row};
 
 /// A war-room message as recorded on the timeline (so edits, deletions and pins find it).
 #[derive(Debug, Clone, PartialEq)]
@@ -58,55 +59,158 @@ const GREATER: &str = "(LENGTH(discord_cursors.last_message_id) < LENGTH(exclude
      OR (LENGTH(discord_cursors.last_message_id) = LENGTH(excluded.last_message_id) \
      AND discord_cursors.last_message_id < excluded.last_message_id))";
 
-impl Store {
-    /// Remembers a recorded war-room message (first writer wins).
-    pub async fn save_discord_message(&self, m: &DiscordMessageRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO discord_messages (channel_id, message_id, incident_id, event_id, author_id, \
-             author_name, content, edited_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (channel_id, message_id) DO NOTHING",
-        )
-        .bind(&m.channel_id)
-        .bind(&m.message_id)
-        .bind(m.incident_id)
-        .bind(m.event_id)
-        .bind(&m.author_id)
-        .bind(&m.author_name)
-        .bind(&m.content)
-        .bind(&m.edited_at)
-        .execute(&self.write)
+async fn save_message<'c, E: Executor<'c, Database = Any>>(
+    executor: E,
+    m: &DiscordMessageRecord,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO discord_messages (channel_id, message_id, incident_id, event_id, author_id, \
+         author_name, content, edited_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (channel_id, message_id) DO NOTHING",
+    )
+    .bind(&m.channel_id)
+    .bind(&m.message_id)
+    .bind(m.incident_id)
+    .bind(m.event_id)
+    .bind(&m.author_id)
+    .bind(&m.author_name)
+    .bind(&m.content)
+    .bind(&m.edited_at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+async fn update_message<'c, E: Executor<'c, Database = Any>>(
+    executor: E,
+    channel_id: &str,
+    message_id: &str,
+    content: &str,
+    edited_at: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE discord_messages SET content = $3, edited_at = $4 WHERE channel_id = $1 AND message_id = $2",
+    )
+    .bind(channel_id)
+    .bind(message_id)
+    .bind(content)
+    .bind(edited_at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+async fn event_by_key<'c, E: Executor<'c, Database = Any>>(
+    executor: E,
+    source_key: &str,
+) -> StoreResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM timeline_events WHERE source_key = $1")
+            .bind(source_key)
+            .fetch_optional(executor)
+            .await?,
+    )
+}
+
+async fn message<'c, E: Executor<'c, Database = Any>>(
+    executor: E,
+    channel_id: &str,
+    message_id: &str,
+) -> StoreResult<Option<DiscordMessageRecord>> {
+    let row = sqlx::query(
+        "SELECT channel_id, message_id, incident_id, event_id, author_id, author_name, content, edited_at \
+         FROM discord_messages WHERE channel_id = $1 AND message_id = $2",
+    )
+    .bind(channel_id)
+    .bind(message_id)
+    .fetch_optional(executor)
+    .await?;
+    row.map(|r| {
+        Ok(DiscordMessageRecord {
+            channel_id: r.try_get("channel_id")?,
+            message_id: r.try_get("message_id")?,
+            incident_id: r.try_get("incident_id")?,
+            event_id: r.try_get("event_id")?,
+            author_id: r.try_get("author_id")?,
+            author_name: r.try_get("author_name")?,
+            content: r.try_get("content")?,
+            edited_at: r.try_get("edited_at")?,
+        })
+    })
+    .transpose()
+}
+
+async fn advance_cursor<'c, E: Executor<'c, Database = Any>>(
+    executor: E,
+    channel_id: &str,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO discord_cursors (channel_id, last_message_id, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (channel_id) DO UPDATE SET last_message_id = excluded.last_message_id, \
+         updated_at = excluded.updated_at WHERE {GREATER}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(channel_id)
+        .bind(message_id)
+        .bind(ms(now))
+        .execute(executor)
         .await?;
-        Ok(())
+    Ok(())
+}
+
+impl Tx {
+    /// Remembers a recorded war-room message (first writer wins), with the event that recorded it.
+    pub async fn save_discord_message(&mut self, m: &DiscordMessageRecord) -> StoreResult<()> {
+        save_message(self.conn(), m).await
     }
 
-    /// Keeps the latest recorded text of a message after an edit.
+    /// Keeps the latest recorded text of a message after an edit, with the edit's event.
     pub async fn update_discord_message(
-        &self,
+        &mut self,
         channel_id: &str,
         message_id: &str,
         content: &str,
         edited_at: Option<&str>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE discord_messages SET content = $3, edited_at = $4 WHERE channel_id = $1 AND message_id = $2",
-        )
-        .bind(channel_id)
-        .bind(message_id)
-        .bind(content)
-        .bind(edited_at)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        update_message(self.conn(), channel_id, message_id, content, edited_at).await
+    }
+
+    /// The timeline event recorded under `source_key`, as this transaction sees it.
+    pub async fn event_id_by_source_key(&mut self, source_key: &str) -> StoreResult<Option<i64>> {
+        event_by_key(self.conn(), source_key).await
+    }
+
+    /// A recorded war-room message, as this transaction sees it.
+    pub async fn discord_message(
+        &mut self,
+        channel_id: &str,
+        message_id: &str,
+    ) -> StoreResult<Option<DiscordMessageRecord>> {
+        message(self.conn(), channel_id, message_id).await
+    }
+
+    /// Moves a channel's cursor to `message_id` when that is newer, with what recorded the message.
+    pub async fn advance_discord_cursor(
+        &mut self,
+        channel_id: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        advance_cursor(self.conn(), channel_id, message_id, now).await
+    }
+}
+
+impl Store {
+    /// Remembers a recorded war-room message (first writer wins).
+    pub async fn save_discord_message(&self, m: &DiscordMessageRecord) -> StoreResult<()> {
+        save_message(&self.write, m).await
     }
 
     /// The timeline event recorded under `source_key`, if any.
     pub async fn event_id_by_source_key(&self, source_key: &str) -> StoreResult<Option<i64>> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM timeline_events WHERE source_key = $1")
-                .bind(source_key)
-                .fetch_optional(&self.read)
-                .await?,
-        )
+        event_by_key(&self.read, source_key).await
     }
 
     /// A recorded war-room message.
@@ -115,27 +219,7 @@ impl Store {
         channel_id: &str,
         message_id: &str,
     ) -> StoreResult<Option<DiscordMessageRecord>> {
-        let row = sqlx::query(
-            "SELECT channel_id, message_id, incident_id, event_id, author_id, author_name, content, edited_at \
-             FROM discord_messages WHERE channel_id = $1 AND message_id = $2",
-        )
-        .bind(channel_id)
-        .bind(message_id)
-        .fetch_optional(&self.read)
-        .await?;
-        row.map(|r| {
-            Ok(DiscordMessageRecord {
-                channel_id: r.try_get("channel_id")?,
-                message_id: r.try_get("message_id")?,
-                incident_id: r.try_get("incident_id")?,
-                event_id: r.try_get("event_id")?,
-                author_id: r.try_get("author_id")?,
-                author_name: r.try_get("author_name")?,
-                content: r.try_get("content")?,
-                edited_at: r.try_get("edited_at")?,
-            })
-        })
-        .transpose()
+        message(&self.read, channel_id, message_id).await
     }
 
     /// Moves a channel's cursor to `message_id` when that is newer than the one kept.
@@ -145,18 +229,7 @@ impl Store {
         message_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO discord_cursors (channel_id, last_message_id, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (channel_id) DO UPDATE SET last_message_id = excluded.last_message_id, \
-             updated_at = excluded.updated_at WHERE {GREATER}"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(channel_id)
-            .bind(message_id)
-            .bind(ms(now))
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        advance_cursor(&self.write, channel_id, message_id, now).await
     }
 
     /// The Discord war rooms of incidents not closed or cancelled, with their cursors.

@@ -45,6 +45,9 @@ pub struct Page {
     pub acknowledged_at: Option<DateTime<Utc>>,
     /// Who acknowledged it.
     pub acknowledged_by: Option<String>,
+    /// Why it stopped when its incident ended while it was open (`incident_resolved` …); `None`
+    /// for every other move.
+    pub stop_reason: Option<String>,
 }
 
 /// A page to store.
@@ -75,7 +78,7 @@ pub struct NewPage<'a> {
 }
 
 const COLUMNS: &str = "id, incident_id, chain, policy, step, level, round, target, person, channel, webhook, \
-     status, created_by, created_at, updated_at, acknowledged_at, acknowledged_by";
+     status, created_by, created_at, updated_at, acknowledged_at, acknowledged_by, stop_reason";
 
 fn from_row(r: &AnyRow) -> StoreResult<Page> {
     Ok(Page {
@@ -96,6 +99,7 @@ fn from_row(r: &AnyRow) -> StoreResult<Page> {
         updated_at: get_time(r, "updated_at")?,
         acknowledged_at: get_time_opt(r, "acknowledged_at")?,
         acknowledged_by: r.try_get("acknowledged_by")?,
+        stop_reason: r.try_get("stop_reason")?,
     })
 }
 
@@ -191,6 +195,49 @@ impl Tx {
             }
         }
         Ok(moved)
+    }
+
+    /// Stops every open page of an incident that ended: `sent` → `exhausted` with `reason`; returns
+    /// them, oldest first.
+    pub async fn stop_pages(
+        &mut self,
+        incident_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Page>> {
+        let sql = format!(
+            "UPDATE pages SET status = 'exhausted', updated_at = $1, stop_reason = $2 \
+             WHERE incident_id = $3 AND status = 'sent' RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ms(now))
+            .bind(reason)
+            .bind(incident_id)
+            .fetch_all(self.conn())
+            .await?;
+        let mut pages = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+        pages.sort_by_key(|p| p.id);
+        Ok(pages)
+    }
+
+    /// Cancels the pending paging timers (`page_escalate`, `page_notify`) of an incident (they are
+    /// marked done: nothing is left for them to do); returns how many.
+    pub async fn cancel_paging_jobs(
+        &mut self,
+        incident_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'done', done_at = $1, claimed_until = NULL \
+             WHERE status = 'pending' AND ((kind = 'page_escalate' AND job_key LIKE $2) \
+             OR (kind = 'page_notify' AND job_key LIKE $3))",
+        )
+        .bind(ms(now))
+        .bind(format!("page_escalate:{incident_id}:%"))
+        .bind(format!("page_notify:{incident_id}:%"))
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Acknowledges every open page of an incident by `by`; returns them.

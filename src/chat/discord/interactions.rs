@@ -8,7 +8,9 @@ use super::components::{self, Pressed};
 use super::interaction::{self, Interaction};
 use super::{DISCORD, channel_name, text};
 use crate::domain::Actor;
-use crate::engine::{CommandContext, Engine, EngineError, Reply, Visibility};
+use crate::engine::{
+    AnswerFacts, CommandContext, Deferral, Engine, EngineError, FollowUp, Reply, Visibility,
+};
 use crate::store::NewOutbox;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -178,8 +180,8 @@ struct Extras {
     outside_room: bool,
 }
 
-/// Runs `line` for `ctx`: answered inline when done within `discord.answer_within_ms`, else deferred and
-/// followed up through the outbox.
+/// Runs `line` for `ctx`: answered inline when done within `discord.answer_within_ms`, else deferred;
+/// the deferred answer's follow-up is written in the command's own unit of work, with what it did.
 async fn run(
     engine: &Engine,
     i: &Interaction,
@@ -187,63 +189,80 @@ async fn run(
     ctx: CommandContext,
     extras: Extras,
 ) -> Result<Value, EngineError> {
+    let deferral = Deferral::new();
     let worker = engine.clone();
+    let (pending, inline_extras) = (deferral.clone(), extras.clone());
     let mut task = tokio::spawn(async move {
-        let reply = worker.run_command(&line, &ctx).await?;
-        answer(&worker, &reply, &extras).await
+        let reply = worker.run_command_deferrable(&line, &ctx, &pending).await?;
+        let facts = worker.answer_facts(&reply).await?;
+        Ok::<Value, EngineError>(answer(&worker, &reply, &inline_extras, &facts))
     });
     let within =
         Duration::from_millis(engine.config().discord.answer_within_ms).min(ANSWER_WITHIN_MAX);
-    match tokio::time::timeout(within, &mut task).await {
-        Ok(joined) => {
-            joined.map_err(|e| EngineError::Conflict(format!("the command failed: {e}")))?
-        }
-        Err(_) => {
-            let (engine, id, token) = (engine.clone(), i.id.clone(), i.token.clone());
-            let app = i
-                .application_id
-                .clone()
-                .or_else(|| engine.config().discord.application_id.clone())
-                .unwrap_or_default();
-            tokio::spawn(async move {
-                let body = match task.await {
-                    Ok(Ok(body)) => body,
-                    Ok(Err(e)) => message(&format!("⚠️ {e}"), true, None),
-                    Err(e) => message(&format!("⚠️ the command failed: {e}"), true, None),
-                };
-                let entry = NewOutbox {
-                    destination: DISCORD.into(),
-                    action: FOLLOWUP.into(),
-                    incident_id: None,
-                    channel_key: format!("{DISCORD}:followup:{id}"),
-                    payload: json!({"application_id": app, "token": token, "data": body["data"]}),
-                    idempotency_key: Some(format!("{DISCORD}:followup:{id}")),
-                };
-                if let Err(e) = engine.enqueue_one(entry).await {
-                    tracing::warn!(error = %e, interaction = %id, "could not queue the follow-up");
-                }
-            });
-            Ok(json!({"type": DEFERRED}))
-        }
+    if let Ok(joined) = tokio::time::timeout(within, &mut task).await {
+        return joined.map_err(|e| EngineError::Conflict(format!("the command failed: {e}")))?;
     }
+    let id = i.id.clone();
+    let app = i
+        .application_id
+        .clone()
+        .or_else(|| engine.config().discord.application_id.clone())
+        .unwrap_or_default();
+    let entry = |data: Value| NewOutbox {
+        destination: DISCORD.into(),
+        action: FOLLOWUP.into(),
+        incident_id: None,
+        channel_key: format!("{DISCORD}:followup:{id}"),
+        payload: json!({"application_id": app, "token": i.token, "data": data}),
+        idempotency_key: Some(format!("{DISCORD}:followup:{id}")),
+    };
+    let render_engine = engine.clone();
+    let follow_up = FollowUp {
+        entry: entry(Value::Null),
+        render: Box::new(move |reply, facts| {
+            answer(&render_engine, reply, &extras, facts)["data"].clone()
+        }),
+    };
+    if !deferral.defer(follow_up).await {
+        // The command committed just as the wait ran out: its answer is ready to give inline.
+        return task
+            .await
+            .map_err(|e| EngineError::Conflict(format!("the command failed: {e}")))?;
+    }
+    let (engine, failed, interaction) = (engine.clone(), entry(Value::Null), id.clone());
+    tokio::spawn(async move {
+        // A command that succeeded wrote its follow-up with its work. One that failed wrote
+        // nothing: its error follows on its own (a no-op when the follow-up exists, by its key).
+        let error = match task.await {
+            Ok(Ok(_)) => return,
+            Ok(Err(e)) => format!("⚠️ {e}"),
+            Err(e) => format!("⚠️ the command failed: {e}"),
+        };
+        let mut entry = failed;
+        entry.payload["data"] = message(&error, true, None)["data"].clone();
+        if let Err(e) = engine.enqueue_one(entry).await {
+            tracing::warn!(error = %e, %interaction, "could not queue the follow-up");
+        }
+    });
+    Ok(json!({"type": DEFERRED}))
 }
 
-/// The interaction response for a command's reply.
-async fn answer(engine: &Engine, reply: &Reply, extras: &Extras) -> Result<Value, EngineError> {
+/// The interaction response for a command's reply and the facts of its incident.
+fn answer(engine: &Engine, reply: &Reply, extras: &Extras, facts: &AnswerFacts) -> Value {
     let private = reply.visibility == Visibility::Ephemeral;
     let mut content = reply.text.clone();
     let mut buttons = None;
     match (extras.sub.as_str(), reply.incident_id, reply.ok) {
         ("declare", Some(id), true) if extras.outside_room => {
-            let inc = engine.incident(id).await?;
-            let name = channel_name(&engine.config().discord.channel_prefix, id, &inc.title);
-            content.push_str(&format!("\nDiscord war room: #{name} (opening now)"));
+            if let Some(inc) = &facts.incident {
+                let name = channel_name(&engine.config().discord.channel_prefix, id, &inc.title);
+                content.push_str(&format!("\nDiscord war room: #{name} (opening now)"));
+            }
         }
         ("changes", Some(id), true) => {
-            let changes: Vec<(String, String)> = engine
-                .linked_changes(id)
-                .await?
-                .into_iter()
+            let changes: Vec<(String, String)> = facts
+                .linked
+                .iter()
                 .filter(|l| !l.confirmed)
                 .map(|l| (l.change.id.to_string(), l.change.label()))
                 .collect();
@@ -254,7 +273,7 @@ async fn answer(engine: &Engine, reply: &Reply, extras: &Extras) -> Result<Value
         ("help", None, _) if extras.outside_room => buttons = Some(components::declare_button()),
         _ => {}
     }
-    Ok(message(&content, private, buttons))
+    message(&content, private, buttons)
 }
 
 /// Choices for the option being typed: services of the catalog, or open incidents.
