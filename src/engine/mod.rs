@@ -47,7 +47,9 @@ pub use chat::{InboundMessage, MessageChange};
 pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
 pub use errors::EngineError;
-pub use hook_request::{check_header_value, render_headers};
+pub use hook_request::{
+    HookRequest, check_header_value, public_url, render_headers, render_request,
+};
 pub use hub::Hub;
 pub use incidents::{Applied, Declare, Patch};
 pub use page_ack::CallbackError;
