@@ -22,6 +22,7 @@ pub mod postmortem_text;
 pub mod report;
 pub mod role;
 pub mod severity;
+pub mod signin_throttle;
 pub mod status_page;
 pub mod timeline;
 pub mod token;
