@@ -73,6 +73,7 @@ pub struct Engine {
     alerts: AlertsRuntime,
     policy: Arc<crate::domain::policy::Policy>,
     inline_follow_ups: bool,
+    oidc_discovery: Arc<crate::signin::discovery::Discovery>,
 }
 
 impl Engine {
@@ -87,7 +88,16 @@ impl Engine {
     ) -> Engine {
         let alerts = AlertsRuntime::new(&config);
         let policy = Arc::new(config.permission_policy());
+        let ttl = config.auth.oidc.discovery_ttl_secs.map_or(
+            crate::signin::discovery::DEFAULT_TTL,
+            std::time::Duration::from_secs,
+        );
+        let oidc_discovery = Arc::new(crate::signin::discovery::Discovery::new(
+            ttl,
+            crate::signin::discovery::KEY_REFRESH_MIN,
+        ));
         Engine {
+            oidc_discovery,
             policy,
             alerts,
             store,

@@ -90,6 +90,7 @@ pub struct SignIn {
     clock: Arc<dyn Clock>,
     config: Arc<Config>,
     catalog: Arc<Catalog>,
+    discovery: Arc<crate::signin::discovery::Discovery>,
 }
 
 impl Engine {
@@ -100,6 +101,7 @@ impl Engine {
             clock: self.clock.clone(),
             config: self.config.clone(),
             catalog: self.catalog.clone(),
+            discovery: self.oidc_discovery.clone(),
         }
     }
 }
@@ -467,7 +469,7 @@ impl SignIn {
     /// Starts an OpenID Connect sign-in: the issuer URL to send the browser to.
     pub async fn begin_oidc(&self, return_to: Option<&str>) -> Result<String, SignInError> {
         let redirect = oidc::redirect_uri(self.config.server.public_url.as_deref())?;
-        let auth = oidc::authorize(&self.config.auth.oidc, &redirect).await?;
+        let auth = oidc::authorize(&self.config.auth.oidc, &redirect, &self.discovery).await?;
         self.store
             .save_oidc_login(&OidcLogin {
                 state: auth.state,
@@ -500,6 +502,7 @@ impl SignIn {
             code,
             &login.pkce_verifier,
             &login.nonce,
+            &self.discovery,
         )
         .await?;
         let directory = self.catalog.directory();
