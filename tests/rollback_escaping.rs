@@ -1,6 +1,8 @@
 //! The rollback hook's templates encode what they splice: a hostile service name and version reach the
-//! configured path and JSON fields as data, the hook's credential never sits in the outbox, and a
-//! failure posted to the room carries neither the query string nor the upstream body.
+//! configured path and JSON fields as data, the hook's credentials (a header, a token in the query)
+//! never sit in the outbox, its API or the timeline — the deliverer renders the URL from the
+//! configuration when it sends — and a failure posted to the room carries neither the query string
+//! nor the upstream body.
 
 mod common;
 
@@ -29,13 +31,19 @@ async fn endpoint(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(String::from);
+    let query = uri.query().unwrap_or_default().to_string();
     seen.lock().unwrap().push((
         uri.path().to_string(),
         uri.query().map(String::from),
         auth,
         body,
     ));
-    (status, "upstream-body: internal detail token=abc123").into_response()
+    // An upstream that echoes what it was sent, as error pages often do.
+    (
+        status,
+        format!("upstream-body: internal detail token=abc123 for {query}"),
+    )
+        .into_response()
 }
 
 async fn deploy_tool(status: StatusCode) -> (String, Seen) {
@@ -102,13 +110,38 @@ async fn spliced_values_arrive_as_data(backend: Backend) {
             .unwrap();
     assert!(stored.contains("header_names"), "{stored}");
     assert!(
-        !stored.contains("hook-secret"),
-        "the credential is in the outbox: {stored}"
+        stored.contains(r#""shown_url":"http://127.0.0.1"#),
+        "{stored}"
     );
+    for leak in ["hook-secret", "q-secret"] {
+        assert!(
+            !stored.contains(leak),
+            "the credential `{leak}` is in the outbox: {stored}"
+        );
+    }
     app.eventually("the hook is called", || async {
         !seen.lock().unwrap().is_empty()
     })
     .await;
+    app.eventually("the delivery is recorded", || async {
+        let entries = app.engine().store().outbox_for_incident(id).await.unwrap();
+        entries
+            .iter()
+            .any(|(e, _)| e.destination == "webhook" && e.result.is_some())
+    })
+    .await;
+    let entries = app.engine().store().outbox_for_incident(id).await.unwrap();
+    let rows = serde_json::to_string(
+        &entries
+            .iter()
+            .map(|(e, _)| json!({"payload": e.payload, "result": e.result, "error": e.last_error}))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(rows.contains("upstream-body"), "{rows}");
+    for leak in ["hook-secret", "q-secret"] {
+        assert!(!rows.contains(leak), "`{leak}` in the outbox rows: {rows}");
+    }
     let (path, query, auth, body) = seen.lock().unwrap()[0].clone();
     assert_eq!(path, "/api/rollback/..%2F..%2Fadmin%2Fwipe%3Fx%3D");
     assert_eq!(
@@ -157,6 +190,22 @@ async fn failures_in_the_room_carry_no_query_or_upstream_body(backend: Backend) 
     assert!(text.contains("403"), "{text}");
     for leak in ["q-secret", "to=", "upstream-body", "abc123", "hook-secret"] {
         assert!(!text.contains(leak), "`{leak}` in the room: {text}");
+    }
+    let (status, api) = app.get_json("/api/v1/outbox?state=failed").await;
+    assert_eq!(status, 200, "{api}");
+    let api = api.to_string();
+    assert!(api.contains("403"), "the failed hook call is listed: {api}");
+    let (status, timeline) = app
+        .get_json(&format!("/api/v1/incidents/{id}/timeline?limit=1000"))
+        .await;
+    assert_eq!(status, 200, "{timeline}");
+    let timeline = timeline.to_string();
+    for leak in ["q-secret", "hook-secret"] {
+        assert!(!api.contains(leak), "`{leak}` in GET /api/v1/outbox: {api}");
+        assert!(
+            !timeline.contains(leak),
+            "`{leak}` on the timeline: {timeline}"
+        );
     }
 }
 both_backends!(

@@ -320,7 +320,7 @@ async fn sessions_expire_unless_used(backend: Backend) {
         .await
         .unwrap();
     let started = at(0)
-        .sign_in_local("dana", "dana's password", Some("test"), None)
+        .sign_in_local("dana", "dana's password", None, Some("test"), None)
         .await
         .unwrap();
     assert_eq!(started.session.actor.id, "dana");

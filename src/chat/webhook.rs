@@ -6,14 +6,16 @@
 
 use super::{Delivered, Deliverer, DeliveryError};
 use crate::config::{PageWebhook, RollbackHook};
-use crate::engine::{check_header_value, render_headers};
+use crate::engine::{HookRequest, check_header_value, public_url, render_headers, render_request};
 use crate::store::OutboxEntry;
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Delivers `webhook` outbox entries (`action` = `http`, payload `{method, url, headers,
-/// secret_headers, hook, body}`); `secret_headers` are read from the hook's configuration at send time.
+/// Delivers `webhook` outbox entries (`action` = `http`, payload `{method, hook, context,
+/// header_names, shown_url}`): the URL, headers and body are rendered from the hook's configuration
+/// at send time. Entries written by older builds (`{method, url, headers, header_names, body}`) still
+/// deliver as they were stored.
 pub struct WebhookDeliverer {
     client: reqwest::Client,
     hooks: BTreeMap<String, RollbackHook>,
@@ -93,9 +95,33 @@ impl WebhookDeliverer {
         }
     }
 
-    /// The entry's headers: rendered now from the hook's configured templates and the stored context
-    /// (so no header value is ever stored), plus any rendered headers an older entry carries.
-    fn headers(&self, p: &serde_json::Value) -> Result<Vec<(String, String)>, DeliveryError> {
+    /// The request of a hook entry: rendered now from the hook's configuration and the stored
+    /// context, or, for an entry an older build wrote with its URL, as stored.
+    fn request(&self, p: &serde_json::Value) -> Result<HookRequest, DeliveryError> {
+        let method = p["method"].as_str().unwrap_or("POST").to_string();
+        if let Some(url) = p["url"].as_str() {
+            return Ok(HookRequest {
+                method,
+                url: url.to_string(),
+                headers: self.legacy_headers(p)?,
+                body: p["body"].as_str().map(str::to_string),
+            });
+        }
+        let hook = p["hook"].as_str().unwrap_or_default();
+        let configured = self.hooks.get(hook).ok_or_else(|| {
+            DeliveryError::Permanent(format!(
+                "the rollback hook of {hook} is no longer configured"
+            ))
+        })?;
+        render_request(configured, &p["context"]).map_err(DeliveryError::Permanent)
+    }
+
+    /// An older entry's headers: rendered now from the hook's configured templates and the stored
+    /// context, plus any rendered headers an even older entry carries.
+    fn legacy_headers(
+        &self,
+        p: &serde_json::Value,
+    ) -> Result<Vec<(String, String)>, DeliveryError> {
         let mut headers = Vec::new();
         for (k, v) in p["headers"].as_object().into_iter().flatten() {
             if let Some(v) = v.as_str() {
@@ -121,24 +147,10 @@ impl WebhookDeliverer {
     }
 }
 
-/// The URL without its query string and credentials, for logs and room texts.
-fn public_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) => {
-            u.set_query(None);
-            u.set_fragment(None);
-            let _ = u.set_password(None);
-            let _ = u.set_username("");
-            u.to_string()
-        }
-        Err(_) => "(invalid URL)".into(),
-    }
-}
-
 /// `text` with every secret value replaced by `***`.
-fn redact(text: &str, secrets: &[(String, String)]) -> String {
+fn redact(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();
-    for (_, secret) in secrets {
+    for secret in secrets {
         for part in std::iter::once(secret.as_str()).chain(secret.split_whitespace()) {
             if part.len() >= 4 {
                 out = out.replace(part, "***");
@@ -172,30 +184,30 @@ impl Deliverer for WebhookDeliverer {
                 entry.action
             )));
         }
-        let p = &entry.payload;
-        let url = p["url"].as_str().unwrap_or_default();
-        let method = p["method"].as_str().unwrap_or("POST");
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| DeliveryError::Permanent(format!("invalid HTTP method `{method}`")))?;
-        let secrets = self.headers(p)?;
+        let request = self.request(&entry.payload)?;
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
+            DeliveryError::Permanent(format!("invalid HTTP method `{}`", request.method))
+        })?;
+        let secrets = request.secrets();
         let mut req = self
             .client
-            .request(method, url)
+            .request(method, &request.url)
             .header("Idempotency-Key", entry.id.to_string());
-        for (k, v) in &secrets {
+        for (k, v) in &request.headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        if let Some(body) = p["body"].as_str() {
+        if let Some(body) = &request.body {
             let json = serde_json::from_str::<serde_json::Value>(body).is_ok();
-            let has_type = secrets
+            let has_type = request
+                .headers
                 .iter()
                 .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
             if json && !has_type {
                 req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
             }
-            req = req.body(body.to_string());
+            req = req.body(body.clone());
         }
-        let shown = public_url(url);
+        let shown = public_url(&request.url);
         let resp = req.send().await.map_err(|e| {
             let kind = if e.is_timeout() {
                 "timed out"
@@ -215,19 +227,14 @@ impl Deliverer for WebhookDeliverer {
         })?;
         let status = resp.status();
         let after = retry_after(resp.headers());
-        let body: String = resp
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(500)
-            .collect();
+        let text = redact(&resp.text().await.unwrap_or_default(), &secrets);
+        let body: String = text.chars().take(500).collect();
         if status.is_success() {
             return Ok(Delivered {
                 result: Some(serde_json::json!({"status": status.as_u16(), "body": body})),
             });
         }
-        tracing::warn!(outbox = entry.id, url = %shown, %status, body = %redact(&body, &secrets),
+        tracing::warn!(outbox = entry.id, url = %shown, %status, %body,
             "rollback hook refused the request");
         let reason = format!("{shown} answered {status}");
         if status == StatusCode::TOO_MANY_REQUESTS

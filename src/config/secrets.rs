@@ -2,7 +2,7 @@
 //!
 //! Covered: Slack and Discord tokens and keys, every ingest token and the GitHub secret, the API
 //! tokens, the OIDC client secret, the database URL, PagerDuty routing keys (the table's keys) and
-//! rollback hook headers. A file that cannot be read is a problem named by its key; the secret itself
+//! rollback hooks (url, body, headers). A file that cannot be read is a problem named by its key; the secret itself
 //! never appears in a message.
 
 use super::load::Problem;
@@ -75,6 +75,16 @@ pub fn resolve_secret_files(config: &mut Config, problems: &mut Vec<Problem>) {
         );
     }
     for (service, hook) in config.changes.rollback.iter_mut() {
+        resolve(
+            &format!("changes.rollback.{service}.url"),
+            &mut hook.url,
+            problems,
+        );
+        resolve_opt(
+            &format!("changes.rollback.{service}.body"),
+            &mut hook.body,
+            problems,
+        );
         for (name, value) in hook.headers.iter_mut() {
             resolve(
                 &format!("changes.rollback.{service}.headers.{name}"),
@@ -110,7 +120,7 @@ mod tests {
         c.changes.rollback.insert(
             "checkout".into(),
             crate::config::RollbackHook {
-                url: "https://x/".into(),
+                url: file("hook-url", "https://x/?token=t0k\n"),
                 headers: [("Authorization".to_string(), file("hook", "Bearer h00k"))].into(),
                 ..Default::default()
             },
@@ -135,6 +145,7 @@ mod tests {
             c.changes.rollback["checkout"].headers["Authorization"],
             "Bearer h00k"
         );
+        assert_eq!(c.changes.rollback["checkout"].url, "https://x/?token=t0k");
     }
 
     #[test]

@@ -150,6 +150,9 @@ pub struct OidcConfig {
     pub client_secret: Option<String>,
     /// The name shown on the sign-in button (`Okta`, `Google`).
     pub display_name: Option<String>,
+    /// How long the issuer's discovery document and keys are used before they are fetched again
+    /// (seconds; unset: 3600). An unknown key id fetches the keys at once.
+    pub discovery_ttl_secs: Option<u64>,
 }
 
 /// `[server]`

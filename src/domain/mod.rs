@@ -23,6 +23,7 @@ pub mod reminders;
 pub mod report;
 pub mod role;
 pub mod severity;
+pub mod signin_throttle;
 pub mod status_page;
 pub mod timeline;
 pub mod token;

@@ -5,10 +5,10 @@
 //! unreserved characters stay, everything else is `%XX`, and a bare `.` or `..` is refused); the body
 //! template escapes each string value as the inside of a JSON string (write `"{{ change.version }}"`)
 //! and `| tojson` gives a whole JSON value; header templates splice values as they are, but a rendered
-//! header value with a control character (CR, LF, NUL…) is refused. Header values are never stored:
-//! the request keeps the template context and names the hook, and the webhook deliverer renders the
-//! headers from the configuration when it sends ([`render_headers`]), so credentials (literal or
-//! `file:` values, or templates around them) never reach the outbox table.
+//! header value with a control character (CR, LF, NUL…) is refused. Nothing rendered is stored: the
+//! outbox entry keeps the template context and names the hook, and the webhook deliverer renders the
+//! URL, headers and body from the configuration when it sends ([`render_request`]), so credentials
+//! (a token in the query, a header, a body field; literal or `file:`) never reach the outbox table.
 
 use super::EngineError;
 use crate::config::RollbackHook;
@@ -121,26 +121,46 @@ pub fn render_headers(hook: &RollbackHook, ctx: &Value) -> Result<Vec<(String, S
         .collect()
 }
 
-/// The hook request for `service`, rendered from its templates with `ctx`: `{method, url, hook,
-/// context, header_names, body}`. Headers are rendered here only to refuse a bad one now; the
-/// deliverer renders them again at send time, so their values are never stored.
-pub fn render_hook(service: &str, hook: &RollbackHook, ctx: &Value) -> Result<Value, EngineError> {
+/// A hook request rendered from the configuration: what the deliverer sends (never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookRequest {
+    /// The HTTP method (upper case).
+    pub method: String,
+    /// The URL, query string included.
+    pub url: String,
+    /// The headers, in name order.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body, if the hook has one.
+    pub body: Option<String>,
+}
+
+impl HookRequest {
+    /// The values to keep out of logs and stored results: header values and the URL's query values.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.headers.iter().map(|(_, v)| v.clone()).collect();
+        if let Ok(u) = reqwest::Url::parse(&self.url) {
+            out.extend(u.query_pairs().map(|(_, v)| v.into_owned()));
+            out.extend(u.query().map(str::to_string));
+            out.extend(u.password().map(str::to_string));
+        }
+        out
+    }
+}
+
+/// The whole request of `hook` rendered with `ctx`: URL (http(s) only), headers (CR/LF refused) and
+/// body (valid JSON). The engine renders it to refuse a bad hook at once; the deliverer renders it
+/// again from the configuration when it sends.
+pub fn render_request(hook: &RollbackHook, ctx: &Value) -> Result<HookRequest, String> {
     let env = environment();
     let render = |name: &str, field: &str, t: &str| {
         env.render_named_str(name, t, ctx)
-            .map_err(|e| EngineError::Conflict(format!("rollback hook {field} template: {e}")))
+            .map_err(|e| format!("rollback hook {field} template: {e}"))
     };
     let url = render(URL, "url", &hook.url)?;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(EngineError::Conflict(
-            "rollback hook url is not http(s)".to_string(),
-        ));
+        return Err("rollback hook url is not http(s)".to_string());
     }
-    let header_names: Vec<String> = render_headers(hook, ctx)
-        .map_err(EngineError::Conflict)?
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let headers = render_headers(hook, ctx)?;
     let body = hook
         .body
         .as_deref()
@@ -149,18 +169,45 @@ pub fn render_hook(service: &str, hook: &RollbackHook, ctx: &Value) -> Result<Va
     if let Some(b) = &body
         && serde_json::from_str::<Value>(b).is_err()
     {
-        return Err(EngineError::Conflict(
-            "rollback hook body template: the rendered body is not valid JSON".to_string(),
-        ));
+        return Err("rollback hook body template: the rendered body is not valid JSON".to_string());
     }
     let method = hook
         .method
         .clone()
         .unwrap_or_else(|| "POST".into())
         .to_ascii_uppercase();
+    Ok(HookRequest {
+        method,
+        url,
+        headers,
+        body,
+    })
+}
+
+/// The URL as logs, rooms and the API may show it: no query string, fragment or credentials.
+pub fn public_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            u.set_fragment(None);
+            let _ = u.set_password(None);
+            let _ = u.set_username("");
+            u.to_string()
+        }
+        Err(_) => "(invalid URL)".into(),
+    }
+}
+
+/// The outbox payload of the hook request for `service`: `{method, hook, context, header_names,
+/// shown_url}`. It names the hook and keeps the template context; the URL (whose query may carry a
+/// token), the headers and the body are rendered from the configuration when the request is sent,
+/// so no secret of the hook's configuration reaches the outbox table or what shows it.
+pub fn render_hook(service: &str, hook: &RollbackHook, ctx: &Value) -> Result<Value, EngineError> {
+    let request = render_request(hook, ctx).map_err(EngineError::Conflict)?;
+    let header_names: Vec<&str> = request.headers.iter().map(|(k, _)| k.as_str()).collect();
     Ok(
-        json!({"method": method, "url": url, "hook": service, "context": ctx,
-        "header_names": header_names, "body": body}),
+        json!({"method": request.method, "hook": service, "context": ctx,
+        "header_names": header_names, "shown_url": public_url(&request.url)}),
     )
 }
 
@@ -184,29 +231,52 @@ mod tests {
     }
 
     #[test]
-    fn templates_render_and_header_values_stay_out() {
+    fn templates_render_and_nothing_rendered_is_stored() {
         let ctx = json!({"change": {"service": "checkout", "version": "v2", "summary": "say \"hi\""},
             "incident": {"id": 7}, "actor": "bob"});
-        let r = render_hook("checkout", &hook(), &ctx).unwrap();
-        assert_eq!(r["url"], "https://deploy.example/rollback/checkout?to=v2");
-        assert_eq!(r["method"], "PUT");
-        assert_eq!(r["header_names"], json!(["Authorization", "X-Ref"]));
-        assert!(!r.to_string().contains("s3cr3t"));
-        let headers = render_headers(&hook(), &r["context"]).unwrap();
+        let hook = RollbackHook {
+            url: format!("{}&token=q-s3cr3t", hook().url),
+            ..hook()
+        };
+        let stored = render_hook("checkout", &hook, &ctx).unwrap();
         assert_eq!(
-            headers,
+            stored["shown_url"],
+            "https://deploy.example/rollback/checkout"
+        );
+        assert_eq!(stored["method"], "PUT");
+        assert_eq!(stored["header_names"], json!(["Authorization", "X-Ref"]));
+        for leak in ["s3cr3t", "to=v2", "\"by\""] {
+            assert!(
+                !stored.to_string().contains(leak),
+                "{leak} stored: {stored}"
+            );
+        }
+        let r = render_request(&hook, &stored["context"]).unwrap();
+        assert_eq!(
+            r.url,
+            "https://deploy.example/rollback/checkout?to=v2&token=q-s3cr3t"
+        );
+        assert_eq!(r.method, "PUT");
+        assert_eq!(
+            r.headers,
             [
                 ("Authorization".to_string(), "Bearer s3cr3t".to_string()),
                 ("X-Ref".to_string(), "v2".to_string())
             ]
         );
         assert_eq!(
-            r["body"],
-            r#"{"by": "bob", "incident": 7, "v": "v2", "why": "say \"hi\""}"#
+            r.body.as_deref(),
+            Some(r#"{"by": "bob", "incident": 7, "v": "v2", "why": "say \"hi\""}"#)
+        );
+        let secrets = r.secrets();
+        assert!(secrets.contains(&"q-s3cr3t".to_string()), "{secrets:?}");
+        assert!(
+            secrets.contains(&"Bearer s3cr3t".to_string()),
+            "{secrets:?}"
         );
         let bad = RollbackHook {
             url: "{{ nope }}".into(),
-            ..hook()
+            ..hook.clone()
         };
         assert!(render_hook("checkout", &bad, &ctx).is_err());
     }
@@ -219,15 +289,24 @@ mod tests {
             headers: BTreeMap::new(),
             ..hook()
         };
-        let r = render_hook("checkout", &hook, &ctx).unwrap();
+        let r = render_request(&hook, &ctx).unwrap();
         assert_eq!(
-            r["url"],
+            r.url,
             "https://deploy.example/rollback/..%2F..%2Fadmin%2Fwipe%3Fx%3D?to=v1%22%2C%20%22force%22%3A%20true%2C%20%22x%22%3A%20%22"
         );
-        let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+        let body: Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
         assert_eq!(body["v"], "v1\", \"force\": true, \"x\": \"");
         assert_eq!(body["by"], "a&b=c");
         assert!(body.get("force").is_none());
+    }
+
+    #[test]
+    fn shown_urls_carry_no_query_or_credentials() {
+        assert_eq!(
+            public_url("https://u:pw@deploy.example/a/b?token=t0k#frag"),
+            "https://deploy.example/a/b"
+        );
+        assert_eq!(public_url("not a url"), "(invalid URL)");
     }
 
     #[test]

@@ -50,7 +50,9 @@ pub use clock::{Clock, SystemClock};
 pub use commands::{CommandContext, Reply, Visibility};
 pub use deferred::{AnswerFacts, Deferral, FollowUp, Render};
 pub use errors::EngineError;
-pub use hook_request::{check_header_value, render_headers};
+pub use hook_request::{
+    HookRequest, check_header_value, public_url, render_headers, render_request,
+};
 pub use hub::Hub;
 pub use incidents::{Applied, Declare, Patch};
 pub use page_ack::CallbackError;
@@ -74,6 +76,7 @@ pub struct Engine {
     alerts: AlertsRuntime,
     policy: Arc<crate::domain::policy::Policy>,
     inline_follow_ups: bool,
+    oidc_discovery: Arc<crate::signin::discovery::Discovery>,
 }
 
 impl Engine {
@@ -88,7 +91,16 @@ impl Engine {
     ) -> Engine {
         let alerts = AlertsRuntime::new(&config);
         let policy = Arc::new(config.permission_policy());
+        let ttl = config.auth.oidc.discovery_ttl_secs.map_or(
+            crate::signin::discovery::DEFAULT_TTL,
+            std::time::Duration::from_secs,
+        );
+        let oidc_discovery = Arc::new(crate::signin::discovery::Discovery::new(
+            ttl,
+            crate::signin::discovery::KEY_REFRESH_MIN,
+        ));
         Engine {
+            oidc_discovery,
             policy,
             alerts,
             store,

@@ -2,11 +2,14 @@
 
 use super::{Clock, Engine};
 use crate::config::Config;
-use crate::domain::{Actor, Catalog};
+use crate::domain::audit::AuditEntry;
+use crate::domain::signin_throttle::{self, FORGET_AFTER_SECS};
+use crate::domain::{Actor, ActorKind, Catalog};
 use crate::signin::oidc::{self, OidcError};
 use crate::signin::{password, token};
 use crate::store::{NewSession, OidcLogin, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// How long an OpenID Connect sign-in may take between leaving for the issuer and coming back.
@@ -49,6 +52,12 @@ pub enum SignInError {
     /// Unknown account or wrong password (the same answer for both).
     #[error("wrong account name or password")]
     BadCredentials,
+    /// Too many failed sign-ins for this account or client address: wait before trying again.
+    #[error("too many failed sign-ins: try again in {}", wait_text(*retry_after_secs))]
+    Throttled {
+        /// Seconds until sign-in is accepted again.
+        retry_after_secs: i64,
+    },
     /// The account exists but is disabled.
     #[error("the account `{0}` is disabled")]
     Disabled(String),
@@ -81,6 +90,7 @@ pub struct SignIn {
     clock: Arc<dyn Clock>,
     config: Arc<Config>,
     catalog: Arc<Catalog>,
+    discovery: Arc<crate::signin::discovery::Discovery>,
 }
 
 impl Engine {
@@ -91,6 +101,7 @@ impl Engine {
             clock: self.clock.clone(),
             config: self.config.clone(),
             catalog: self.catalog.clone(),
+            discovery: self.oidc_discovery.clone(),
         }
     }
 }
@@ -161,6 +172,22 @@ async fn verify_password(password: &str, phc: Option<&str>) -> bool {
     .unwrap_or(false)
 }
 
+/// A wait for people: `45 s`, `3 min`.
+fn wait_text(secs: i64) -> String {
+    if secs < 120 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", (secs + 59) / 60)
+    }
+}
+
+/// Whole seconds from `now` until `until`, at least one (what `Retry-After` carries).
+fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> i64 {
+    ((until - now).num_milliseconds() + 999)
+        .div_euclid(1000)
+        .max(1)
+}
+
 impl SignIn {
     fn session_length(&self) -> Duration {
         let hours = self.config.auth.session_hours.clamp(1, 24 * 366);
@@ -228,11 +255,17 @@ impl SignIn {
         }
     }
 
-    /// Signs in with a local account's name and password.
+    /// Signs in with a local account's name and password, from `client` (its address, when known).
+    ///
+    /// Failures are counted per account and per address in the database; beyond
+    /// [`signin_throttle::FREE_FAILURES`] in a row each one refuses sign-in for a doubling wait
+    /// ([`SignInError::Throttled`]), a success clears both counts, and every attempt is audited. A
+    /// throttled, unknown or wrong attempt does the same password-hash work, so timing tells none apart.
     pub async fn sign_in_local(
         &self,
         name: &str,
         password: &str,
+        client: Option<IpAddr>,
         user_agent: Option<&str>,
         return_to: Option<&str>,
     ) -> Result<Started, SignInError> {
@@ -242,17 +275,32 @@ impl SignIn {
             ));
         }
         let name = name.trim();
-        let Some(account) = self.store.local_account(name).await? else {
-            // As slow as a wrong password, so that names cannot be probed by timing.
+        let keys = signin_throttle::keys(name, client);
+        let now = self.clock.now();
+        if let Some(until) = self.store.signin_blocked_until(&keys, now).await? {
+            // As slow as a checked password, so that a throttled account cannot be told by timing.
             verify_password(password, None).await;
-            return Err(SignInError::BadCredentials);
-        };
-        if !verify_password(password, Some(&account.password_hash)).await {
-            return Err(SignInError::BadCredentials);
+            let retry_after_secs = seconds_until(now, until);
+            let reason =
+                format!("throttled: too many failed sign-ins (retry in {retry_after_secs} s)");
+            self.audit(name, false, client, false, &reason, &[]).await?;
+            return Err(SignInError::Throttled { retry_after_secs });
         }
+        let account = self.store.local_account(name).await?;
+        // With no account this verifies against the decoy: as slow as a wrong password.
+        let matches =
+            verify_password(password, account.as_ref().map(|a| a.password_hash.as_str())).await;
+        let known = account.is_some();
+        let Some(account) = account.filter(|_| matches) else {
+            return Err(self.failed(name, known, client, &keys, now).await?);
+        };
         if account.disabled {
+            self.audit(name, true, client, false, "the account is disabled", &[])
+                .await?;
             return Err(SignInError::Disabled(account.person_id));
         }
+        self.audit(name, true, client, true, "signed in with a password", &keys)
+            .await?;
         let actor = match self.catalog.directory().get(&account.person_id) {
             Some(person) => Actor::person(person, "web", None),
             None => {
@@ -264,6 +312,99 @@ impl SignIn {
             }
         };
         self.start(actor, user_agent, local_path(return_to)).await
+    }
+
+    /// Counts a failed attempt at every key, blocks the keys past their free failures, and audits it
+    /// in one transaction; the answer is `BadCredentials`, or `Throttled` once a block starts.
+    async fn failed(
+        &self,
+        name: &str,
+        known: bool,
+        client: Option<IpAddr>,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<SignInError, SignInError> {
+        let mut tx = self.store.begin().await?;
+        let mut blocked: Option<DateTime<Utc>> = None;
+        let mut most = 0;
+        for key in keys {
+            let failures = tx
+                .count_signin_failure(key, now, FORGET_AFTER_SECS * 1000)
+                .await?;
+            most = most.max(failures);
+            if let Some(wait) = signin_throttle::backoff(failures) {
+                tx.block_signin(key, now + wait).await?;
+                blocked = blocked.max(Some(now + wait));
+            }
+        }
+        let mut reason = format!("wrong account name or password ({most} failed in a row)");
+        if let Some(until) = blocked {
+            reason.push_str(&format!(
+                "; sign-in refused for {} s",
+                seconds_until(now, until)
+            ));
+        }
+        let mut entry = self.entry(name, client, false, &reason, now);
+        if !known {
+            entry.actor_kind = ActorKind::Guest;
+        }
+        tx.audit(&entry).await?;
+        tx.commit().await?;
+        tracing::info!(
+            failures = most,
+            throttled = blocked.is_some(),
+            "password sign-in refused"
+        );
+        Ok(match blocked {
+            Some(until) => SignInError::Throttled {
+                retry_after_secs: seconds_until(now, until),
+            },
+            None => SignInError::BadCredentials,
+        })
+    }
+
+    /// The audit entry of a sign-in attempt by account `name` from `client`.
+    fn entry(
+        &self,
+        name: &str,
+        client: Option<IpAddr>,
+        allowed: bool,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> AuditEntry {
+        AuditEntry {
+            id: 0,
+            at,
+            actor: name.chars().take(100).collect(),
+            actor_kind: ActorKind::Person,
+            platform: "web".into(),
+            action: "signin".into(),
+            allowed,
+            reason: reason.to_string(),
+            incident_id: None,
+            subject: client.map(|ip| ip.to_string()),
+        }
+    }
+
+    /// Audits an attempt (of an existing account when `known`), clearing the failures at `clear`.
+    async fn audit(
+        &self,
+        name: &str,
+        known: bool,
+        client: Option<IpAddr>,
+        allowed: bool,
+        reason: &str,
+        clear: &[String],
+    ) -> Result<(), SignInError> {
+        let mut tx = self.store.begin().await?;
+        tx.clear_signin_failures(clear).await?;
+        let mut entry = self.entry(name, client, allowed, reason, self.clock.now());
+        if !known {
+            entry.actor_kind = ActorKind::Guest;
+        }
+        tx.audit(&entry).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn start(
@@ -328,7 +469,7 @@ impl SignIn {
     /// Starts an OpenID Connect sign-in: the issuer URL to send the browser to.
     pub async fn begin_oidc(&self, return_to: Option<&str>) -> Result<String, SignInError> {
         let redirect = oidc::redirect_uri(self.config.server.public_url.as_deref())?;
-        let auth = oidc::authorize(&self.config.auth.oidc, &redirect).await?;
+        let auth = oidc::authorize(&self.config.auth.oidc, &redirect, &self.discovery).await?;
         self.store
             .save_oidc_login(&OidcLogin {
                 state: auth.state,
@@ -361,6 +502,7 @@ impl SignIn {
             code,
             &login.pkce_verifier,
             &login.nonce,
+            &self.discovery,
         )
         .await?;
         let directory = self.catalog.directory();

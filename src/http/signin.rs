@@ -6,8 +6,8 @@ use super::session::{CSRF_FIELD, SESSION_COOKIE, csrf_matches, session_id};
 use super::web::page;
 use crate::engine::{SignInError, Started, local_path};
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Router, routing::post};
@@ -15,6 +15,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 /// The sign-in routes (outside the session gate: they are how one gets a session).
 pub fn routes() -> Router<AppState> {
@@ -29,6 +30,11 @@ pub fn routes() -> Router<AppState> {
 pub fn signin_error(e: SignInError) -> ApiError {
     match e {
         SignInError::BadCredentials => ApiError::unauthorized(e.to_string()),
+        SignInError::Throttled { .. } => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            e.to_string(),
+        ),
         SignInError::Disabled(_) => {
             ApiError::new(StatusCode::FORBIDDEN, "account_disabled", e.to_string())
         }
@@ -133,6 +139,7 @@ struct LocalForm {
 
 async fn signin_local(
     State(state): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
     jar: CookieJar,
     form: Result<Form<LocalForm>, FormRejection>,
@@ -142,19 +149,36 @@ async fn signin_local(
         return signin_answer(&state, &headers, "/", e);
     };
     let next = local_path(form.next.as_deref());
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| *a);
+    let client = super::peer::client(peer, &headers, &state.trusted_proxies);
     match state
         .engine
         .signin()
         .sign_in_local(
             &form.name,
             &form.password,
+            Some(client.ip),
             user_agent(&headers),
             Some(&next),
         )
         .await
     {
         Ok(started) => signed_in(&state, jar, started).await,
-        Err(e) => signin_answer(&state, &headers, &next, signin_error(e)),
+        Err(e) => {
+            let retry_after = match &e {
+                SignInError::Throttled { retry_after_secs } => Some(*retry_after_secs),
+                _ => None,
+            };
+            let mut answer = signin_answer(&state, &headers, &next, signin_error(e));
+            if let Some(secs) = retry_after {
+                answer
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            answer
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! The OpenID Connect client (authorization code + PKCE + nonce) over any issuer, with the
-//! `openidconnect` crate. Discovery runs on every sign-in, so rotated issuer keys are picked up at once.
+//! `openidconnect` crate. The discovery document and key set come from a [`Discovery`] cache; an ID
+//! token signed with a key the cached set lacks fetches the keys again, so rotated keys are picked up.
 
+use super::discovery::Discovery;
 use crate::config::OidcConfig;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse,
@@ -10,6 +12,7 @@ use openidconnect::{
     EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
     TokenResponse,
 };
+use openidconnect::{ClaimsVerificationError, SignatureVerificationError};
 use std::time::Duration;
 
 /// Why an OpenID Connect step failed (the texts carry no secrets).
@@ -80,11 +83,7 @@ fn http_client() -> Result<openidconnect::reqwest::Client, OidcError> {
         .map_err(|e| OidcError::Issuer(format!("cannot build the HTTP client: {e}")))
 }
 
-async fn client(
-    config: &OidcConfig,
-    redirect: &str,
-    http: &openidconnect::reqwest::Client,
-) -> Result<Client, OidcError> {
+fn issuer(config: &OidcConfig) -> Result<(IssuerUrl, &str), OidcError> {
     let (Some(issuer), Some(client_id)) = (config.issuer.as_deref(), config.client_id.as_deref())
     else {
         return Err(OidcError::NotConfigured(
@@ -93,9 +92,15 @@ async fn client(
     };
     let issuer = IssuerUrl::new(issuer.to_string())
         .map_err(|e| OidcError::NotConfigured(format!("auth.oidc.issuer: {e}")))?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, http)
-        .await
-        .map_err(|e| OidcError::Issuer(format!("OpenID Connect discovery failed: {e}")))?;
+    Ok((issuer, client_id))
+}
+
+fn build_client(
+    config: &OidcConfig,
+    client_id: &str,
+    redirect: &str,
+    metadata: CoreProviderMetadata,
+) -> Result<Client, OidcError> {
     let redirect = RedirectUrl::new(redirect.to_string())
         .map_err(|e| OidcError::NotConfigured(format!("server.public_url: {e}")))?;
     Ok(CoreClient::from_provider_metadata(
@@ -106,10 +111,16 @@ async fn client(
     .set_redirect_uri(redirect))
 }
 
-/// Discovers the issuer and builds the authorization URL (scopes `openid email profile`, S256 PKCE).
-pub async fn authorize(config: &OidcConfig, redirect: &str) -> Result<Authorization, OidcError> {
+/// The issuer's authorization URL (scopes `openid email profile`, S256 PKCE), from its cached metadata.
+pub async fn authorize(
+    config: &OidcConfig,
+    redirect: &str,
+    discovery: &Discovery,
+) -> Result<Authorization, OidcError> {
     let http = http_client()?;
-    let client = client(config, redirect, &http).await?;
+    let (issuer, client_id) = issuer(config)?;
+    let metadata = discovery.metadata(&issuer, &http).await?;
+    let client = build_client(config, client_id, redirect, metadata)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
         .authorize_url(
@@ -130,16 +141,19 @@ pub async fn authorize(config: &OidcConfig, redirect: &str) -> Result<Authorizat
 }
 
 /// Exchanges the code (with the PKCE verifier) and verifies the ID token: signature, issuer,
-/// audience, expiry and nonce.
+/// audience, expiry and nonce. A token signed with a key the cached set lacks fetches the keys again.
 pub async fn exchange(
     config: &OidcConfig,
     redirect: &str,
     code: &str,
     pkce_verifier: &str,
     nonce: &str,
+    discovery: &Discovery,
 ) -> Result<Identity, OidcError> {
     let http = http_client()?;
-    let client = client(config, redirect, &http).await?;
+    let (issuer, client_id) = issuer(config)?;
+    let metadata = discovery.metadata(&issuer, &http).await?;
+    let client = build_client(config, client_id, redirect, metadata)?;
     let token: CoreTokenResponse = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| OidcError::Issuer(format!("the issuer has no token endpoint: {e}")))?
@@ -150,9 +164,27 @@ pub async fn exchange(
     let id_token = token
         .id_token()
         .ok_or_else(|| OidcError::Issuer("the issuer returned no ID token".into()))?;
-    let claims = id_token
-        .claims(&client.id_token_verifier(), &Nonce::new(nonce.to_string()))
-        .map_err(|e| OidcError::Issuer(format!("the ID token was refused: {e}")))?;
+    let nonce = Nonce::new(nonce.to_string());
+    let refused =
+        |e: ClaimsVerificationError| OidcError::Issuer(format!("the ID token was refused: {e}"));
+    let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+        Ok(claims) => claims.clone(),
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) => {
+            let Some(metadata) = discovery.refresh_keys(&issuer, &http).await? else {
+                return Err(refused(ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey,
+                )));
+            };
+            let client = build_client(config, client_id, redirect, metadata)?;
+            id_token
+                .claims(&client.id_token_verifier(), &nonce)
+                .map_err(refused)?
+                .clone()
+        }
+        Err(e) => return Err(refused(e)),
+    };
     let verified_email = claims
         .email()
         .filter(|_| claims.email_verified() == Some(true))

@@ -31,6 +31,7 @@ mod reports;
 mod rooms;
 mod rows;
 mod signin;
+mod signin_throttle;
 mod slack;
 mod status_page;
 mod timeline;
