@@ -21,8 +21,14 @@ use warroom::store::Store;
 /// A Tier 4 method: 100 a minute, bursts of 100.
 const METHOD: &str = "users.info";
 const PER_MINUTE: u32 = 100;
-/// How long each mode runs.
-const RUN: Duration = Duration::from_secs(6);
+/// How long each mode runs: 6 s, or `WARROOM_RATE_SECONDS` to run long.
+fn run() -> Duration {
+    let secs = std::env::var("WARROOM_RATE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6);
+    Duration::from_secs(secs)
+}
 /// Callers per replica.
 const CALLERS: usize = 4;
 
@@ -135,21 +141,21 @@ fn figures(fake: &FakeSlack, trips: u64, micros: u64) -> Figures {
     Figures {
         answered,
         exceeded: s.tier_exceeded,
-        calls_per_sec: answered as f64 / RUN.as_secs_f64(),
+        calls_per_sec: answered as f64 / run().as_secs_f64(),
         trips_per_call: trips as f64 / answered.max(1) as f64,
         trip_ms: micros as f64 / 1000.0 / trips.max(1) as f64,
     }
 }
 
-/// The most calls the tier lets through in `RUN` (a full burst, then the refill).
+/// The most calls the tier lets through in `run()` (a full burst, then the refill).
 fn tier_cap() -> usize {
-    PER_MINUTE as usize + (f64::from(PER_MINUTE) * RUN.as_secs_f64() / 60.0).ceil() as usize + 1
+    PER_MINUTE as usize + (f64::from(PER_MINUTE) * run().as_secs_f64() / 60.0).ceil() as usize + 1
 }
 
 /// Two replicas, each with only its own per-process limiter.
 async fn per_process_only() -> Figures {
     let fake = fake_with_tier().await;
-    let until = Instant::now() + RUN;
+    let until = Instant::now() + run();
     let a = SlackClient::new(&fake.url, slack_server::TOKEN);
     let b = SlackClient::new(&fake.url, slack_server::TOKEN);
     tokio::join!(hammer(a, until), hammer(b, until));
@@ -166,7 +172,7 @@ async fn database_limiter(db: &TestDb) -> Figures {
     let (la, lb) = (Arc::new(Counted::new(one)), Arc::new(Counted::new(two)));
     let a = SlackClient::new(&fake.url, slack_server::TOKEN).with_shared_limit(la.clone());
     let b = SlackClient::new(&fake.url, slack_server::TOKEN).with_shared_limit(lb.clone());
-    let until = Instant::now() + RUN;
+    let until = Instant::now() + run();
     tokio::join!(hammer(a, until), hammer(b, until));
     let trips = la.trips.load(Ordering::Relaxed) + lb.trips.load(Ordering::Relaxed);
     let micros = la.micros.load(Ordering::Relaxed) + lb.micros.load(Ordering::Relaxed);
@@ -177,8 +183,8 @@ async fn database_limiter(db: &TestDb) -> Figures {
 /// limiter only and gives leadership up half-way (a crash), so the other one takes over.
 async fn advisory_leader(db: &TestDb) -> (Figures, Duration) {
     let fake = fake_with_tier().await;
-    let until = Instant::now() + RUN;
-    let handover = Instant::now() + RUN / 2;
+    let until = Instant::now() + run();
+    let handover = Instant::now() + run() / 2;
     let replica = |first: bool| {
         let (url, fake_url) = (db.url.clone(), fake.url.clone());
         async move {
@@ -206,7 +212,7 @@ async fn advisory_leader(db: &TestDb) -> (Figures, Duration) {
         }
     };
     let (_, second) = tokio::join!(replica(true), replica(false));
-    let gap = second.map_or(RUN, |s| s.saturating_duration_since(handover));
+    let gap = second.map_or(run(), |s| s.saturating_duration_since(handover));
     (figures(&fake, 0, 0), gap)
 }
 

@@ -1,4 +1,5 @@
-//! The Chat port: how the outbox worker hands outbound actions to a platform adapter.
+//! The Chat port: how the outbox worker hands outbound actions to a platform adapter, what the
+//! adapter may read ([`DeliveryContext`]) and what it reports back ([`Outcome`], [`Recorded`]).
 
 mod context;
 pub mod discord;
@@ -69,7 +70,8 @@ pub trait Deliverer: Send + Sync {
     /// The destination name it serves (`web`, `slack` …).
     fn destination(&self) -> &str;
     /// Performs one entry; must be idempotent for an entry that was performed before
-    /// (`entry.may_have_run()`). It records nothing about the entry itself: the worker does.
+    /// (`entry.may_have_run()`). It writes nothing itself: what it learned goes back in the
+    /// outcome's `recorded`, which the worker writes with the entry's result.
     async fn deliver(&self, entry: &OutboxEntry) -> Outcome;
 }
 
