@@ -117,11 +117,21 @@ impl App {
         });
         let discord_client = config.discord.bot_token.as_deref().map(|token| {
             destinations.push(outbound::DISCORD.to_string());
-            crate::chat::discord::DiscordClient::new(
+            let client = crate::chat::discord::DiscordClient::new(
                 &config.discord.api_url,
                 token,
                 config.discord.application_id.as_deref().unwrap_or_default(),
-            )
+            );
+            if store.backend() == crate::store::Backend::Postgres {
+                // Replicas share Discord's global limit and the route limits any of them learns.
+                let shared = crate::engine::rate_limit::StoreRateLimit::new(
+                    store.clone(),
+                    Arc::new(SystemClock),
+                );
+                client.with_shared_limit(Arc::new(shared))
+            } else {
+                client
+            }
         });
         let config = Arc::new(config);
         let catalog = Arc::new(
@@ -139,8 +149,7 @@ impl App {
         if let Err(e) = engine.people().schedule_slack_links().await {
             tracing::warn!(error = %e, "could not queue the Slack e-mail links of people");
         }
-        let mut deliverers: Vec<Arc<dyn Deliverer>> =
-            vec![Arc::new(WebDeliverer::new(store.clone(), hub.clone()))];
+        let mut deliverers: Vec<Arc<dyn Deliverer>> = vec![Arc::new(WebDeliverer::new())];
         deliverers.push(Arc::new(
             crate::chat::webhook::WebhookDeliverer::new(
                 std::time::Duration::from_secs(config.changes.webhook_timeout_secs),
@@ -151,14 +160,14 @@ impl App {
         if let Some(client) = &slack_client {
             deliverers.push(Arc::new(crate::chat::slack::SlackDeliverer::new(
                 client.clone(),
-                engine.clone(),
+                engine.delivery_context(),
                 config.slack.clone(),
             )));
         }
         if let Some(client) = discord_client {
             deliverers.push(Arc::new(crate::chat::discord::DiscordDeliverer::new(
                 client,
-                engine.clone(),
+                engine.delivery_context(),
                 config.discord.clone(),
             )));
         }

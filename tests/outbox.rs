@@ -85,7 +85,7 @@ async fn a_lease_that_expires_mid_delivery_never_posts_twice(backend: Backend) {
     let engine = app.engine().clone();
     let other = warroom::chat::slack::SlackDeliverer::new(
         warroom::chat::slack::SlackClient::new(&fake.url, slack_server::TOKEN),
-        engine.clone(),
+        engine.delivery_context(),
         app.config.slack.clone(),
     );
     let second = tokio::spawn(warroom::engine::outbox_worker::run(

@@ -350,7 +350,7 @@ async fn long_retry_after_is_honoured_by_the_outbox(backend: Backend) {
     // of this test's own, on the same engine, as the app's worker would claim it).
     let deliverer = warroom::chat::slack::SlackDeliverer::new(
         warroom::chat::slack::SlackClient::new(&fake.url, slack_server::TOKEN),
-        app.engine().clone(),
+        app.engine().delivery_context(),
         app.config.slack.clone(),
     );
     let handled =

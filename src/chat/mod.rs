@@ -1,5 +1,7 @@
-//! The Chat port: how the outbox worker hands outbound actions to a platform adapter.
+//! The Chat port: how the outbox worker hands outbound actions to a platform adapter, what the
+//! adapter may read ([`DeliveryContext`]) and what it reports back ([`Outcome`], [`Recorded`]).
 
+mod context;
 pub mod discord;
 pub mod slack;
 pub mod web;
@@ -7,6 +9,8 @@ pub mod webhook;
 
 use crate::store::OutboxEntry;
 use std::time::Duration;
+
+pub use context::{DeliveryContext, Recorded};
 
 /// What a delivery learned, kept with the entry (platform ids for idempotent retries).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,8 +40,29 @@ pub enum DeliveryError {
     Permanent(String),
 }
 
-/// What one delivery ended with, as the outbox worker applies it.
-pub type Outcome = Result<Delivered, DeliveryError>;
+/// What one delivery ended with, and the facts it learned on the way (whichever way it ended): the
+/// outbox worker applies both in the transaction that completes, retries or fails the entry, and only
+/// while it still holds the entry's claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Delivered, or why not.
+    pub ended: Result<Delivered, DeliveryError>,
+    /// Writes the delivery asks for (a room's id, a summary message, a user's name …), in order.
+    pub recorded: Vec<Recorded>,
+}
+
+impl Outcome {
+    /// An outcome with facts learned on the way.
+    pub fn with(ended: Result<Delivered, DeliveryError>, recorded: Vec<Recorded>) -> Outcome {
+        Outcome { ended, recorded }
+    }
+}
+
+impl From<Result<Delivered, DeliveryError>> for Outcome {
+    fn from(ended: Result<Delivered, DeliveryError>) -> Outcome {
+        Outcome::with(ended, Vec::new())
+    }
+}
 
 /// A platform adapter that performs outbox entries addressed to it.
 #[async_trait::async_trait]
@@ -45,7 +70,8 @@ pub trait Deliverer: Send + Sync {
     /// The destination name it serves (`web`, `slack` …).
     fn destination(&self) -> &str;
     /// Performs one entry; must be idempotent for an entry that was performed before
-    /// (`entry.may_have_run()`). It records nothing about the entry itself: the worker does.
+    /// (`entry.may_have_run()`). It writes nothing itself: what it learned goes back in the
+    /// outcome's `recorded`, which the worker writes with the entry's result.
     async fn deliver(&self, entry: &OutboxEntry) -> Outcome;
 }
 
@@ -55,4 +81,8 @@ pub trait SharedRateLimit: Send + Sync {
     /// Reserves one call from `bucket` (`per_minute`, at most `burst` at once); returns how long to
     /// wait before making it (zero: now).
     async fn reserve(&self, bucket: &str, per_minute: u32, burst: u32) -> Duration;
+    /// Records that the platform said `bucket` is spent for `wait`: every replica waits it out.
+    async fn block(&self, bucket: &str, wait: Duration);
+    /// How long `bucket` or `other` is still spent (zero: neither).
+    async fn blocked(&self, bucket: &str, other: &str) -> Duration;
 }

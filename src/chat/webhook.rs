@@ -4,7 +4,7 @@
 //! Every attempt of one entry sends the same `Idempotency-Key` (the outbox id), so a receiver that
 //! honours it acts once even when a response was lost and the worker retried.
 
-use super::{Delivered, Deliverer, DeliveryError};
+use super::{Delivered, Deliverer, DeliveryError, Outcome};
 use crate::config::{PageWebhook, RollbackHook};
 use crate::engine::{HookRequest, check_header_value, public_url, render_headers, render_request};
 use crate::store::OutboxEntry;
@@ -174,7 +174,14 @@ impl Deliverer for WebhookDeliverer {
         crate::engine::rollback::WEBHOOK
     }
 
-    async fn deliver(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+    async fn deliver(&self, entry: &OutboxEntry) -> Outcome {
+        self.perform(entry).await.into()
+    }
+}
+
+impl WebhookDeliverer {
+    /// Performs one entry (a webhook records nothing but its result).
+    async fn perform(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
         if entry.action == crate::engine::paging::PAGE_DM {
             return self.page(entry).await;
         }

@@ -8,10 +8,10 @@
 //!   not exist yet ([`DeliveryError::WaitFor`]) is waited for without spending attempts while its
 //!   creation is pending; only a permanent cause fails an entry for good (timeline + `/metrics`).
 
-use super::Engine;
-use crate::chat::{Deliverer, DeliveryError, Outcome};
+use super::unit::Unit;
+use super::{Engine, EngineError, outbox_record};
+use crate::chat::{Deliverer, DeliveryError, Outcome, Recorded};
 use crate::config::OutboxConfig;
-use crate::domain::{EventKind, NewEvent};
 use crate::store::{OutboxEntry, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -209,6 +209,30 @@ fn stale(entry: &OutboxEntry, at: &'static str) {
         .increment(1);
 }
 
+/// How the worker settles an entry once its delivery reported back.
+enum Settle {
+    Complete(Option<serde_json::Value>),
+    Retry {
+        next: chrono::DateTime<chrono::Utc>,
+        reason: String,
+        attempted: bool,
+    },
+    Fail(String),
+}
+
+impl Settle {
+    fn at(&self) -> &'static str {
+        match self {
+            Settle::Complete(_) => "complete",
+            Settle::Retry {
+                attempted: true, ..
+            } => "retry",
+            Settle::Retry { .. } => "wait",
+            Settle::Fail(_) => "fail",
+        }
+    }
+}
+
 async fn apply(
     engine: &Engine,
     config: &OutboxConfig,
@@ -218,19 +242,8 @@ async fn apply(
 ) -> Result<(), StoreError> {
     let store = engine.store();
     let destination = entry.destination.clone();
-    match outcome {
-        Ok(delivered) => {
-            let now = engine.now();
-            if !store
-                .complete_outbox(entry.id, token, delivered.result.as_ref(), now)
-                .await?
-            {
-                stale(entry, "complete");
-                return Ok(());
-            }
-            metrics::counter!("warroom_outbox_delivered_total", "destination" => destination)
-                .increment(1);
-        }
+    let settle = match outcome.ended {
+        Ok(delivered) => Settle::Complete(delivered.result),
         Err(DeliveryError::Retry { reason, after }) => {
             let attempts = entry.attempts + 1;
             let delay = after.unwrap_or_else(|| backoff(config, attempts));
@@ -239,16 +252,11 @@ async fn apply(
             } else {
                 tracing::info!(error = %reason, retry_in_ms = delay.as_millis() as u64, "delivery will be retried");
             }
-            let next = engine.now() + to_chrono(delay);
-            if !store
-                .retry_outbox(entry.id, token, next, &reason, true)
-                .await?
-            {
-                stale(entry, "retry");
-                return Ok(());
+            Settle::Retry {
+                next: engine.now() + to_chrono(delay),
+                reason,
+                attempted: true,
             }
-            metrics::counter!("warroom_outbox_retries_total", "destination" => destination)
-                .increment(1);
         }
         Err(DeliveryError::WaitFor(room)) => {
             let waiting = match entry.incident_id {
@@ -258,66 +266,127 @@ async fn apply(
             if waiting {
                 let delay = backoff(config, 1).max(Duration::from_millis(config.poll_interval_ms));
                 tracing::info!(%room, "waiting for the room before delivering");
-                let next = engine.now() + to_chrono(delay);
-                let text = format!("waiting for {room}");
-                if !store
-                    .retry_outbox(entry.id, token, next, &text, false)
-                    .await?
-                {
-                    stale(entry, "wait");
+                Settle::Retry {
+                    next: engine.now() + to_chrono(delay),
+                    reason: format!("waiting for {room}"),
+                    attempted: false,
                 }
-                return Ok(());
+            } else {
+                Settle::Fail(format!("{room} does not exist and is not being created"))
             }
-            let reason = format!("{room} does not exist and is not being created");
-            fail(engine, entry, token, reason).await?;
         }
-        Err(DeliveryError::Permanent(reason)) => fail(engine, entry, token, reason).await?,
+        Err(DeliveryError::Permanent(reason)) => Settle::Fail(reason),
+    };
+    if let Settle::Fail(reason) = &settle {
+        tracing::warn!(error = %reason, "delivery failed for good");
+    }
+    let at = settle.at();
+    let held = if outcome.recorded.is_empty() && !matches!(settle, Settle::Fail(_)) {
+        // Nothing to write with it: one fenced statement.
+        settle_with_store(engine, entry, token, &settle).await?
+    } else {
+        settle_in_unit(engine, entry, token, &settle, &outcome.recorded).await?
+    };
+    if !held {
+        stale(entry, at);
+        return Ok(());
+    }
+    match settle {
+        Settle::Complete(_) => {
+            metrics::counter!("warroom_outbox_delivered_total", "destination" => destination)
+                .increment(1);
+        }
+        Settle::Retry {
+            attempted: true, ..
+        } => {
+            metrics::counter!("warroom_outbox_retries_total", "destination" => destination)
+                .increment(1);
+        }
+        Settle::Retry { .. } => {}
+        Settle::Fail(reason) => {
+            metrics::counter!("warroom_outbox_failed_total", "destination" => destination,
+                "reason" => reason_label(&reason))
+            .increment(1);
+        }
     }
     Ok(())
 }
 
-/// Gives up on an entry: failed status, a `delivery_failed` event on its incident, a counter by reason.
-async fn fail(
+/// Settles the entry in one fenced statement; false when the claim was lost.
+async fn settle_with_store(
     engine: &Engine,
     entry: &OutboxEntry,
     token: &str,
-    reason: String,
-) -> Result<(), StoreError> {
-    tracing::warn!(error = %reason, "delivery failed for good");
-    if !engine
-        .store()
-        .fail_outbox(entry.id, token, &reason, engine.now())
-        .await?
-    {
-        stale(entry, "fail");
-        return Ok(());
-    }
-    metrics::counter!("warroom_outbox_failed_total", "destination" => entry.destination.clone(),
-        "reason" => reason_label(&reason))
-    .increment(1);
-    if let Some(incident) = entry.incident_id {
-        let text = format!(
-            "could not {} on {}: {reason}",
-            entry.action, entry.destination
-        );
-        let key = format!("delivery_failed:{}", entry.id);
-        let data = serde_json::json!({"outbox": entry.id, "destination": entry.destination,
-            "action": entry.action});
-        let result = engine
-            .apply(incident, |_, now| {
-                Ok(vec![
-                    NewEvent::new(EventKind::DeliveryFailed, now, Some("warroom"))
-                        .text(text)
-                        .data(data)
-                        .key(key),
-                ])
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not record the failed delivery on the timeline");
+    settle: &Settle,
+) -> Result<bool, StoreError> {
+    let store = engine.store();
+    match settle {
+        Settle::Complete(result) => {
+            store
+                .complete_outbox(entry.id, token, result.as_ref(), engine.now())
+                .await
+        }
+        Settle::Retry {
+            next,
+            reason,
+            attempted,
+        } => {
+            store
+                .retry_outbox(entry.id, token, *next, reason, *attempted)
+                .await
+        }
+        Settle::Fail(reason) => {
+            store
+                .fail_outbox(entry.id, token, reason, engine.now())
+                .await
         }
     }
-    Ok(())
+}
+
+/// Settles the entry with the facts its delivery reported (and, for a failure, its
+/// `delivery_failed` event) in one unit; a lost claim rolls all of it back (false).
+async fn settle_in_unit(
+    engine: &Engine,
+    entry: &OutboxEntry,
+    token: &str,
+    settle: &Settle,
+    recorded: &[Recorded],
+) -> Result<bool, StoreError> {
+    let mut unit = Unit::begin(engine.store(), engine.now()).await?;
+    // Facts first: they lock the incident before the entry's row, as every use-case does.
+    let after = outbox_record::write_in(engine, &mut unit, entry, recorded).await?;
+    if let Settle::Fail(reason) = settle {
+        outbox_record::delivery_failed_in(engine, &mut unit, entry, reason).await?;
+    }
+    let now = unit.now();
+    let held = match settle {
+        Settle::Complete(result) => {
+            unit.tx()
+                .complete_outbox(entry.id, token, result.as_ref(), now)
+                .await?
+        }
+        Settle::Retry {
+            next,
+            reason,
+            attempted,
+        } => {
+            unit.tx()
+                .retry_outbox(entry.id, token, *next, reason, *attempted)
+                .await?
+        }
+        Settle::Fail(reason) => unit.tx().fail_outbox(entry.id, token, reason, now).await?,
+    };
+    if !held {
+        // Dropped uncommitted: a stale worker's facts are discarded with its result.
+        return Ok(false);
+    }
+    match engine.commit(unit).await {
+        Ok(()) => {}
+        Err(EngineError::Store(e)) => return Err(e),
+        Err(e) => tracing::warn!(error = %e, "after an outbox settlement"),
+    }
+    after.run(engine).await;
+    Ok(true)
 }
 
 /// A bounded metric label for a failure: the platform's error code (`invalid_auth`,

@@ -1,4 +1,5 @@
-//! Platform rate limits shared by replicas: the Chat port's [`SharedRateLimit`] over the database.
+//! Platform rate limits shared by replicas: the Chat port's [`SharedRateLimit`] over the database
+//! (token buckets for the limits known in advance, blocks for the ones a platform announces).
 
 use super::clock::Clock;
 use crate::chat::SharedRateLimit;
@@ -30,6 +31,23 @@ impl SharedRateLimit for StoreRateLimit {
             Ok(wait) => wait,
             Err(e) => {
                 // The per-process limiter still applies; a database hiccup must not stop delivery.
+                tracing::warn!(bucket, error = %e, "shared rate limit unavailable; using the local one");
+                Duration::ZERO
+            }
+        }
+    }
+
+    async fn block(&self, bucket: &str, wait: Duration) {
+        let until = self.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
+        if let Err(e) = self.store.block_rate_bucket(bucket, until).await {
+            tracing::warn!(bucket, error = %e, "could not share a platform rate limit");
+        }
+    }
+
+    async fn blocked(&self, bucket: &str, other: &str) -> Duration {
+        match self.store.rate_block(bucket, other, self.clock.now()).await {
+            Ok(wait) => wait,
+            Err(e) => {
                 tracing::warn!(bucket, error = %e, "shared rate limit unavailable; using the local one");
                 Duration::ZERO
             }

@@ -1,6 +1,8 @@
 //! Discord-specific records: the pinned summary message of each war room.
 
 use super::{Store, StoreResult};
+use sqlx::Executor;
+use sqlx::any::Any;
 
 impl Store {
     /// Remembers the summary message of an incident's Discord room (first writer wins).
@@ -10,16 +12,7 @@ impl Store {
         channel_id: &str,
         message_id: &str,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO discord_summaries (incident_id, channel_id, message_id) VALUES ($1, $2, $3) \
-             ON CONFLICT (incident_id) DO NOTHING",
-        )
-        .bind(incident_id)
-        .bind(channel_id)
-        .bind(message_id)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        save_summary(&self.write, incident_id, channel_id, message_id).await
     }
 
     /// The summary message (channel, message id) of an incident's Discord room.
@@ -31,4 +24,23 @@ impl Store {
         .fetch_optional(&self.read)
         .await?)
     }
+}
+
+/// [`Store::save_discord_summary`] on any connection (a transaction's too).
+pub(super) async fn save_summary<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    incident_id: i64,
+    channel_id: &str,
+    message_id: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO discord_summaries (incident_id, channel_id, message_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (incident_id) DO NOTHING",
+    )
+    .bind(incident_id)
+    .bind(channel_id)
+    .bind(message_id)
+    .execute(e)
+    .await?;
+    Ok(())
 }

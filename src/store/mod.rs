@@ -12,6 +12,7 @@ mod alerts;
 mod audit;
 mod changes;
 mod connect;
+mod delivery_tx;
 mod discord_delivery;
 mod discord_gateway;
 mod gates;

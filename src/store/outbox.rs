@@ -238,18 +238,7 @@ impl Store {
         result: Option<&serde_json::Value>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let sql = format!(
-            "UPDATE outbox SET status = 'done', done_at = $3, result = COALESCE($4, result), \
-             attempts = attempts + 1, claimed_until = NULL, claim_token = NULL WHERE {HELD}"
-        );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(token)
-            .bind(ms(now))
-            .bind(result.map(json_text))
-            .execute(&self.write)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        complete(&self.write, id, token, result, now).await
     }
 
     /// The holder reschedules its entry for `next_attempt_at`; `attempted` counts a real attempt
@@ -262,19 +251,7 @@ impl Store {
         error: &str,
         attempted: bool,
     ) -> StoreResult<bool> {
-        let sql = format!(
-            "UPDATE outbox SET next_attempt_at = $3, last_error = $4, attempts = attempts + $5, \
-             claimed_until = NULL, claim_token = NULL WHERE {HELD}"
-        );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(token)
-            .bind(ms(next_attempt_at))
-            .bind(error)
-            .bind(i64::from(attempted))
-            .execute(&self.write)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        retry(&self.write, id, token, next_attempt_at, error, attempted).await
     }
 
     /// The holder gives up on its entry (a permanent cause); false when the claim was lost.
@@ -285,18 +262,7 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let sql = format!(
-            "UPDATE outbox SET status = 'failed', last_error = $3, done_at = $4, attempts = attempts + 1, \
-             claimed_until = NULL, claim_token = NULL WHERE {HELD}"
-        );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(token)
-            .bind(error)
-            .bind(ms(now))
-            .execute(&self.write)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        fail(&self.write, id, token, error, now).await
     }
 
     /// Whether `incident`'s room on `destination` is still being created (its `create_room` entry pending).
@@ -352,4 +318,72 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// [`Store::complete_outbox`] on any connection (a transaction's too).
+pub(super) async fn complete<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+    token: &str,
+    result: Option<&serde_json::Value>,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let sql = format!(
+        "UPDATE outbox SET status = 'done', done_at = $3, result = COALESCE($4, result), \
+         attempts = attempts + 1, claimed_until = NULL, claim_token = NULL WHERE {HELD}"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(token)
+        .bind(ms(now))
+        .bind(result.map(json_text))
+        .execute(e)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// [`Store::retry_outbox`] on any connection (a transaction's too).
+pub(super) async fn retry<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+    token: &str,
+    next_attempt_at: DateTime<Utc>,
+    error: &str,
+    attempted: bool,
+) -> StoreResult<bool> {
+    let sql = format!(
+        "UPDATE outbox SET next_attempt_at = $3, last_error = $4, attempts = attempts + $5, \
+         claimed_until = NULL, claim_token = NULL WHERE {HELD}"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(token)
+        .bind(ms(next_attempt_at))
+        .bind(error)
+        .bind(i64::from(attempted))
+        .execute(e)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// [`Store::fail_outbox`] on any connection (a transaction's too).
+pub(super) async fn fail<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+    token: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let sql = format!(
+        "UPDATE outbox SET status = 'failed', last_error = $3, done_at = $4, attempts = attempts + 1, \
+         claimed_until = NULL, claim_token = NULL WHERE {HELD}"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(token)
+        .bind(error)
+        .bind(ms(now))
+        .execute(e)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

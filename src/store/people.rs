@@ -95,16 +95,7 @@ impl Store {
         user_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO slack_links (email, user_id, checked_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, checked_at = excluded.checked_at",
-        )
-        .bind(email.to_ascii_lowercase())
-        .bind(user_id)
-        .bind(ms(now))
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        save_slack_link(&self.write, email, user_id, now).await
     }
 
     /// Every cached `users.lookupByEmail` answer.
@@ -142,4 +133,23 @@ impl Store {
                 .await?;
         Ok(found.flatten())
     }
+}
+
+/// [`Store::save_slack_link`] on any connection (a transaction's too).
+pub(super) async fn save_slack_link<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    email: &str,
+    user_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO slack_links (email, user_id, checked_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, checked_at = excluded.checked_at",
+    )
+    .bind(email.to_ascii_lowercase())
+    .bind(user_id)
+    .bind(ms(now))
+    .execute(e)
+    .await?;
+    Ok(())
 }

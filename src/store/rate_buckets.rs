@@ -1,4 +1,5 @@
-//! Token buckets in the database, so every replica draws on the same platform rate limit.
+//! Token buckets in the database, so every replica draws on the same platform rate limit, and the
+//! limits a platform announced (a spent route, a global 429), so every replica honours them.
 
 use super::rows::ms;
 use super::{Backend, Store, StoreResult};
@@ -38,5 +39,40 @@ impl Store {
             return Ok(Duration::ZERO);
         }
         Ok(Duration::from_millis((-tokens / per_ms).ceil() as u64))
+    }
+
+    /// Records that the platform said `bucket` is spent until `until` (the later time wins).
+    pub async fn block_rate_bucket(&self, bucket: &str, until: DateTime<Utc>) -> StoreResult<()> {
+        let greatest = match self.backend {
+            Backend::Postgres => "GREATEST",
+            Backend::Sqlite => "MAX",
+        };
+        let sql = format!(
+            "INSERT INTO rate_blocks (bucket, until_ms) VALUES ($1, $2) ON CONFLICT (bucket) \
+             DO UPDATE SET until_ms = {greatest}(rate_blocks.until_ms, $2)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(bucket)
+            .bind(ms(until))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// How long the later block of `bucket` and `other` still holds at `now` (zero: neither is spent).
+    pub async fn rate_block(
+        &self,
+        bucket: &str,
+        other: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Duration> {
+        let until: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(until_ms) FROM rate_blocks WHERE bucket IN ($1, $2)")
+                .bind(bucket)
+                .bind(other)
+                .fetch_one(&self.read)
+                .await?;
+        let left = until.unwrap_or(0) - ms(now);
+        Ok(Duration::from_millis(u64::try_from(left).unwrap_or(0)))
     }
 }

@@ -67,26 +67,16 @@ impl Store {
         outbox_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<RoomPost>> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO room_posts (incident_id, platform, platform_id, text, posted_at, outbox_id) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (outbox_id) DO NOTHING RETURNING id",
-        )
-        .bind(incident_id)
-        .bind(platform)
-        .bind(platform_id)
-        .bind(text)
-        .bind(ms(now))
-        .bind(outbox_id)
-        .fetch_optional(&self.write)
-        .await?;
-        Ok(id.map(|id| RoomPost {
-            id,
+        record_post(
+            &self.write,
             incident_id,
-            platform: platform.to_string(),
-            text: text.to_string(),
-            posted_at: now,
-            outbox_key: None,
-        }))
+            platform,
+            platform_id,
+            text,
+            outbox_id,
+            now,
+        )
+        .await
     }
 
     /// The bot's posts into one incident's room on `platform`, after post id `after`.
@@ -122,18 +112,7 @@ impl Store {
 
     /// Remembers the platform room of an incident (first writer wins).
     pub async fn save_chat_room(&self, room: &ChatRoom, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO chat_rooms (incident_id, platform, room_id, name, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (incident_id, platform) DO NOTHING",
-        )
-        .bind(room.incident_id)
-        .bind(&room.platform)
-        .bind(&room.room_id)
-        .bind(&room.name)
-        .bind(ms(now))
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        save_room(&self.write, room, now).await
     }
 
     /// The room of an incident on a platform.
@@ -174,4 +153,56 @@ impl Store {
         .fetch_optional(&self.read)
         .await?)
     }
+}
+
+/// [`Store::save_chat_room`] on any connection (a transaction's too).
+pub(super) async fn save_room<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    room: &ChatRoom,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO chat_rooms (incident_id, platform, room_id, name, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (incident_id, platform) DO NOTHING",
+    )
+    .bind(room.incident_id)
+    .bind(&room.platform)
+    .bind(&room.room_id)
+    .bind(&room.name)
+    .bind(ms(now))
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// [`Store::record_room_post`] on any connection (a transaction's too).
+pub(super) async fn record_post<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    incident_id: i64,
+    platform: &str,
+    platform_id: Option<&str>,
+    text: &str,
+    outbox_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<RoomPost>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO room_posts (incident_id, platform, platform_id, text, posted_at, outbox_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (outbox_id) DO NOTHING RETURNING id",
+    )
+    .bind(incident_id)
+    .bind(platform)
+    .bind(platform_id)
+    .bind(text)
+    .bind(ms(now))
+    .bind(outbox_id)
+    .fetch_optional(e)
+    .await?;
+    Ok(id.map(|id| RoomPost {
+        id,
+        incident_id,
+        platform: platform.to_string(),
+        text: text.to_string(),
+        posted_at: now,
+        outbox_key: None,
+    }))
 }

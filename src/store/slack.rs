@@ -3,6 +3,8 @@
 use super::rows::ms;
 use super::{Store, StoreResult};
 use chrono::{DateTime, Utc};
+use sqlx::Executor;
+use sqlx::any::Any;
 
 /// A war-room message as recorded on the timeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,16 +56,7 @@ impl Store {
         name: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO slack_users (user_id, name, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
-        )
-        .bind(user_id)
-        .bind(name)
-        .bind(ms(now))
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        save_user(&self.write, user_id, name, now).await
     }
 
     /// The cached display name of a Slack user.
@@ -123,16 +116,7 @@ impl Store {
         channel_id: &str,
         ts: &str,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO slack_summaries (incident_id, channel_id, ts) VALUES ($1, $2, $3) \
-             ON CONFLICT (incident_id) DO NOTHING",
-        )
-        .bind(incident_id)
-        .bind(channel_id)
-        .bind(ts)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        save_summary(&self.write, incident_id, channel_id, ts).await
     }
 
     /// The summary message (channel, ts) of an incident's Slack room.
@@ -163,4 +147,42 @@ impl Store {
         .await?;
         Ok(n > 0)
     }
+}
+
+/// [`Store::save_slack_summary`] on any connection (a transaction's too).
+pub(super) async fn save_summary<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    incident_id: i64,
+    channel_id: &str,
+    ts: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO slack_summaries (incident_id, channel_id, ts) VALUES ($1, $2, $3) \
+         ON CONFLICT (incident_id) DO NOTHING",
+    )
+    .bind(incident_id)
+    .bind(channel_id)
+    .bind(ts)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// [`Store::save_slack_user`] on any connection (a transaction's too).
+pub(super) async fn save_user<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    user_id: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO slack_users (user_id, name, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+    )
+    .bind(user_id)
+    .bind(name)
+    .bind(ms(now))
+    .execute(e)
+    .await?;
+    Ok(())
 }

@@ -76,6 +76,14 @@ pub struct SlackState {
     pub rate_limit_next: std::collections::HashMap<String, usize>,
     /// Channels whose `chat.postMessage` always answers `500` (no effect): a poisoned channel.
     pub failing_channels: Vec<String>,
+    /// Slack's tier enforced for one method: (method, per minute, burst); a call over it is
+    /// answered `429` with `Retry-After: 1` and counted in `tier_exceeded`.
+    pub tier: Option<(String, u32, u32)>,
+    /// Calls the `tier` refused: a limit the callers together went over.
+    pub tier_exceeded: usize,
+    /// Calls the `tier` let through.
+    pub tier_passed: usize,
+    tier_bucket: Option<(f64, std::time::Instant)>,
     next_id: u64,
     next_ts: u64,
 }
@@ -160,10 +168,38 @@ async fn api(
     response
 }
 
+impl SlackState {
+    /// Draws one call of `method` from the enforced tier's token bucket; false when it is spent.
+    fn within_tier(&mut self, method: &str) -> bool {
+        let Some((limited, per_minute, burst)) = self.tier.clone() else {
+            return true;
+        };
+        if limited != method {
+            return true;
+        }
+        let now = std::time::Instant::now();
+        let (tokens, at) = self.tier_bucket.unwrap_or((f64::from(burst), now));
+        let refilled = (tokens
+            + now.duration_since(at).as_secs_f64() * f64::from(per_minute) / 60.0)
+            .min(f64::from(burst));
+        if refilled < 1.0 {
+            self.tier_bucket = Some((refilled, now));
+            self.tier_exceeded += 1;
+            return false;
+        }
+        self.tier_bucket = Some((refilled - 1.0, now));
+        self.tier_passed += 1;
+        true
+    }
+}
+
 fn respond(s: &mut SlackState, method: &str, a: &Value) -> Response {
     let method = method.to_string();
     s.calls.push(method.clone());
     let faults = s.faults.clone();
+    if !s.within_tier(&method) {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "").into_response();
+    }
     if let Some(n) = s.rate_limit_next.get_mut(&method).filter(|n| **n > 0) {
         *n -= 1;
         s.rate_limited_sent += 1;

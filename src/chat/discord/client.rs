@@ -2,12 +2,21 @@
 //! per-route buckets (`X-RateLimit-Remaining` / `X-RateLimit-Reset-After`) and the global limit
 //! (`429` with `retry_after` and `global`): a call that would exceed one is not made, and the wait
 //! goes back to the outbox as the port's `Retry { after }`.
+//!
+//! With a shared limit (PostgreSQL: [`crate::chat::SharedRateLimit`] over the database) every replica
+//! also draws on one bucket for the global 50 requests a second, and a spent route or a global 429
+//! that one replica learns is honoured by all of them.
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Discord's global limit: requests a second per bot, across every route.
+pub const GLOBAL_PER_SECOND: u32 = 50;
+/// The shared bucket of the global limit.
+const GLOBAL_BUCKET: &str = "discord:global";
 
 /// What a REST call can end with besides success.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -75,6 +84,12 @@ pub struct DiscordClient {
     application_id: String,
     buckets: Arc<Mutex<HashMap<String, Bucket>>>,
     global_until: Arc<Mutex<Option<Instant>>>,
+    shared: Option<Arc<dyn crate::chat::SharedRateLimit>>,
+}
+
+/// The shared bucket of a route's learned limit.
+fn route_bucket(route: &str) -> String {
+    format!("discord:route:{route}")
 }
 
 /// The route's bucket key: the method and path with ids other than the major parameters
@@ -125,6 +140,41 @@ impl DiscordClient {
             application_id: application_id.to_string(),
             buckets: Arc::default(),
             global_until: Arc::default(),
+            shared: None,
+        }
+    }
+
+    /// The same client, also drawing on `shared` so that replicas together stay under Discord's limits.
+    pub fn with_shared_limit(mut self, shared: Arc<dyn crate::chat::SharedRateLimit>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Waits for the shared global bucket; answers a wait another replica learned for `route`.
+    async fn shared_wait(&self, route: &str) -> Option<(Duration, bool)> {
+        let shared = self.shared.as_ref()?;
+        let blocked = shared.blocked(&route_bucket(route), GLOBAL_BUCKET).await;
+        if !blocked.is_zero() {
+            return Some((blocked, false));
+        }
+        let per_minute = GLOBAL_PER_SECOND * 60;
+        let wait = shared
+            .reserve(GLOBAL_BUCKET, per_minute, GLOBAL_PER_SECOND)
+            .await;
+        if !wait.is_zero() {
+            tracing::debug!(
+                wait_ms = wait.as_millis() as u64,
+                "waiting for the shared Discord global limit"
+            );
+            tokio::time::sleep(wait).await;
+        }
+        None
+    }
+
+    /// Tells the other replicas that `bucket` is spent for `after`.
+    async fn share_block(&self, bucket: &str, after: Duration) {
+        if let Some(shared) = &self.shared {
+            shared.block(bucket, after).await;
         }
     }
 
@@ -146,12 +196,13 @@ impl DiscordClient {
         (b.remaining == 0 && b.resets_at > now).then(|| (b.resets_at - now, false))
     }
 
-    fn learn(&self, route: &str, resp: &reqwest::Response) {
+    /// Keeps the route's bucket as the answer describes it; answers how long it is spent, if it is.
+    fn learn(&self, route: &str, resp: &reqwest::Response) -> Option<Duration> {
         let (Some(remaining), Some(reset_after)) = (
             header_f64(resp, "x-ratelimit-remaining"),
             header_f64(resp, "x-ratelimit-reset-after"),
         ) else {
-            return;
+            return None;
         };
         let bucket = Bucket {
             remaining: remaining.max(0.0) as u64,
@@ -161,6 +212,7 @@ impl DiscordClient {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(route.to_string(), bucket);
+        (bucket.remaining == 0).then(|| secs(reset_after))
     }
 
     /// Calls `method path` with an optional JSON body; answers the JSON (`null` for 204).
@@ -171,7 +223,11 @@ impl DiscordClient {
         body: Option<&Value>,
     ) -> Result<Value, DiscordError> {
         let route = route_key(&method, path);
-        if let Some((after, global)) = self.wait_for(&route) {
+        let wait = match self.wait_for(&route) {
+            Some(wait) => Some(wait),
+            None => self.shared_wait(&route).await,
+        };
+        if let Some((after, global)) = wait {
             return Err(DiscordError::RateLimited {
                 route,
                 after,
@@ -191,7 +247,9 @@ impl DiscordClient {
             reason,
         };
         let resp = req.send().await.map_err(|e| transient(e.to_string()))?;
-        self.learn(&route, &resp);
+        if let Some(spent) = self.learn(&route, &resp) {
+            self.share_block(&route_bucket(&route), spent).await;
+        }
         let status = resp.status();
         let scope_global = resp
             .headers()
@@ -211,6 +269,12 @@ impl DiscordClient {
                 *self.global_until.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some(Instant::now() + after);
             }
+            let bucket = if global {
+                GLOBAL_BUCKET.to_string()
+            } else {
+                route_bucket(&route)
+            };
+            self.share_block(&bucket, after).await;
             tracing::warn!(%route, ?after, global, "Discord rate limit");
             return Err(DiscordError::RateLimited {
                 route,

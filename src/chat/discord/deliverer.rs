@@ -10,17 +10,20 @@
 //! - `summary`: posted (nonce `wr-s<incident>`) and pinned once, remembered, then edited in place.
 //! - `followup`: edits a deferred interaction answer (`PATCH /webhooks/{app}/{token}/messages/@original`).
 //!
+//! The deliverer reads through the Chat port's [`DeliveryContext`] and writes nothing itself: the
+//! room, the summary message and the `room_created` event go back as [`Recorded`] facts.
+//!
 //! Every message carries `allowed_mentions` with `parse: []` and only the people it names, so alert
 //! or user text can never ping `@everyone`, `@here` or a role.
 
 use super::client::{DiscordClient, DiscordError};
 use super::{DISCORD, components, is_snowflake, text};
-use crate::chat::{Delivered, Deliverer, DeliveryError};
+use crate::chat::{Delivered, Deliverer, DeliveryContext, DeliveryError, Outcome, Recorded};
 use crate::config::{DiscordConfig, DiscordRoom};
-use crate::domain::{EventKind, Incident, NewEvent, Role};
-use crate::engine::{Engine, EngineError};
+use crate::domain::{Incident, Role};
 use crate::store::{ChatRoom, OutboxEntry};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// Channel type `GUILD_TEXT`.
 const GUILD_TEXT: u8 = 0;
@@ -32,15 +35,8 @@ pub const MEMBER_ALLOW: u64 = 1024 | 2048 | 64 | 65536;
 /// The Discord adapter behind the Chat port.
 pub struct DiscordDeliverer {
     client: DiscordClient,
-    engine: Engine,
+    ctx: Arc<dyn DeliveryContext>,
     config: DiscordConfig,
-}
-
-fn engine_err(e: EngineError) -> DeliveryError {
-    DeliveryError::Retry {
-        reason: e.to_string(),
-        after: None,
-    }
 }
 
 /// Maps a REST failure onto the outbox's retry decision.
@@ -70,13 +66,25 @@ fn message_body(content: &str, users: &[String], components: Option<Value>, nonc
 }
 
 impl DiscordDeliverer {
-    /// A deliverer calling Discord through `client`, recording through `engine`.
-    pub fn new(client: DiscordClient, engine: Engine, config: DiscordConfig) -> DiscordDeliverer {
+    /// A deliverer calling Discord through `client`, reading through `ctx`
+    /// (the engine's `delivery_context()`).
+    pub fn new(
+        client: DiscordClient,
+        ctx: Arc<dyn DeliveryContext>,
+        config: DiscordConfig,
+    ) -> DiscordDeliverer {
         DiscordDeliverer {
             client,
-            engine,
+            ctx,
             config,
         }
+    }
+
+    async fn incident(&self, id: i64) -> Result<Incident, DeliveryError> {
+        self.ctx
+            .incident(id)
+            .await?
+            .ok_or_else(|| DeliveryError::Permanent(format!("incident {id} does not exist")))
     }
 
     fn guild(&self) -> Result<&str, DeliveryError> {
@@ -87,10 +95,9 @@ impl DiscordDeliverer {
     }
 
     async fn room(&self, incident: i64) -> Result<ChatRoom, DeliveryError> {
-        self.engine
-            .room_of(incident, DISCORD)
-            .await
-            .map_err(engine_err)?
+        self.ctx
+            .room(incident, DISCORD)
+            .await?
             .ok_or_else(|| DeliveryError::WaitFor(format!("incident {incident}'s Discord room")))
     }
 
@@ -98,7 +105,7 @@ impl DiscordDeliverer {
     /// (`discord:<id>`) or a bare snowflake.
     fn user_of(&self, who: &str) -> Option<String> {
         let who = who.trim_start_matches('@');
-        if let Some(p) = self.engine.catalog().directory().get(who) {
+        if let Some(p) = self.ctx.catalog().directory().get(who) {
             return p.discord.clone();
         }
         let id = who.strip_prefix("discord:").unwrap_or(who);
@@ -205,9 +212,16 @@ impl DiscordDeliverer {
         Ok(created["id"].as_str().unwrap_or_default().to_string())
     }
 
-    async fn create_room(&self, entry: &OutboxEntry, id: i64) -> Result<Delivered, DeliveryError> {
-        let inc = self.engine.incident(id).await.map_err(engine_err)?;
-        let room = match self.engine.room_of(id, DISCORD).await.map_err(engine_err)? {
+    /// Creates (or finds) the war room; the room is reported as soon as it exists, and reported
+    /// opened once topic and members are set.
+    async fn create_room(
+        &self,
+        entry: &OutboxEntry,
+        id: i64,
+        facts: &mut Vec<Recorded>,
+    ) -> Result<Delivered, DeliveryError> {
+        let inc = self.incident(id).await?;
+        let room = match self.ctx.room(id, DISCORD).await? {
             Some(room) => room,
             None => {
                 let name = super::channel_name(&self.config.channel_prefix, id, &inc.title);
@@ -229,27 +243,13 @@ impl DiscordDeliverer {
                     room_id,
                     name,
                 };
-                self.engine.save_room(&room).await.map_err(engine_err)?;
-                self.room(id).await?
+                facts.push(Recorded::Room(room.clone()));
+                room
             }
         };
         self.set_topic(&inc, &room.room_id).await?;
         self.add_members(&inc, &room.room_id).await?;
-        let (room_id, name) = (room.room_id.clone(), room.name.clone());
-        let recorded = self
-            .engine
-            .apply(id, |_, now| {
-                Ok(vec![
-                    NewEvent::new(EventKind::RoomCreated, now, Some("warroom"))
-                        .text(format!("Discord channel #{name} opened"))
-                        .data(json!({"platform": DISCORD, "room_id": room_id, "name": name}))
-                        .key(format!("{DISCORD}:room_created:{id}")),
-                ])
-            })
-            .await;
-        if let Err(e) = recorded {
-            tracing::warn!(error = %e, "could not record the room on the timeline");
-        }
+        facts.push(Recorded::RoomOpened(room.clone()));
         Ok(Delivered {
             result: Some(json!({"channel": room.room_id, "name": room.name})),
         })
@@ -276,19 +276,11 @@ impl DiscordDeliverer {
         if let Some(oncall) = inc
             .service
             .as_deref()
-            .and_then(|s| self.engine.catalog().get(s))
+            .and_then(|s| self.ctx.catalog().get(s))
             .and_then(|s| s.oncall.clone())
         {
-            if self.engine.catalog().schedule(&oncall).is_some() {
-                let now = self
-                    .engine
-                    .oncall_status(Some(&oncall), self.engine.now())
-                    .await
-                    .map_err(|e| DeliveryError::Retry {
-                        reason: format!("who is on call for {oncall}: {e}"),
-                        after: None,
-                    })?;
-                people.extend(now.into_iter().flat_map(|s| s.on_call));
+            if self.ctx.catalog().schedule(&oncall).is_some() {
+                people.extend(self.ctx.on_call_now(&oncall).await?);
             } else {
                 people.push(oncall);
             }
@@ -347,7 +339,7 @@ impl DiscordDeliverer {
         }
         if let Some(svc) = inc.service.as_deref() {
             let mut line = format!("Service: {}", text::escape(svc));
-            if let Some(s) = self.engine.catalog().get(svc) {
+            if let Some(s) = self.ctx.catalog().get(svc) {
                 if let Some(o) = &s.owner {
                     line.push_str(&format!(" · owner {}", text::escape(o)));
                 }
@@ -357,7 +349,7 @@ impl DiscordDeliverer {
             }
             lines.push(line);
         }
-        if let Some(url) = self.engine.config().server.public_url.as_deref() {
+        if let Some(url) = self.ctx.public_url() {
             lines.push(format!(
                 "Web room: <{}/incidents/{}>",
                 url.trim_end_matches('/'),
@@ -370,19 +362,20 @@ impl DiscordDeliverer {
         )
     }
 
-    async fn summary(&self, entry: &OutboxEntry, id: i64) -> Result<Delivered, DeliveryError> {
-        let existing = self.engine.discord_summary(id).await.map_err(engine_err)?;
-        let redundant = self
-            .engine
-            .later_pending(&entry.channel_key, "summary", entry.id)
-            .await
-            .map_err(engine_err)?;
+    async fn summary(
+        &self,
+        entry: &OutboxEntry,
+        id: i64,
+        facts: &mut Vec<Recorded>,
+    ) -> Result<Delivered, DeliveryError> {
+        let existing = self.ctx.summary_message(id, DISCORD).await?;
+        let redundant = self.ctx.later_pending(entry).await?;
         if redundant && existing.is_some() {
             return Ok(Delivered {
                 result: Some(json!({"skipped": "a later summary refresh is queued"})),
             });
         }
-        let inc = self.engine.incident(id).await.map_err(engine_err)?;
+        let inc = self.incident(id).await?;
         let room = self.room(id).await?;
         let (content, users) = self.summary_text(&inc);
         let buttons = (!inc.status.is_terminal()).then(|| components::summary_buttons(id));
@@ -407,10 +400,12 @@ impl DiscordDeliverer {
                     )
                     .await
                     .map_err(classify)?;
-                self.engine
-                    .save_discord_summary(id, &room.room_id, &message)
-                    .await
-                    .map_err(engine_err)?;
+                facts.push(Recorded::Summary {
+                    incident: id,
+                    platform: DISCORD.into(),
+                    channel: room.room_id.clone(),
+                    message: message.clone(),
+                });
                 message
             }
         };
@@ -430,7 +425,7 @@ impl DiscordDeliverer {
         };
         let (mut content, users) = self.content(entry);
         if let Some(id) = entry.incident_id
-            && let Some(room) = self.engine.room_of(id, DISCORD).await.map_err(engine_err)?
+            && let Some(room) = self.ctx.room(id, DISCORD).await?
         {
             content.push_str(&format!(" — <#{}>", room.room_id));
         }
@@ -485,11 +480,7 @@ impl DiscordDeliverer {
             .unwrap_or_default();
         let mut url = p["url"].as_str().map(str::to_string);
         if url.is_none()
-            && let Some(room) = self
-                .engine
-                .room_of(incident, DISCORD)
-                .await
-                .map_err(engine_err)?
+            && let Some(room) = self.ctx.room(incident, DISCORD).await?
             && let Some(guild) = &self.config.guild_id
         {
             url = Some(format!(
@@ -549,16 +540,32 @@ impl Deliverer for DiscordDeliverer {
         DISCORD
     }
 
-    async fn deliver(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+    async fn deliver(&self, entry: &OutboxEntry) -> Outcome {
+        let mut facts = Vec::new();
+        let result = self.perform(entry, &mut facts).await;
+        if let Err(e) = &result {
+            tracing::warn!(action = %entry.action, attempts = entry.attempts, error = %e, "Discord delivery did not succeed");
+        }
+        Outcome::with(result, facts)
+    }
+}
+
+impl DiscordDeliverer {
+    /// Performs one entry; what it learns on the way goes into `facts` (kept whichever way it ends).
+    async fn perform(
+        &self,
+        entry: &OutboxEntry,
+        facts: &mut Vec<Recorded>,
+    ) -> Result<Delivered, DeliveryError> {
         let need = || {
             entry.incident_id.ok_or_else(|| {
                 DeliveryError::Permanent(format!("`{}` needs an incident", entry.action))
             })
         };
-        let result = match entry.action.as_str() {
-            "create_room" => self.create_room(entry, need()?).await,
+        match entry.action.as_str() {
+            "create_room" => self.create_room(entry, need()?, facts).await,
             "post" => self.post(entry, need()?).await,
-            "summary" => self.summary(entry, need()?).await,
+            "summary" => self.summary(entry, need()?, facts).await,
             "announce" => self.announce(entry).await,
             "dm" => self.direct_message(entry).await,
             "page_dm" => self.page_dm(entry).await,
@@ -566,10 +573,6 @@ impl Deliverer for DiscordDeliverer {
             other => Err(DeliveryError::Permanent(format!(
                 "Discord cannot `{other}`"
             ))),
-        };
-        if let Err(e) = &result {
-            tracing::warn!(action = %entry.action, attempts = entry.attempts, error = %e, "Discord delivery did not succeed");
         }
-        result
     }
 }

@@ -2,24 +2,27 @@
 //!
 //! - `create_room`: the channel is found before it is created again (a retry looks it up by name and
 //!   takes it when the bot created it; `name_taken` by someone else moves to a `-2`, `-3` … suffix),
-//!   its id is kept in `chat_rooms` and in the entry's result; then topic and invitations (both
-//!   idempotent on Slack's side).
+//!   its id is reported ([`Recorded::Room`]) and kept in the entry's result; then topic and
+//!   invitations (both idempotent on Slack's side).
 //! - `post`, `announce`, `dm`: each message carries `metadata.event_payload.key` = the entry id; a
 //!   retry first looks for that key in `conversations.history` and does not post twice.
 //! - `page_dm`: a page by direct message (or into a `channel:` target) with Acknowledge and
 //!   Open-war-room buttons, found by the same key on a retry.
 //! - `summary`: posted and pinned once (same look-up), then edited in place with `chat.update`.
+//!
+//! The deliverer reads through the Chat port's [`DeliveryContext`] and writes nothing itself: what
+//! it learns goes back as [`Recorded`] facts, which the outbox worker writes with the entry's result.
 
 use super::blocks::{self, SummaryContext};
 use super::client::{SlackClient, SlackError};
 use super::escape::mrkdwn;
 use super::{SLACK, users};
-use crate::chat::{Delivered, Deliverer, DeliveryError};
+use crate::chat::{Delivered, Deliverer, DeliveryContext, DeliveryError, Outcome, Recorded};
 use crate::config::SlackConfig;
-use crate::domain::{EventKind, Incident, Role};
-use crate::engine::Engine;
-use crate::store::{ChatRoom, OutboxEntry, StoreError};
+use crate::domain::{Incident, Role};
+use crate::store::{ChatRoom, OutboxEntry};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 mod page;
@@ -30,24 +33,10 @@ pub use page::PAGE_ACK;
 /// The Slack adapter behind the Chat port.
 pub struct SlackDeliverer {
     client: SlackClient,
-    engine: Engine,
+    ctx: Arc<dyn DeliveryContext>,
     config: SlackConfig,
     bot_user: OnceCell<String>,
     announce_channel: OnceCell<String>,
-}
-
-fn store_err(e: StoreError) -> DeliveryError {
-    DeliveryError::Retry {
-        reason: e.to_string(),
-        after: None,
-    }
-}
-
-fn engine_err(e: crate::engine::EngineError) -> DeliveryError {
-    DeliveryError::Retry {
-        reason: e.to_string(),
-        after: None,
-    }
 }
 
 /// Maps a Web API failure onto the outbox's retry decision.
@@ -66,11 +55,16 @@ fn classify(e: SlackError) -> DeliveryError {
 }
 
 impl SlackDeliverer {
-    /// A deliverer calling Slack through `client`, recording through `engine`.
-    pub fn new(client: SlackClient, engine: Engine, config: SlackConfig) -> SlackDeliverer {
+    /// A deliverer calling Slack through `client`, reading through `ctx`
+    /// (the engine's `delivery_context()`).
+    pub fn new(
+        client: SlackClient,
+        ctx: Arc<dyn DeliveryContext>,
+        config: SlackConfig,
+    ) -> SlackDeliverer {
         SlackDeliverer {
             client,
-            engine,
+            ctx,
             config,
             bot_user: OnceCell::new(),
             announce_channel: OnceCell::new(),
@@ -85,20 +79,16 @@ impl SlackDeliverer {
     }
 
     async fn incident(&self, id: i64) -> Result<Incident, DeliveryError> {
-        self.engine
-            .store()
+        self.ctx
             .incident(id)
-            .await
-            .map_err(store_err)?
+            .await?
             .ok_or_else(|| DeliveryError::Permanent(format!("incident {id} does not exist")))
     }
 
     async fn room(&self, incident: i64) -> Result<ChatRoom, DeliveryError> {
-        self.engine
-            .store()
-            .chat_room(incident, SLACK)
-            .await
-            .map_err(store_err)?
+        self.ctx
+            .room(incident, SLACK)
+            .await?
             .ok_or_else(|| DeliveryError::WaitFor(format!("incident {incident}'s Slack channel")))
     }
 
@@ -177,18 +167,15 @@ impl SlackDeliverer {
         if named.is_empty() {
             return Ok(text);
         }
-        let ids = users::slack_ids(&self.engine, &named)
-            .await
-            .map_err(engine_err)?;
+        let ids = users::slack_ids(self.ctx.as_ref(), &named).await?;
         Ok(users::mention_people(&text, &ids))
     }
 
     async fn summary_context(&self, inc: &Incident) -> Result<SummaryContext, DeliveryError> {
-        let store = self.engine.store();
         let mut roles = Vec::new();
         for role in Role::ALL {
             let who = match inc.holder(role) {
-                Some(u) => users::mention(&self.engine, u).await.map_err(engine_err)?,
+                Some(u) => users::mention(self.ctx.as_ref(), u).await?,
                 None => "_unassigned_".to_string(),
             };
             roles.push((role, who));
@@ -196,14 +183,11 @@ impl SlackDeliverer {
         let service = inc
             .service
             .as_deref()
-            .and_then(|s| self.engine.catalog().get(s));
-        let firing = firing_alerts(store, inc.id).await.map_err(store_err)?;
+            .and_then(|s| self.ctx.catalog().get(s));
+        let firing = self.ctx.firing_alerts(inc.id).await?;
         let web_url = self
-            .engine
-            .config()
-            .server
-            .public_url
-            .as_deref()
+            .ctx
+            .public_url()
             .map(|u| format!("{}/incidents/{}", u.trim_end_matches('/'), inc.id));
         Ok(SummaryContext {
             roles,
@@ -214,13 +198,15 @@ impl SlackDeliverer {
         })
     }
 
-    async fn summary(&self, entry: &OutboxEntry, id: i64) -> Result<Delivered, DeliveryError> {
-        let store = self.engine.store();
-        let redundant = store
-            .later_pending(&entry.channel_key, "summary", entry.id)
-            .await
-            .map_err(store_err)?;
-        if redundant && store.slack_summary(id).await.map_err(store_err)?.is_some() {
+    async fn summary(
+        &self,
+        entry: &OutboxEntry,
+        id: i64,
+        facts: &mut Vec<Recorded>,
+    ) -> Result<Delivered, DeliveryError> {
+        let existing = self.ctx.summary_message(id, SLACK).await?;
+        let redundant = self.ctx.later_pending(entry).await?;
+        if redundant && existing.is_some() {
             // A later refresh renders the same (current) state: one chat.update instead of many.
             return Ok(Delivered {
                 result: Some(json!({"skipped": "a later summary refresh is queued"})),
@@ -230,7 +216,6 @@ impl SlackDeliverer {
         let room = self.room(id).await?;
         let ctx = self.summary_context(&inc).await?;
         let (text, blocks) = blocks::summary(&inc, &ctx);
-        let existing = store.slack_summary(id).await.map_err(store_err)?;
         let ts = match existing {
             Some((channel, ts)) => {
                 let args = json!({"channel": channel, "ts": ts, "text": text, "blocks": blocks});
@@ -250,10 +235,12 @@ impl SlackDeliverer {
                     Err(DeliveryError::Permanent(e)) if e.contains("already_pinned") => {}
                     Err(e) => return Err(e),
                 }
-                store
-                    .save_slack_summary(id, &room.room_id, &ts)
-                    .await
-                    .map_err(store_err)?;
+                facts.push(Recorded::Summary {
+                    incident: id,
+                    platform: SLACK.into(),
+                    channel: room.room_id.clone(),
+                    message: ts.clone(),
+                });
                 ts
             }
         };
@@ -300,12 +287,7 @@ impl SlackDeliverer {
         };
         let mut text = mrkdwn(entry.payload["text"].as_str().unwrap_or_default());
         if let Some(id) = entry.incident_id
-            && let Some(room) = self
-                .engine
-                .store()
-                .chat_room(id, SLACK)
-                .await
-                .map_err(store_err)?
+            && let Some(room) = self.ctx.room(id, SLACK).await?
         {
             text.push_str(&format!(" — <#{}>", room.room_id));
         }
@@ -320,9 +302,8 @@ impl SlackDeliverer {
 
     async fn direct_message(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
         let who = entry.payload["user"].as_str().unwrap_or_default();
-        let user = users::user_id_of(&self.engine, who)
-            .await
-            .map_err(engine_err)?
+        let user = users::user_id_of(self.ctx.as_ref(), who)
+            .await?
             .ok_or_else(|| {
                 DeliveryError::Permanent(format!("`{who}` is not a known Slack user"))
             })?;
@@ -359,40 +340,46 @@ impl SlackDeliverer {
     /// `users.lookupByEmail` for people with an e-mail and no Slack id whose link is due, a batch
     /// at a time (the next batch is queued as its own entry); answers are cached (`users_not_found`
     /// too), so a retry asks only for the rest.
-    async fn link_people(&self) -> Result<Delivered, DeliveryError> {
-        let people = self.engine.people();
-        let mut due = people.emails_to_link().await.map_err(engine_err)?;
+    async fn link_people(&self, facts: &mut Vec<Recorded>) -> Result<Delivered, DeliveryError> {
+        let mut due = self.ctx.emails_to_link().await?;
         due.truncate(LINK_BATCH);
         let (mut linked, mut unknown) = (0, 0);
         for email in &due {
-            match self.client.user_by_email(email).await {
+            let user = match self.client.user_by_email(email).await {
                 Ok(user) => {
                     linked += 1;
-                    people.save_slack_link(email, Some(&user)).await
+                    Some(user)
                 }
                 Err(e) if e.code() == Some("users_not_found") => {
                     unknown += 1;
-                    people.save_slack_link(email, None).await
+                    None
                 }
                 Err(e) => return Err(classify(e)),
-            }
-            .map_err(engine_err)?;
+            };
+            // Kept even if a later address fails: a retry asks only for the rest.
+            facts.push(Recorded::SlackLink {
+                email: email.clone(),
+                user,
+            });
         }
         tracing::info!(linked, unknown, "Slack users linked to people by e-mail");
-        people.schedule_slack_links().await.map_err(engine_err)?;
+        facts.push(Recorded::SlackLinksChecked);
         Ok(Delivered {
             result: Some(json!({"asked": due.len(), "linked": linked, "not_found": unknown})),
         })
     }
 
-    async fn lookup_user(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+    async fn lookup_user(
+        &self,
+        entry: &OutboxEntry,
+        facts: &mut Vec<Recorded>,
+    ) -> Result<Delivered, DeliveryError> {
         let user = entry.payload["user"].as_str().unwrap_or_default();
         let name = self.client.user_name(user).await.map_err(classify)?;
-        self.engine
-            .store()
-            .save_slack_user(user, &name, self.engine.now())
-            .await
-            .map_err(store_err)?;
+        facts.push(Recorded::SlackUser {
+            user: user.to_string(),
+            name: name.clone(),
+        });
         Ok(Delivered {
             result: Some(json!({"user": user, "name": name})),
         })
@@ -402,63 +389,46 @@ impl SlackDeliverer {
 /// `users.lookupByEmail` calls per `link_people` entry (Tier 3 allows 50 a minute).
 const LINK_BATCH: usize = 40;
 
-/// Alert names still firing, read from the timeline (`alert_firing` minus `alert_resolved`).
-async fn firing_alerts(store: &crate::store::Store, id: i64) -> Result<Vec<String>, StoreError> {
-    let mut firing: std::collections::BTreeMap<String, String> = Default::default();
-    let mut after = 0;
-    loop {
-        let events = store.timeline(id, after, 500).await?;
-        let Some(last) = events.last() else { break };
-        after = last.id;
-        for e in &events {
-            let fp = e.data["fingerprint"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            match e.kind {
-                EventKind::AlertFiring => {
-                    let name = e.data["alertname"].as_str().unwrap_or("alert").to_string();
-                    firing.insert(fp, name);
-                }
-                EventKind::AlertResolved => {
-                    firing.remove(&fp);
-                }
-                EventKind::AlertsResolved => firing.clear(),
-                _ => {}
-            }
-        }
-    }
-    Ok(firing.into_values().collect())
-}
-
 #[async_trait::async_trait]
 impl Deliverer for SlackDeliverer {
     fn destination(&self) -> &str {
         SLACK
     }
 
-    async fn deliver(&self, entry: &OutboxEntry) -> Result<Delivered, DeliveryError> {
+    async fn deliver(&self, entry: &OutboxEntry) -> Outcome {
+        let mut facts = Vec::new();
+        let result = self.perform(entry, &mut facts).await;
+        if let Err(e) = &result {
+            tracing::warn!(action = %entry.action, attempts = entry.attempts, error = %e, "Slack delivery did not succeed");
+        }
+        Outcome::with(result, facts)
+    }
+}
+
+impl SlackDeliverer {
+    /// Performs one entry; what it learns on the way goes into `facts` (kept whichever way it ends).
+    async fn perform(
+        &self,
+        entry: &OutboxEntry,
+        facts: &mut Vec<Recorded>,
+    ) -> Result<Delivered, DeliveryError> {
         let incident = entry.incident_id;
         let need = || {
             incident.ok_or_else(|| {
                 DeliveryError::Permanent(format!("`{}` needs an incident", entry.action))
             })
         };
-        let result = match entry.action.as_str() {
-            "create_room" => self.create_room(entry, need()?).await,
+        match entry.action.as_str() {
+            "create_room" => self.create_room(entry, need()?, facts).await,
             "post" => self.post(entry, need()?).await,
-            "summary" => self.summary(entry, need()?).await,
+            "summary" => self.summary(entry, need()?, facts).await,
             "announce" => self.announce(entry).await,
             "dm" => self.direct_message(entry).await,
             crate::engine::paging::PAGE_DM => self.page_dm(entry).await,
             "ephemeral" => self.ephemeral(entry).await,
-            "lookup_user" => self.lookup_user(entry).await,
-            crate::engine::people::LINK_PEOPLE => self.link_people().await,
+            "lookup_user" => self.lookup_user(entry, facts).await,
+            crate::engine::people::LINK_PEOPLE => self.link_people(facts).await,
             other => Err(DeliveryError::Permanent(format!("Slack cannot `{other}`"))),
-        };
-        if let Err(e) = &result {
-            tracing::warn!(action = %entry.action, attempts = entry.attempts, error = %e, "Slack delivery did not succeed");
         }
-        result
     }
 }

@@ -2,6 +2,7 @@
 //! display names come from the durable `slack_users` cache.
 
 use super::{SLACK, is_user_id};
+use crate::chat::{DeliveryContext, DeliveryError};
 use crate::domain::Actor;
 use crate::engine::{Engine, EngineError};
 use chrono::{DateTime, Utc};
@@ -32,7 +33,10 @@ pub async fn actor(
 
 /// The Slack user id of someone recorded on a timeline: a Slack id, a guest id (`slack:U…`), a
 /// person id (catalog or e-mail link), or, for timelines from before the directory, a cached name.
-pub async fn user_id_of(engine: &Engine, who: &str) -> Result<Option<String>, EngineError> {
+pub async fn user_id_of(
+    ctx: &dyn DeliveryContext,
+    who: &str,
+) -> Result<Option<String>, DeliveryError> {
     let who = who.trim_start_matches('@');
     if is_user_id(who) {
         return Ok(Some(who.to_string()));
@@ -40,15 +44,15 @@ pub async fn user_id_of(engine: &Engine, who: &str) -> Result<Option<String>, En
     if let Some(id) = who.strip_prefix("slack:").filter(|id| is_user_id(id)) {
         return Ok(Some(id.to_string()));
     }
-    if let Some(id) = engine.people().person_slack_id(who).await? {
+    if let Some(id) = ctx.person_slack_id(who).await? {
         return Ok(Some(id));
     }
-    engine.slack_user_id(who).await
+    ctx.slack_user_named(who).await
 }
 
 /// How someone recorded on a timeline is mentioned in Slack: `<@U…>` when their id is known, else the escaped name.
-pub async fn mention(engine: &Engine, who: &str) -> Result<String, EngineError> {
-    Ok(match user_id_of(engine, who).await? {
+pub async fn mention(ctx: &dyn DeliveryContext, who: &str) -> Result<String, DeliveryError> {
+    Ok(match user_id_of(ctx, who).await? {
         Some(id) => format!("<@{id}>"),
         None => super::escape::mrkdwn(who),
     })
@@ -83,13 +87,12 @@ pub fn mention_people(text: &str, people: &[(String, String)]) -> String {
 
 /// The Slack ids of `ids` that have one, for [`mention_people`].
 pub async fn slack_ids(
-    engine: &Engine,
+    ctx: &dyn DeliveryContext,
     ids: &[String],
-) -> Result<Vec<(String, String)>, EngineError> {
-    let people = engine.people();
+) -> Result<Vec<(String, String)>, DeliveryError> {
     let mut out = Vec::new();
     for id in ids {
-        if let Some(slack) = people.person_slack_id(id).await? {
+        if let Some(slack) = ctx.person_slack_id(id).await? {
             out.push((id.clone(), slack));
         } else if let Some(g) = id.strip_prefix("slack:").filter(|g| is_user_id(g)) {
             out.push((id.clone(), g.to_string()));

@@ -2,7 +2,7 @@
 //! Open-war-room buttons, or into a named channel for a `channel:` target. Idempotent like the other
 //! posts: the message carries the entry's key and a retry looks for it before posting again.
 
-use super::{SlackDeliverer, classify, store_err};
+use super::{SlackDeliverer, classify};
 use crate::chat::slack::SLACK;
 use crate::chat::slack::escape::mrkdwn;
 use crate::chat::{Delivered, DeliveryError};
@@ -76,13 +76,7 @@ impl SlackDeliverer {
                 .to_string()
         };
         let mut text = mrkdwn(p["text"].as_str().unwrap_or_default());
-        if let Some(room) = self
-            .engine
-            .store()
-            .chat_room(incident, SLACK)
-            .await
-            .map_err(store_err)?
-        {
+        if let Some(room) = self.ctx.room(incident, SLACK).await? {
             text.push_str(&format!("\nWar room: <#{}>", room.room_id));
         }
         let blocks = page_blocks(&text, page, incident, p["url"].as_str());

@@ -1,9 +1,9 @@
 //! Creating the war-room channel once: look-up before re-creating, suffixes, topic, invitations.
 
-use super::{SlackDeliverer, classify, store_err};
+use super::{SlackDeliverer, classify};
 use crate::chat::slack::{SLACK, blocks, channel_name, users};
-use crate::chat::{Delivered, DeliveryError};
-use crate::domain::{EventKind, Incident, NewEvent, Role};
+use crate::chat::{Delivered, DeliveryError, Recorded};
+use crate::domain::{Incident, Role};
 use crate::store::{ChatRoom, OutboxEntry};
 use serde_json::json;
 
@@ -62,14 +62,16 @@ impl SlackDeliverer {
         )))
     }
 
+    /// Creates (or finds) the war room; the room is reported as soon as it exists, so a retry
+    /// after a failed topic or invitation uses it, and reported opened once it is ready.
     pub(super) async fn create_room(
         &self,
         entry: &OutboxEntry,
         id: i64,
+        facts: &mut Vec<Recorded>,
     ) -> Result<Delivered, DeliveryError> {
         let inc = self.incident(id).await?;
-        let store = self.engine.store();
-        let room = match store.chat_room(id, SLACK).await.map_err(store_err)? {
+        let room = match self.ctx.room(id, SLACK).await? {
             Some(room) => room,
             None => {
                 let (room_id, name) = self.ensure_channel(&inc, entry.may_have_run()).await?;
@@ -79,31 +81,13 @@ impl SlackDeliverer {
                     room_id,
                     name,
                 };
-                store
-                    .save_chat_room(&room, self.engine.now())
-                    .await
-                    .map_err(store_err)?;
-                self.room(id).await?
+                facts.push(Recorded::Room(room.clone()));
+                room
             }
         };
         self.set_topic(&inc, &room.room_id).await?;
         self.invite(&inc, &room.room_id).await?;
-        let (room_id, name) = (room.room_id.clone(), room.name.clone());
-        let key = format!("slack:room_created:{id}");
-        let recorded = self
-            .engine
-            .apply(id, |_, now| {
-                Ok(vec![
-                    NewEvent::new(EventKind::RoomCreated, now, Some("warroom"))
-                        .text(format!("Slack channel #{name} opened"))
-                        .data(json!({"platform": SLACK, "room_id": room_id, "name": name}))
-                        .key(key),
-                ])
-            })
-            .await;
-        if let Err(e) = recorded {
-            tracing::warn!(error = %e, "could not record the room on the timeline");
-        }
+        facts.push(Recorded::RoomOpened(room.clone()));
         Ok(Delivered {
             result: Some(json!({"channel": room.room_id, "name": room.name})),
         })
@@ -131,33 +115,18 @@ impl SlackDeliverer {
         if let Some(oncall) = inc
             .service
             .as_deref()
-            .and_then(|s| self.engine.catalog().get(s))
+            .and_then(|s| self.ctx.catalog().get(s))
             .and_then(|s| s.oncall.clone())
         {
-            if self.engine.catalog().schedule(&oncall).is_some() {
-                match self
-                    .engine
-                    .oncall_status(Some(&oncall), self.engine.now())
-                    .await
-                {
-                    Ok(now) => people.extend(now.into_iter().flat_map(|s| s.on_call)),
-                    Err(e) => {
-                        return Err(DeliveryError::Retry {
-                            reason: format!("who is on call for {oncall}: {e}"),
-                            after: None,
-                        });
-                    }
-                }
+            if self.ctx.catalog().schedule(&oncall).is_some() {
+                people.extend(self.ctx.on_call_now(&oncall).await?);
             } else {
                 people.push(oncall);
             }
         }
         people.dedup();
         for who in people {
-            let Some(user) = users::user_id_of(&self.engine, &who)
-                .await
-                .map_err(super::engine_err)?
-            else {
+            let Some(user) = users::user_id_of(self.ctx.as_ref(), &who).await? else {
                 continue;
             };
             let args = json!({"channel": channel, "users": user});
