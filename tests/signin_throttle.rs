@@ -124,6 +124,19 @@ async fn failures_back_off_per_account_and_address(backend: Backend) {
         .await
         .expect("dana from her own address is not throttled");
 
+    // A success from an address does not reset the address's count: a valid account cannot be used
+    // to go on guessing other names from there.
+    for n in 0..4 {
+        let r = attempt(&engine, &format!("spray{n}"), "password1", "192.0.2.44").await;
+        assert!(matches!(r, Err(SignInError::BadCredentials)), "{n}: {r:?}");
+    }
+    attempt(&engine, "dana", "dana's password", "192.0.2.44")
+        .await
+        .expect("a right password under the free failures signs in");
+    let r = attempt(&engine, "spray4", "password1", "192.0.2.44").await;
+    assert!(matches!(r, Err(SignInError::BadCredentials)), "{r:?}");
+    throttled(attempt(&engine, "spray5", "password1", "192.0.2.44").await);
+
     let audit = store
         .audit_page(&AuditFilter {
             limit: 1000,

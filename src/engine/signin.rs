@@ -259,7 +259,8 @@ impl SignIn {
     ///
     /// Failures are counted per account and per address in the database; beyond
     /// [`signin_throttle::FREE_FAILURES`] in a row each one refuses sign-in for a doubling wait
-    /// ([`SignInError::Throttled`]), a success clears both counts, and every attempt is audited. A
+    /// ([`SignInError::Throttled`]), a success clears the account's count (an address's count only lapses),
+    /// and every attempt is audited. A
     /// throttled, unknown or wrong attempt does the same password-hash work, so timing tells none apart.
     pub async fn sign_in_local(
         &self,
@@ -299,7 +300,9 @@ impl SignIn {
                 .await?;
             return Err(SignInError::Disabled(account.person_id));
         }
-        self.audit(name, true, client, true, "signed in with a password", &keys)
+        // Only the account's count: an address's count outlives a success there, so that one valid
+        // account cannot reset the address's count between guesses at other names.
+        self.audit(name, true, client, true, "signed in with a password", &keys[..1])
             .await?;
         let actor = match self.catalog.directory().get(&account.person_id) {
             Some(person) => Actor::person(person, "web", None),
