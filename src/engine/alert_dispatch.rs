@@ -10,7 +10,7 @@ use crate::domain::alert_policy::{
 };
 use crate::domain::alert_rules::{FiringRef, Inhibition, inhibition};
 use crate::domain::{EventKind, Incident, NewEvent, NewIncident, Severity, Status};
-use crate::store::{AlertGroup, AlertRecord, DispatchMark};
+use crate::store::{AlertGroup, AlertRecord, Backend, DispatchMark};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::time::Duration;
@@ -120,9 +120,33 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            self.commit(unit).await?;
             if groups.is_empty() {
+                self.commit(unit).await?;
                 return Ok(total);
+            }
+            // SQLite has one writer: the round's groups share the transaction that read them (one
+            // commit and one hand-off of the writer per round instead of per group, so ingest waits
+            // less). If any group fails, the round is undone and each group is dispatched alone below,
+            // which isolates the one that fails.
+            let together = self.store.backend() == Backend::Sqlite && groups.len() > 1;
+            if together {
+                match self.dispatch_round(&mut unit, &groups, &firing, now).await {
+                    Ok(()) => {
+                        self.commit(unit).await?;
+                        total += groups.len();
+                        if (groups.len() as i64) < ROUND {
+                            return Ok(total);
+                        }
+                        continue;
+                    }
+                    Err(EngineError::Store(e)) if e.is_unavailable() => return Err(e.into()),
+                    Err(e) => {
+                        drop(unit);
+                        tracing::debug!(error = %e, "a round of alert groups failed together; dispatching them one by one");
+                    }
+                }
+            } else {
+                self.commit(unit).await?;
             }
             // One transaction per group: it locks only that group's alerts (in fingerprint order, like
             // ingest), so ingest and dispatch cannot deadlock; the advisory lock serialises replicas.
@@ -152,6 +176,34 @@ impl Engine {
                 return Ok(total);
             }
         }
+    }
+
+    /// Dispatches `groups` (just read as due in `unit`'s transaction, SQLite: nothing else writes
+    /// meanwhile) inside that one transaction, in order.
+    async fn dispatch_round(
+        &self,
+        unit: &mut Unit,
+        groups: &[AlertGroup],
+        firing: &[FiringRef],
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let keys: Vec<&str> = groups.iter().map(|g| g.group_key.as_str()).collect();
+        let mut pending = unit.tx().pending_alerts_of(&keys).await?;
+        // A resolution re-queues the alerts it inhibited, perhaps in a later group of this round: from
+        // then on each group's pending alerts are read afresh.
+        let mut released = false;
+        for g in groups {
+            let records = match pending.remove(&g.group_key) {
+                _ if released => unit.tx().pending_alerts(&g.group_key).await?,
+                Some(records) => records,
+                None => Vec::new(),
+            };
+            released |= records
+                .iter()
+                .any(|r| r.alert.status == AlertStatus::Resolved);
+            self.dispatch_records(unit, g, records, firing, now).await?;
+        }
+        Ok(())
     }
 
     /// Records a failed dispatch of `g` and schedules its retry after a backoff that doubles per
@@ -184,8 +236,20 @@ impl Engine {
         firing: &[FiringRef],
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
-        let policy = self.alerts.policy.clone();
         let records = unit.tx().pending_alerts(&g.group_key).await?;
+        self.dispatch_records(unit, g, records, firing, now).await
+    }
+
+    /// Dispatches group `g` with `records`, its alerts that wait for dispatch (read in this unit).
+    async fn dispatch_records(
+        &self,
+        unit: &mut Unit,
+        g: &AlertGroup,
+        records: Vec<AlertRecord>,
+        firing: &[FiringRef],
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let policy = self.alerts.policy.clone();
         let decided: Vec<(AlertRecord, Option<Inhibition>)> = records
             .into_iter()
             .map(|r| {

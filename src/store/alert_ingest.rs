@@ -57,6 +57,24 @@ pub struct Repeat<'a> {
     pub reports: i64,
 }
 
+/// Splits `rows` into statements of power-of-two widths up to `widest` (widest first), so that a
+/// multi-row statement has at most a handful of distinct texts: each stays in the connection's cache of
+/// prepared statements (100 of them) instead of being parsed again for every remainder width.
+pub(crate) fn pow2_chunks<T>(rows: &[T], widest: usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = rows;
+    let mut width = widest.next_power_of_two();
+    while !rest.is_empty() {
+        while width > rest.len() {
+            width /= 2;
+        }
+        let (head, tail) = rest.split_at(width);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
 fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
@@ -87,7 +105,7 @@ impl Tx {
         } else {
             ""
         };
-        for chunk in fingerprints.chunks(IN_LIST) {
+        for chunk in pow2_chunks(fingerprints, IN_LIST) {
             let sql = format!(
                 "SELECT fingerprint, status, starts_at, flaps FROM alerts WHERE fingerprint IN ({}){lock}",
                 placeholders(1, chunk.len())
@@ -118,7 +136,7 @@ impl Tx {
     ) -> StoreResult<()> {
         const COLS: usize = 16;
         let backend = self.backend();
-        for chunk in writes.chunks(ALERT_ROWS) {
+        for chunk in pow2_chunks(writes, ALERT_ROWS) {
             let mut sql = String::from(
                 "INSERT INTO alerts (fingerprint, source, status, alertname, service, grade, labels, annotations, \
                  starts_at, ends_at, generator_url, group_key, flaps, reports, first_seen, updated_at) VALUES ",
@@ -341,7 +359,7 @@ impl Tx {
             .filter(|(key, _)| stored.get(*key).is_none_or(|t| t.needs_touch(now, timing)))
             .copied()
             .collect();
-        for chunk in groups.chunks(WRITE_ROWS * 2) {
+        for chunk in pow2_chunks(&groups, WRITE_ROWS * 2) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| format!("(${}, ${}, $2, $2, $3)", 5 + 2 * i, 6 + 2 * i))
                 .collect();
@@ -412,7 +430,7 @@ impl Tx {
         groups: &[(&str, Option<&str>)],
     ) -> StoreResult<HashMap<String, StoredTimer>> {
         let mut out = HashMap::with_capacity(groups.len());
-        for chunk in groups.chunks(IN_LIST) {
+        for chunk in pow2_chunks(groups, IN_LIST) {
             let sql = format!(
                 "SELECT group_key, incident_id, last_seen, last_flush_at, next_flush_at FROM alert_groups \
                  WHERE group_key IN ({})",

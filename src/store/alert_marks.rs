@@ -2,6 +2,7 @@
 //! their resolutions release and the alert events it appends, a handful of statements per group instead of
 //! two or three per alert (a storm of new alerts puts thousands of alerts in each dispatch).
 
+use super::alert_ingest::pow2_chunks;
 use super::rows::{json_text, ms, ms_opt, time};
 use super::{Backend, StoreResult, Tx};
 use crate::domain::{NewEvent, TimelineEvent};
@@ -132,11 +133,25 @@ impl Tx {
                 }
                 continue;
             }
-            stored.extend(self.insert_keyed(incident_id, &run, recorded_at).await?);
+            stored.extend(self.insert_run(incident_id, &run, recorded_at).await?);
             run.clear();
             stored.extend(self.append(incident_id, e, recorded_at).await?);
         }
-        stored.extend(self.insert_keyed(incident_id, &run, recorded_at).await?);
+        stored.extend(self.insert_run(incident_id, &run, recorded_at).await?);
+        Ok(stored)
+    }
+
+    /// A run of keyed events in statements of power-of-two widths (a few cached statement texts).
+    async fn insert_run(
+        &mut self,
+        incident_id: i64,
+        events: &[&NewEvent],
+        recorded_at: DateTime<Utc>,
+    ) -> StoreResult<Vec<TimelineEvent>> {
+        let mut stored = Vec::with_capacity(events.len());
+        for chunk in pow2_chunks(events, EVENT_ROWS) {
+            stored.extend(self.insert_keyed(incident_id, chunk, recorded_at).await?);
+        }
         Ok(stored)
     }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
+use std::collections::HashMap;
 
 /// `reports` is the row's own count plus the duplicates counted apart (`alert_duplicates`); `written`
 /// the row's own count alone, which moves only when the row is rewritten.
@@ -188,6 +189,33 @@ impl Tx {
             .fetch_all(self.conn())
             .await?;
         rows.iter().map(record_from_row).collect()
+    }
+
+    /// The alerts of several groups that wait for dispatch, in one statement: per group key, in
+    /// fingerprint order (a group without any is absent).
+    pub async fn pending_alerts_of(
+        &mut self,
+        group_keys: &[&str],
+    ) -> StoreResult<HashMap<String, Vec<AlertRecord>>> {
+        let list = serde_json::to_string(group_keys).unwrap_or_else(|_| "[]".into());
+        let keys = match self.backend() {
+            Backend::Sqlite => "SELECT value FROM json_each($1)",
+            Backend::Postgres => "SELECT json_array_elements_text($1::json)",
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM alerts WHERE dirty = 1 AND group_key IN ({keys}) \
+             ORDER BY group_key, fingerprint"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(list)
+            .fetch_all(self.conn())
+            .await?;
+        let mut out: HashMap<String, Vec<AlertRecord>> = HashMap::new();
+        for row in &rows {
+            let r = record_from_row(row)?;
+            out.entry(r.group_key.clone()).or_default().push(r);
+        }
+        Ok(out)
     }
 
     /// Every firing alert, as a possible inhibition source.

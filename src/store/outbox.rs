@@ -147,6 +147,22 @@ impl Store {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        // SQLite has one writer, which ingest and the alert dispatcher need: a worker woken by a commit
+        // that gave it nothing to do asks a reader first (the same rows, from the latest commit) and
+        // leaves the writer alone.
+        if self.backend == Backend::Sqlite {
+            let claimable: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM outbox WHERE status = 'pending' AND destination = $1 \
+                 AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) LIMIT 1",
+            )
+            .bind(destination)
+            .bind(ms(now))
+            .fetch_optional(&self.read)
+            .await?;
+            if claimable.is_none() {
+                return Ok(Vec::new());
+            }
+        }
         let sql = format!(
             "UPDATE outbox SET claimed_until = $1, claim_token = $5 WHERE id IN (\
              SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.destination = $2 \
