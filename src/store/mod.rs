@@ -15,6 +15,7 @@ mod connect;
 mod discord_delivery;
 mod discord_gateway;
 mod gates;
+mod heartbeats;
 mod incidents;
 mod insights;
 mod jobs;
