@@ -299,6 +299,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn heartbeats_load_beside_the_services() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("services.toml");
+        std::fs::write(
+            &p,
+            "[[service]]\nname = \"checkout\"\n[[heartbeat]]\nname = \"prometheus\"\n\
+             service = \"checkout\"\ninterval = \"5m\"\nseverity = \"P2\"\n",
+        )
+        .unwrap();
+        let c = load(p.to_str().unwrap()).unwrap();
+        let hb = c.heartbeat("prometheus").unwrap();
+        assert_eq!(hb.service, "checkout");
+        assert_eq!(hb.interval, chrono::Duration::minutes(5));
+        assert_eq!(hb.severity, crate::domain::Severity::P2);
+        std::fs::write(
+            &p,
+            "[[heartbeat]]\nname = \"prometheus\"\nservice = \"ghost\"\ninterval = \"5m\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            load(p.to_str().unwrap()).unwrap_err().to_string(),
+            "heartbeat `prometheus`: service `ghost` is not a [[service]]"
+        );
+    }
+
     const FIXTURES: &str = "../shared/fixtures/realworld/backstage";
 
     #[test]
