@@ -239,7 +239,9 @@ pub fn beat(hb: &Heartbeat, state: &mut HeartbeatState, source: &str, now: DateT
     state.last_source = Some(source.to_string());
     state.beats += 1;
     state.status = Status::Ok;
-    let arm = state.check_at.is_none().then(|| now + hb.interval);
+    // A check more than an interval overdue is lost (its job was given up on): arm a new one.
+    let lost = state.check_at.is_some_and(|at| at + hb.interval < now);
+    let arm = (state.check_at.is_none() || lost).then(|| now + hb.interval);
     if arm.is_some() {
         state.check_at = arm;
     }
@@ -262,18 +264,24 @@ pub fn check(hb: &Heartbeat, state: &mut HeartbeatState, now: DateTime<Utc>) -> 
     Check::Missed
 }
 
-/// Arms a check for a heartbeat warroom (re)starts watching: none pending, or the pending one is
-/// later than the interval now allows (the interval was shortened). `None` when nothing changes.
-pub fn arm(hb: &Heartbeat, state: &mut HeartbeatState) -> Option<DateTime<Utc>> {
+/// Arms a check for a heartbeat warroom (re)starts watching at `now`: none pending, the pending one
+/// is later than the interval now allows (the interval was shortened), or it is more than an
+/// interval overdue (lost: its job was given up on). `None` when nothing changes.
+pub fn arm(
+    hb: &Heartbeat,
+    state: &mut HeartbeatState,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     if state.status == Status::Missed {
         return None;
     }
     let due = hb.due(state);
     match state.check_at {
-        Some(at) if at <= due => None,
+        Some(at) if at <= due && at + hb.interval >= now => None,
         _ => {
-            state.check_at = Some(due);
-            Some(due)
+            let at = due.max(now);
+            state.check_at = Some(at);
+            Some(at)
         }
     }
 }
@@ -414,8 +422,8 @@ mod tests {
     fn beats_keep_it_ok_and_a_silent_interval_is_one_miss() {
         let hb = Heartbeat::from_spec(&spec("p", "5m"), &catalog()).unwrap();
         let mut s = HeartbeatState::new("p", t(0));
-        assert_eq!(arm(&hb, &mut s), Some(t(5)));
-        assert_eq!(arm(&hb, &mut s), None, "armed once");
+        assert_eq!(arm(&hb, &mut s, t(0)), Some(t(5)));
+        assert_eq!(arm(&hb, &mut s, t(0)), None, "armed once");
         let b = beat(&hb, &mut s, "empty", t(3));
         assert_eq!(
             b,
@@ -429,7 +437,7 @@ mod tests {
         assert_eq!(check(&hb, &mut s, t(8)), Check::Missed);
         assert_eq!(s.status, Status::Missed);
         assert_eq!(check(&hb, &mut s, t(60)), Check::Nothing);
-        assert_eq!(arm(&hb, &mut s), None, "a miss waits for a beat");
+        assert_eq!(arm(&hb, &mut s, t(60)), None, "a miss waits for a beat");
         let b = beat(&hb, &mut s, "alertmanager", t(61));
         assert_eq!(
             b,
@@ -447,7 +455,20 @@ mod tests {
         let hb = Heartbeat::from_spec(&spec("p", "2m"), &catalog()).unwrap();
         let mut s = HeartbeatState::new("p", t(0));
         s.check_at = Some(t(10));
-        assert_eq!(arm(&hb, &mut s), Some(t(2)));
+        assert_eq!(arm(&hb, &mut s, t(1)), Some(t(2)));
+    }
+
+    #[test]
+    fn a_lost_check_is_armed_again() {
+        let hb = Heartbeat::from_spec(&spec("p", "5m"), &catalog()).unwrap();
+        let mut s = HeartbeatState::new("p", t(0));
+        s.check_at = Some(t(5));
+        assert_eq!(arm(&hb, &mut s, t(9)), None, "late, not lost");
+        assert_eq!(arm(&hb, &mut s, t(11)), Some(t(11)), "lost: checks now");
+        s.check_at = Some(t(5));
+        let b = beat(&hb, &mut s, "empty", t(12));
+        assert_eq!(b.arm, Some(t(17)), "a beat re-arms a lost check");
+        assert_eq!(beat(&hb, &mut s, "empty", t(13)).arm, None);
     }
 
     #[test]

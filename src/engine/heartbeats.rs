@@ -91,7 +91,7 @@ impl Engine {
             let mut unit = self.unit().await?;
             let now = unit.now();
             let mut state = unit.tx().heartbeat_for_update(&hb.name, now).await?;
-            if let Some(at) = heartbeat::arm(hb, &mut state) {
+            if let Some(at) = heartbeat::arm(hb, &mut state, now) {
                 arm_check(&mut unit, &hb.name, at).await?;
                 unit.tx().save_heartbeat(&state).await?;
                 armed += 1;
