@@ -149,6 +149,13 @@ impl App {
         if let Err(e) = engine.people().schedule_slack_links().await {
             tracing::warn!(error = %e, "could not queue the Slack e-mail links of people");
         }
+        match engine.arm_heartbeats().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(heartbeats = n, "heartbeat checks armed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not arm the heartbeat checks; each heartbeat's next beat arms its own")
+            }
+        }
         let mut deliverers: Vec<Arc<dyn Deliverer>> = vec![Arc::new(WebDeliverer::new())];
         deliverers.push(Arc::new(
             crate::chat::webhook::WebhookDeliverer::new(

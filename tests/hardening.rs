@@ -31,6 +31,7 @@ fn body_routes(id: i64) -> Vec<(Method, String)> {
         p(Method::POST, "/hooks/pagerduty/v2/change/enqueue"),
         p(Method::POST, "/hooks/github"),
         p(Method::POST, "/hooks/argocd"),
+        p(Method::POST, "/hooks/heartbeat/prometheus"),
         p(Method::POST, "/slack/events"),
         p(Method::POST, "/slack/commands"),
         p(Method::POST, "/slack/interactions"),
@@ -61,6 +62,7 @@ fn get_routes(id: i64) -> Vec<String> {
         "/api/v1/alerts/groups",
         "/api/v1/services",
         "/api/v1/reports",
+        "/api/v1/heartbeats",
     ]
     .iter()
     .map(|p| p.replace("{id}", &id.to_string()))

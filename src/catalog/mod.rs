@@ -6,6 +6,7 @@ mod schedules;
 pub use backstage::{Imported, parse_backstage, parse_entities};
 
 use crate::domain::catalog::{Catalog, CatalogError, Service};
+use crate::domain::heartbeat::{Heartbeat, HeartbeatError, HeartbeatSpec};
 use crate::domain::oncall::escalation::{EscalationError, EscalationSpec};
 use crate::domain::oncall::{ScheduleError, ScheduleSpec};
 use crate::domain::people::{Directory, PeopleError, Person, Team};
@@ -55,6 +56,9 @@ pub enum LoadError {
     /// An escalation policy does not hold together.
     #[error("{0}")]
     Escalation(#[from] EscalationError),
+    /// A heartbeat does not hold together.
+    #[error("{0}")]
+    Heartbeat(#[from] HeartbeatError),
 }
 
 /// `services.toml`: `[[service]]` tables, plus Backstage files to import.
@@ -73,6 +77,8 @@ struct ServicesFile {
     schedule: Vec<ScheduleSpec>,
     /// The escalation policies.
     escalation: Vec<EscalationSpec>,
+    /// The heartbeats (dead man's switches).
+    heartbeat: Vec<HeartbeatSpec>,
 }
 
 /// Loads the catalog at `path` (TOML, or a Backstage YAML file); a missing default file is an empty catalog.
@@ -91,10 +97,12 @@ pub fn load(path: &str) -> Result<Catalog, LoadError> {
         &schedules,
         &entries.services,
     )?;
-    Ok(Catalog::new(entries.services)?
+    let catalog = Catalog::new(entries.services)?
         .with_directory(directory)
         .with_schedules(schedules)
-        .with_escalations(escalations))
+        .with_escalations(escalations);
+    let heartbeats = Heartbeat::build_all(&entries.heartbeats, &catalog)?;
+    Ok(catalog.with_heartbeats(heartbeats))
 }
 
 /// Reads every layer's `ical` feed, relative to the catalog file, keyed as written.
@@ -124,6 +132,7 @@ struct Entries {
     teams: Vec<Team>,
     schedules: Vec<ScheduleSpec>,
     escalations: Vec<EscalationSpec>,
+    heartbeats: Vec<HeartbeatSpec>,
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
@@ -171,6 +180,7 @@ fn read_entries(path: &Path) -> Result<Entries, LoadError> {
         teams: file.team,
         schedules: file.schedule,
         escalations: file.escalation,
+        heartbeats: file.heartbeat,
     };
     merge(&mut entries, imports);
     Ok(entries)
@@ -286,6 +296,32 @@ mod tests {
         assert_eq!(
             load(p.to_str().unwrap()).unwrap_err().to_string(),
             "team `t`: member `ghost` is not a [[person]]"
+        );
+    }
+
+    #[test]
+    fn heartbeats_load_beside_the_services() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("services.toml");
+        std::fs::write(
+            &p,
+            "[[service]]\nname = \"checkout\"\n[[heartbeat]]\nname = \"prometheus\"\n\
+             service = \"checkout\"\ninterval = \"5m\"\nseverity = \"P2\"\n",
+        )
+        .unwrap();
+        let c = load(p.to_str().unwrap()).unwrap();
+        let hb = c.heartbeat("prometheus").unwrap();
+        assert_eq!(hb.service, "checkout");
+        assert_eq!(hb.interval, chrono::Duration::minutes(5));
+        assert_eq!(hb.severity, crate::domain::Severity::P2);
+        std::fs::write(
+            &p,
+            "[[heartbeat]]\nname = \"prometheus\"\nservice = \"ghost\"\ninterval = \"5m\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            load(p.to_str().unwrap()).unwrap_err().to_string(),
+            "heartbeat `prometheus`: service `ghost` is not a [[service]]"
         );
     }
 

@@ -44,6 +44,7 @@ pub fn resolve_secret_files(config: &mut Config, problems: &mut Vec<Problem>) {
         ("ingest.alerts.token", &mut config.ingest.alerts.token),
         ("ingest.changes.token", &mut config.ingest.changes.token),
         ("ingest.argocd.token", &mut config.ingest.argocd.token),
+        ("ingest.heartbeat.token", &mut config.ingest.heartbeat.token),
         ("ingest.github.secret", &mut config.ingest.github.secret),
         (
             "auth.oidc.client_secret",

@@ -268,6 +268,8 @@ pub struct IngestConfig {
     pub changes: SourceAuth,
     /// Argo CD notifications.
     pub argocd: SourceAuth,
+    /// Heartbeats (`POST /hooks/heartbeat/{name}`).
+    pub heartbeat: SourceAuth,
     /// GitHub deployments.
     pub github: GithubIngest,
     /// PagerDuty Events API v2.

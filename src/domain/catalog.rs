@@ -52,6 +52,8 @@ pub struct Catalog {
     schedules: BTreeMap<String, super::oncall::Schedule>,
     #[serde(skip)]
     escalations: BTreeMap<String, super::oncall::escalation::EscalationPolicy>,
+    #[serde(skip)]
+    heartbeats: BTreeMap<String, super::heartbeat::Heartbeat>,
 }
 
 impl Catalog {
@@ -75,6 +77,7 @@ impl Catalog {
             directory: super::people::Directory::default(),
             schedules: BTreeMap::new(),
             escalations: BTreeMap::new(),
+            heartbeats: BTreeMap::new(),
         })
     }
 
@@ -127,6 +130,25 @@ impl Catalog {
     /// One escalation policy.
     pub fn escalation(&self, name: &str) -> Option<&super::oncall::escalation::EscalationPolicy> {
         self.escalations.get(name)
+    }
+
+    /// The same catalog with `heartbeats` as its heartbeats (by name).
+    pub fn with_heartbeats(
+        mut self,
+        heartbeats: BTreeMap<String, super::heartbeat::Heartbeat>,
+    ) -> Catalog {
+        self.heartbeats = heartbeats;
+        self
+    }
+
+    /// The heartbeats, by name.
+    pub fn heartbeats(&self) -> impl Iterator<Item = &super::heartbeat::Heartbeat> {
+        self.heartbeats.values()
+    }
+
+    /// One heartbeat.
+    pub fn heartbeat(&self, name: &str) -> Option<&super::heartbeat::Heartbeat> {
+        self.heartbeats.get(name)
     }
 
     /// One service.

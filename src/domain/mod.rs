@@ -11,6 +11,7 @@ pub mod causal_chain;
 pub mod command;
 pub mod console;
 pub mod escape;
+pub mod heartbeat;
 pub mod incident;
 pub mod people;
 pub mod policy;

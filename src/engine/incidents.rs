@@ -138,6 +138,11 @@ impl Engine {
             },
             now,
         );
+        // Declared by warroom itself (a missed heartbeat) and paging a human: MTTA waits for the
+        // first acknowledged page, as for an incident an alert policy declares.
+        if who.kind == crate::domain::ActorKind::System && self.opening_plan(&incident).is_some() {
+            incident.acknowledged_at = None;
+        }
         unit.insert_incident(&mut incident).await?;
         let service_text = incident
             .service

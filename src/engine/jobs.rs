@@ -110,6 +110,7 @@ impl Engine {
             || num("incident").ok_or_else(|| EngineError::invalid("payload", "names no incident"));
         match job.kind.as_str() {
             super::rollback::WATCH | super::rollback::VERIFY => self.run_rollback_job(job).await,
+            super::heartbeats::CHECK => self.run_heartbeat_check(job).await,
             unit::POSTMORTEM => {
                 let reason = job.payload["reason"].as_str().unwrap_or("resolve");
                 let cause = num("cause").unwrap_or_default();

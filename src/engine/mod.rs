@@ -17,6 +17,7 @@ pub mod discord_gateway;
 pub mod discord_rooms;
 mod errors;
 mod escalation;
+pub mod heartbeats;
 mod hook_request;
 mod hub;
 mod incidents;

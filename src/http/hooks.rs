@@ -26,7 +26,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Whether the request came straight from this host (a proxied one never does).
-fn is_local(
+pub(super) fn is_local(
     state: &AppState,
     ConnectInfo(peer): &ConnectInfo<SocketAddr>,
     headers: &HeaderMap,
@@ -35,7 +35,7 @@ fn is_local(
 }
 
 /// A source with a token needs `Authorization: Bearer <token>`; without one, only local clients may post.
-fn verify(
+pub(super) fn verify(
     source: &str,
     token: Option<&String>,
     headers: &HeaderMap,
@@ -56,7 +56,8 @@ fn verify(
     }
 }
 
-fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+/// The body, or the JSON error a too-large or unreadable one gets.
+pub(super) fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()

@@ -3,6 +3,7 @@
 mod api_alerts;
 mod api_audit;
 mod api_changes;
+mod api_heartbeats;
 mod api_incidents;
 mod api_insights;
 mod api_oncall;
@@ -18,6 +19,7 @@ pub mod error;
 mod hardening;
 mod hooks;
 mod hooks_changes;
+mod hooks_heartbeat;
 mod host;
 pub mod json;
 mod ops;
@@ -80,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_outbox::routes())
         .merge(api_oncall::routes())
         .merge(api_pages::routes())
+        .merge(api_heartbeats::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::api_caller,
@@ -107,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(slack::routes())
         .merge(discord::routes())
         .merge(hooks::routes())
+        .merge(hooks_heartbeat::routes())
         .merge(api_pages::hook_routes())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -42,6 +42,20 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         metrics::gauge!("warroom_outbox_retrying").set(counts.retrying as f64);
         metrics::gauge!("warroom_outbox_failed").set(counts.failed as f64);
     }
+    if let Ok(heartbeats) = state.engine.heartbeats().await {
+        for hb in heartbeats {
+            let up = hb.status == crate::domain::heartbeat::Status::Ok;
+            metrics::gauge!("warroom_heartbeat_up", "heartbeat" => hb.name.clone()).set(if up {
+                1.0
+            } else {
+                0.0
+            });
+            if let Some(t) = hb.last_beat {
+                metrics::gauge!("warroom_heartbeat_last_beat_timestamp_seconds", "heartbeat" => hb.name)
+                    .set(t.timestamp_millis() as f64 / 1000.0);
+            }
+        }
+    }
     if let Ok(counts) = state.engine.job_counts().await {
         metrics::gauge!("warroom_jobs_pending").set(counts.pending as f64);
         metrics::gauge!("warroom_jobs_retrying").set(counts.retrying as f64);

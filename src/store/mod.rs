@@ -16,6 +16,7 @@ mod delivery_tx;
 mod discord_delivery;
 mod discord_gateway;
 mod gates;
+mod heartbeats;
 mod incidents;
 mod insights;
 mod jobs;
