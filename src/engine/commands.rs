@@ -62,17 +62,6 @@ impl Engine {
         self.run_command_with(text, ctx, None, None).await
     }
 
-    /// [`Engine::run_command`] for a platform whose room shows in-channel answers as posts (the web
-    /// room): the command's event, what it changed and the answer's post commit together, or none.
-    pub async fn run_command_in_room(
-        &self,
-        text: &str,
-        ctx: &CommandContext,
-        platform: &str,
-    ) -> Result<Reply, EngineError> {
-        self.run_command_with(text, ctx, Some(platform), None).await
-    }
-
     /// Runs a command in one unit: its event, what it changed, the answer's post (`post_on`) and a
     /// deferred answer's follow-up (`deferral`) commit together, or none.
     pub(super) async fn run_command_with(
@@ -394,13 +383,6 @@ impl Engine {
             incident_id: Some(id),
             ok: true,
         })
-    }
-
-    /// Posts a command's in-channel answer into the room it was typed in, in a unit of its own.
-    pub async fn post_reply(&self, reply: &Reply, platform: &str) -> Result<(), EngineError> {
-        let mut unit = self.unit().await?;
-        let result = self.post_reply_in(&mut unit, reply, platform, None).await;
-        self.finish(unit, None, result).await
     }
 
     /// Enqueues a command's in-channel answer for the room; `command` (the command's event) keys it.

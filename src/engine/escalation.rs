@@ -12,12 +12,12 @@ use crate::store::{Job, NewOutbox};
 
 impl Engine {
     /// Whether `kind` is a paging timer this module runs.
-    pub fn is_paging_job(kind: &str) -> bool {
+    pub(crate) fn is_paging_job(kind: &str) -> bool {
         kind == ESCALATE || kind == NOTIFY
     }
 
     /// Runs one claimed paging job in one unit of work.
-    pub async fn run_paging_job(&self, job: &Job) -> Result<(), EngineError> {
+    pub(crate) async fn run_paging_job(&self, job: &Job) -> Result<(), EngineError> {
         let id = job.payload["incident"].as_i64().unwrap_or_default();
         let mut unit = self.unit().await?;
         let inc = match unit.lock(id).await {

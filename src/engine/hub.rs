@@ -30,17 +30,17 @@ impl Hub {
     }
 
     /// Wakes outbox workers at once when new entries were committed.
-    pub fn outbox_wakeup(&self) -> watch::Receiver<u64> {
+    pub(crate) fn outbox_wakeup(&self) -> watch::Receiver<u64> {
         self.outbox.subscribe()
     }
 
     /// Wakes the jobs worker at once when follow-up jobs were committed.
-    pub fn jobs_wakeup(&self) {
+    pub(crate) fn jobs_wakeup(&self) {
         self.jobs.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// What the jobs worker waits on between ticks.
-    pub fn jobs_woken(&self) -> watch::Receiver<u64> {
+    pub(crate) fn jobs_woken(&self) -> watch::Receiver<u64> {
         self.jobs.subscribe()
     }
 

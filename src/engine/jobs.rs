@@ -104,7 +104,7 @@ async fn run_claimed(engine: &Engine, job: &Job) -> Result<(), StoreError> {
 
 impl Engine {
     /// Runs one claimed job; its work commits with its completion.
-    pub async fn run_job(&self, job: &Job) -> Result<(), EngineError> {
+    pub(crate) async fn run_job(&self, job: &Job) -> Result<(), EngineError> {
         let num = |k: &str| job.payload[k].as_i64();
         let incident =
             || num("incident").ok_or_else(|| EngineError::invalid("payload", "names no incident"));

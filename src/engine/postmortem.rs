@@ -60,17 +60,6 @@ impl Engine {
         Ok(self.build_postmortem(id, "request").await?.0)
     }
 
-    /// Generates the draft, stores it, appends a `postmortem` event and posts the summary and link
-    /// in the war room; `cause` (the status change's event id) makes a retry a no-op.
-    pub async fn generate_postmortem(
-        &self,
-        id: i64,
-        reason: &str,
-        cause: i64,
-    ) -> Result<Postmortem, EngineError> {
-        self.generate_postmortem_job(id, reason, cause, None).await
-    }
-
     /// [`Engine::generate_postmortem`] as the follow-up job `job` of a move to resolved or closed:
     /// the draft commits with the job's completion.
     pub(super) async fn generate_postmortem_job(
@@ -127,7 +116,7 @@ impl Engine {
     }
 
     /// The draft's address: `server.public_url` + path when configured, else the path.
-    pub fn postmortem_link(&self, id: i64) -> String {
+    pub(crate) fn postmortem_link(&self, id: i64) -> String {
         let base = self
             .config()
             .server

@@ -5,7 +5,7 @@ use crate::domain::change::Change;
 use crate::domain::gate::Freeze;
 use crate::domain::{ActionItem, Incident, Status, TimelineEvent};
 use crate::store::{
-    AlertFilter, AlertGroup, AlertRecord, ChangeEvent, ChangeFilter, IncidentFilter, RoomPost,
+    AlertFilter, AlertGroup, AlertRecord, ChangeEvent, ChangeFilter, IncidentFilter,
     SlackMessageRef,
 };
 
@@ -37,32 +37,6 @@ impl Engine {
     ) -> Result<Vec<TimelineEvent>, EngineError> {
         self.incident(id).await?;
         Ok(self.store.timeline(id, after, limit).await?)
-    }
-
-    /// Incident `id` with the last 500 events of its timeline and its posts in `platform`'s room.
-    pub async fn room_view(
-        &self,
-        id: i64,
-        platform: &str,
-    ) -> Result<(Incident, Vec<TimelineEvent>, Vec<RoomPost>), EngineError> {
-        let incident = self.incident(id).await?;
-        let events = self.store.timeline_tail(id, 500).await?;
-        let posts = self.store.room_posts(id, platform, 0).await?;
-        Ok((incident, events, posts))
-    }
-
-    /// What is new in incident `id`'s room on `platform`: events after `after_event` and posts after
-    /// `after_post` (at most 500 of each).
-    pub async fn room_updates(
-        &self,
-        id: i64,
-        platform: &str,
-        after_event: i64,
-        after_post: i64,
-    ) -> Result<(Vec<TimelineEvent>, Vec<RoomPost>), EngineError> {
-        let events = self.store.timeline(id, after_event, 500).await?;
-        let posts = self.store.room_posts(id, platform, after_post).await?;
-        Ok((events, posts))
     }
 
     /// Changes matching `filter`.

@@ -133,7 +133,7 @@ impl Engine {
 
     /// Runs one claimed `reminder` timer: the reminders due now, a page when they went unanswered,
     /// and the next timer, in one transaction.
-    pub async fn run_reminder_job(&self, job: &Job) -> Result<(), EngineError> {
+    pub(crate) async fn run_reminder_job(&self, job: &Job) -> Result<(), EngineError> {
         let id = job.payload["incident"].as_i64().unwrap_or_default();
         let timer = job.payload["timer"].as_u64().unwrap_or_default();
         let mut unit = self.unit().await?;
@@ -330,7 +330,7 @@ impl Engine {
 
     /// Runs one claimed `reminder_action` timer: DMs the owner of an action item that is due and
     /// still open, once, with a `reminder` event.
-    pub async fn run_action_reminder_job(&self, job: &Job) -> Result<(), EngineError> {
+    pub(crate) async fn run_action_reminder_job(&self, job: &Job) -> Result<(), EngineError> {
         let p = &job.payload;
         let id = p["incident"].as_i64().unwrap_or_default();
         let item_id = p["action_item"].as_i64().unwrap_or_default();

@@ -302,8 +302,15 @@ impl SignIn {
         }
         // Only the account's count: an address's count outlives a success there, so that one valid
         // account cannot reset the address's count between guesses at other names.
-        self.audit(name, true, client, true, "signed in with a password", &keys[..1])
-            .await?;
+        self.audit(
+            name,
+            true,
+            client,
+            true,
+            "signed in with a password",
+            &keys[..1],
+        )
+        .await?;
         let actor = match self.catalog.directory().get(&account.person_id) {
             Some(person) => Actor::person(person, "web", None),
             None => {

@@ -9,18 +9,6 @@ use crate::store::IncidentFilter;
 use serde_json::json;
 
 impl Engine {
-    /// Posts a status update marked public: broadcast in the room like any update, and shown on `/status`.
-    pub async fn public_update(
-        &self,
-        id: i64,
-        text: &str,
-        who: &Actor,
-    ) -> Result<Applied, EngineError> {
-        let mut unit = self.unit().await?;
-        let result = self.public_update_in(&mut unit, id, text, who).await;
-        self.finish(unit, Some((who, Some(id))), result).await
-    }
-
     /// [`Engine::public_update`] inside `unit` (a command's own unit).
     pub(super) async fn public_update_in(
         &self,
