@@ -189,6 +189,11 @@ impl App {
             engine.clone(),
             shutdown_rx.clone(),
         ));
+        let checkpointer = tokio::spawn(crate::store::checkpoint::run(
+            engine.store().clone(),
+            crate::store::checkpoint::CHECKPOINT_EVERY,
+            shutdown_rx.clone(),
+        ));
         let alert_dispatcher = tokio::spawn(crate::engine::alert_dispatch::run(
             engine.clone(),
             shutdown_rx.clone(),
@@ -216,7 +221,7 @@ impl App {
         };
         let app = router(state);
         let workers = tokio::spawn(async move {
-            let _ = tokio::join!(outbox_workers, jobs);
+            let _ = tokio::join!(outbox_workers, jobs, checkpointer);
         });
         let mut stop = shutdown_rx;
         let server = tokio::spawn(async move {

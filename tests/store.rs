@@ -512,3 +512,38 @@ async fn replicas_share_one_rate_limit_bucket(backend: Backend) {
     );
 }
 both_backends!(shared_rate_limit, replicas_share_one_rate_limit_bucket);
+
+async fn the_background_checkpoint_empties_the_write_ahead_log(backend: Backend) {
+    let (store, _db) = store(backend).await;
+    let one = insert(&store, "first").await;
+    let first = store.checkpoint().await.unwrap();
+    if backend == Backend::Postgres {
+        assert_eq!(first, None, "PostgreSQL checkpoints itself");
+        return;
+    }
+    // The writer leaves checkpoints to the checkpointer (up to 16,384 pages): the migrations and the
+    // first incident are all still in the log, and a passive checkpoint with no reader copies them all.
+    let first = first.expect("SQLite checkpoints");
+    assert!(first.log_pages > 0, "{first:?}");
+    assert_eq!(first.checkpointed_pages, first.log_pages, "{first:?}");
+    // The next write starts the log over instead of growing it.
+    let two = insert(&store, "second").await;
+    let second = store
+        .checkpoint()
+        .await
+        .unwrap()
+        .expect("SQLite checkpoints");
+    assert!(
+        second.log_pages < first.log_pages,
+        "{first:?} then {second:?}"
+    );
+    assert_eq!(second.checkpointed_pages, second.log_pages, "{second:?}");
+    for (id, title) in [(one, "first"), (two, "second")] {
+        let read = store.incident(id).await.unwrap().expect("still there");
+        assert_eq!(read.title, title);
+    }
+}
+both_backends!(
+    wal_checkpoint,
+    the_background_checkpoint_empties_the_write_ahead_log
+);

@@ -11,6 +11,7 @@ mod alert_marks;
 mod alerts;
 mod audit;
 mod changes;
+pub mod checkpoint;
 mod connect;
 mod delivery_tx;
 mod discord_delivery;
