@@ -395,6 +395,26 @@ impl Incident {
     }
 }
 
+/// A war-room channel name, `{prefix}{id}-{slug of the title}`: at most `max_len` characters less
+/// `reserve` (the joining `-` and any suffix a platform adds), the slug at most `max_slug`.
+pub fn room_name(
+    prefix: &str,
+    incident_id: i64,
+    title: &str,
+    max_len: usize,
+    reserve: usize,
+    max_slug: usize,
+) -> String {
+    let head = format!("{prefix}{incident_id}");
+    let room = max_len.saturating_sub(head.len() + reserve);
+    let slug = slugify(title, room.min(max_slug));
+    if slug.is_empty() {
+        head
+    } else {
+        format!("{head}-{slug}")
+    }
+}
+
 /// Lowercase ASCII words joined by `-`, at most `max_len` characters.
 pub fn slugify(text: &str, max_len: usize) -> String {
     let mut out = String::new();

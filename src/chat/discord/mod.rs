@@ -47,14 +47,8 @@ pub fn is_snowflake(text: &str) -> bool {
 /// The war-room channel (or thread) name of an incident: `<prefix><id>-<slug>`, at most 100
 /// characters, lower case as Discord keeps text-channel names.
 pub fn channel_name(prefix: &str, incident_id: i64, title: &str) -> String {
-    let head = format!("{}{incident_id}", prefix.to_lowercase());
-    let room = 100usize.saturating_sub(head.len() + 1);
-    let slug = crate::domain::incident::slugify(title, room.min(60));
-    if slug.is_empty() {
-        head
-    } else {
-        format!("{head}-{slug}")
-    }
+    // Discord: 100 characters (1 kept for the joining `-`), lowercase.
+    crate::domain::incident::room_name(&prefix.to_lowercase(), incident_id, title, 100, 1, 60)
 }
 
 #[cfg(test)]

@@ -36,14 +36,8 @@ pub fn is_user_id(text: &str) -> bool {
 
 /// The war-room channel name of an incident: `<prefix><id>-<slug>`, at most 80 characters.
 pub fn channel_name(prefix: &str, incident_id: i64, title: &str) -> String {
-    let head = format!("{prefix}{incident_id}");
-    let room = 80usize.saturating_sub(head.len() + 4);
-    let slug = crate::domain::incident::slugify(title, room.min(40));
-    if slug.is_empty() {
-        head
-    } else {
-        format!("{head}-{slug}")
-    }
+    // Slack: 80 characters; 4 kept for the joining `-` and the `-2`… suffix a taken name gets.
+    crate::domain::incident::room_name(prefix, incident_id, title, 80, 4, 40)
 }
 
 #[cfg(test)]
