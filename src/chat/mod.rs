@@ -56,6 +56,22 @@ impl Outcome {
     pub fn with(ended: Result<Delivered, DeliveryError>, recorded: Vec<Recorded>) -> Outcome {
         Outcome { ended, recorded }
     }
+
+    /// Runs `perform` with an empty list for the facts it learns, and logs an attempt of `entry` that
+    /// did not succeed (on `platform`).
+    pub async fn gather(
+        platform: &str,
+        entry: &OutboxEntry,
+        perform: impl AsyncFnOnce(&mut Vec<Recorded>) -> Result<Delivered, DeliveryError>,
+    ) -> Outcome {
+        let mut facts = Vec::new();
+        let ended = perform(&mut facts).await;
+        if let Err(e) = &ended {
+            tracing::warn!(platform, action = %entry.action, attempts = entry.attempts, error = %e,
+                "delivery did not succeed");
+        }
+        Outcome::with(ended, facts)
+    }
 }
 
 impl From<Result<Delivered, DeliveryError>> for Outcome {

@@ -541,12 +541,10 @@ impl Deliverer for DiscordDeliverer {
     }
 
     async fn deliver(&self, entry: &OutboxEntry) -> Outcome {
-        let mut facts = Vec::new();
-        let result = self.perform(entry, &mut facts).await;
-        if let Err(e) = &result {
-            tracing::warn!(action = %entry.action, attempts = entry.attempts, error = %e, "Discord delivery did not succeed");
-        }
-        Outcome::with(result, facts)
+        Outcome::gather("Discord", entry, async |facts| {
+            self.perform(entry, facts).await
+        })
+        .await
     }
 }
 
