@@ -104,9 +104,9 @@ fn sqlite_url_creating_folder(url: &str) -> StoreResult<String> {
 }
 
 /// The one write connection's own settings. A storm of new alerts inserts at random fingerprints all
-/// over the alerts b-tree, and `perf` showed the writer spending a third of its time re-reading pages
-/// from the OS (SQLite's default cache is 2 MiB) and blocked in the checkpoints it ran itself every
-/// 1,000 WAL pages (`fsync`). The writer keeps a 32 MiB cache, and checkpoints are the background
+/// over the alerts b-tree, and `perf` showed over a third of the samples in the kernel under SQLite's
+/// threads: writing the WAL, re-reading pages SQLite's default 2 MiB cache had dropped, and `fsync` in
+/// the checkpoints the writer ran itself every 1,000 WAL pages. The writer keeps a 32 MiB cache, and checkpoints are the background
 /// checkpointer's (`Store::checkpoint`, every 250 ms, off the writer): the writer only checkpoints
 /// itself once the WAL reaches 16,384 pages (64 MiB), should the checkpointer fall behind.
 const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 16384;";
