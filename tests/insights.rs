@@ -6,7 +6,7 @@ mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::rig::Rig;
-use common::{Backend, TestApp, TestDb, test_config};
+use common::{Backend, TestApp, TestClock, TestDb, test_config};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use warroom::domain::change::{Change, ChangeKind, ChangeStatus};
@@ -338,7 +338,9 @@ async fn insights_match_hand_computed_figures(backend: Backend) {
     check(&serde_json::to_value(&charts).unwrap());
     rig.store.close().await;
 
-    let app = TestApp::start(db, config).await;
+    // The app's clock stands still, so that the running time of incidents not yet closed
+    // (time-in-status) is the same in every request of this test.
+    let app = TestApp::start_with_clock(db, config, Some(TestClock::at(t(20, 0, 0)))).await;
     let period = "from=2026-11-02&to=2026-11-15";
     let mut all = Vec::new();
     for id in warroom::domain::insights::CHARTS {

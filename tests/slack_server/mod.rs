@@ -68,6 +68,11 @@ pub struct SlackState {
     pub failed_after_effect_sent: usize,
     /// Methods that take this long before they act and answer: a slow platform.
     pub slow_replies: std::collections::HashMap<String, std::time::Duration>,
+    /// Slow calls that arrived at or after this moment act and answer at once (see
+    /// [`SlackState::release_slow_since`]); those that arrived before keep their whole delay.
+    pub slow_released_since: Option<std::time::Instant>,
+    /// Slow calls per method that have arrived (counted on arrival, before any delay).
+    pub slow_arrived: std::collections::HashMap<String, usize>,
     /// Methods that act at once and hold their reply this long: the effect is there, the answer late.
     pub held_replies: std::collections::HashMap<String, std::time::Duration>,
     /// 500s sent for reads.
@@ -153,9 +158,29 @@ async fn api(
         return err("invalid_auth");
     }
     let a = args(&headers, &body);
-    let slow = fake.lock().unwrap().slow_replies.get(&method).copied();
+    let arrived = std::time::Instant::now();
+    let slow = {
+        let mut s = fake.lock().unwrap();
+        let slow = s.slow_replies.get(&method).copied();
+        if slow.is_some() {
+            *s.slow_arrived.entry(method.clone()).or_insert(0) += 1;
+        }
+        slow
+    };
     if let Some(delay) = slow {
-        tokio::time::sleep(delay).await;
+        // Held until the delay is over, or until the test releases the calls that arrived from a given
+        // moment on (a process started then), whichever comes first.
+        while arrived.elapsed() < delay {
+            let released = fake
+                .lock()
+                .unwrap()
+                .slow_released_since
+                .is_some_and(|since| arrived >= since);
+            if released {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
     let (response, held) = {
         let mut s = fake.lock().unwrap();
@@ -169,6 +194,13 @@ async fn api(
 }
 
 impl SlackState {
+    /// The platform is slow no more: new calls are answered at once, and so are the slow calls held now
+    /// that arrived at or after `since`; earlier ones (from processes that are gone) keep their delay.
+    pub fn release_slow_since(&mut self, since: std::time::Instant) {
+        self.slow_replies.clear();
+        self.slow_released_since = Some(since);
+    }
+
     /// Draws one call of `method` from the enforced tier's token bucket; false when it is spent.
     fn within_tier(&mut self, method: &str) -> bool {
         let Some((limited, per_minute, burst)) = self.tier.clone() else {
