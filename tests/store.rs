@@ -547,3 +547,128 @@ both_backends!(
     wal_checkpoint,
     the_background_checkpoint_empties_the_write_ahead_log
 );
+
+/// The migrations a database had before migration `before`: a database an earlier build left.
+async fn migrate_before(db: &TestDb, backend: Backend, before: i64) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let dir = match backend {
+        Backend::Sqlite => "migrations/sqlite",
+        Backend::Postgres => "migrations/postgres",
+    };
+    let mut migrator =
+        sqlx::migrate::Migrator::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+            .await
+            .expect("read the migrations");
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < before)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    // The store creates a SQLite file that is not there yet; so does this earlier build.
+    let url = match backend {
+        Backend::Sqlite => format!("{}?mode=rwc", db.url),
+        Backend::Postgres => db.url.clone(),
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    migrator
+        .run(&mut conn)
+        .await
+        .expect("the earlier migrations");
+    // Alerts as the ingest of that build wrote them: one dispatched into incident 7, one pending.
+    let rows = "INSERT INTO alerts (fingerprint, source, status, alertname, service, grade, labels, \
+        annotations, starts_at, ends_at, generator_url, group_key, incident_id, inhibited_by, dirty, flaps, \
+        reports, acknowledged_at, first_seen, updated_at, announced_at) VALUES \
+        ('ffff0001', 'alertmanager', 'firing', 'DiskFull', 'db', 'P2', '{\"alertname\":\"DiskFull\"}', \
+         '{\"summary\":\"disk\"}', 1000, NULL, 'http://prom', 'g1', 7, NULL, 0, 2, 5, NULL, 900, 1100, 1050), \
+        ('0000ffff', 'alertmanager', 'resolved', 'CPUHot', NULL, 'record', '{\"alertname\":\"CPUHot\"}', \
+         '{}', 2000, 2500, NULL, 'g2', NULL, 'ffff0001', 1, 0, 1, NULL, 1900, 2600, NULL)";
+    sqlx::raw_sql(sqlx::AssertSqlSafe(rows.to_string()))
+        .execute(&mut conn)
+        .await
+        .expect("alerts of the earlier build");
+    conn.close().await.unwrap();
+}
+
+async fn alerts_written_before_the_arrival_order_migration_read_back_after_it(backend: Backend) {
+    use warroom::store::AlertFilter;
+    let db = TestDb::new(backend).await;
+    // 37: SQLite's alerts table moves from fingerprint order to arrival order (PostgreSQL has no 37).
+    migrate_before(&db, backend, 37).await;
+    let store = Store::connect(&db.url, 4).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    assert!(store.migrations_applied().await.unwrap());
+    let all = store
+        .alerts(&AlertFilter {
+            limit: 10,
+            ..AlertFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2, "{all:?}");
+    let disk = all
+        .iter()
+        .find(|a| a.alert.fingerprint == "ffff0001")
+        .unwrap();
+    assert_eq!(disk.alert.alertname(), "DiskFull");
+    assert_eq!(disk.alert.service.as_deref(), Some("db"));
+    assert_eq!(
+        disk.alert.annotations.get("summary").map(String::as_str),
+        Some("disk")
+    );
+    assert_eq!(
+        (disk.incident_id, disk.flaps, disk.reports, disk.pending),
+        (Some(7), 2, 5, false)
+    );
+    assert_eq!(disk.first_seen.timestamp_millis(), 900);
+    assert_eq!(disk.announced_at.map(|t| t.timestamp_millis()), Some(1050));
+    let cpu = all
+        .iter()
+        .find(|a| a.alert.fingerprint == "0000ffff")
+        .unwrap();
+    assert_eq!(
+        (cpu.inhibited_by.as_deref(), cpu.pending, cpu.grade.as_str()),
+        (Some("ffff0001"), true, "record")
+    );
+    assert_eq!(cpu.alert.ends_at.map(|t| t.timestamp_millis()), Some(2500));
+    // The fingerprint is still the alert's identity: the pending one is found by its group, and a second
+    // row for a stored fingerprint is refused.
+    let mut tx = store.begin().await.unwrap();
+    let pending = tx.pending_alerts("g2").await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].alert.fingerprint, "0000ffff");
+    drop(tx);
+    store.close().await;
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    let duplicate = sqlx::raw_sql(
+        "INSERT INTO alerts (fingerprint, source, status, alertname, grade, labels, annotations, \
+         starts_at, group_key, first_seen, updated_at) \
+         VALUES ('ffff0001', 'native', 'firing', 'X', 'P3', '{}', '{}', 1, 'g3', 1, 1)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect_err("a fingerprint is unique");
+    let message = duplicate.to_string().to_lowercase();
+    assert!(
+        message.contains("unique") || message.contains("duplicate"),
+        "{message}"
+    );
+    if backend == Backend::Sqlite {
+        // Rows are in arrival order now: the rowid follows the first report.
+        let order: Vec<String> =
+            sqlx::query_scalar("SELECT fingerprint FROM alerts ORDER BY rowid")
+                .fetch_all(&mut conn)
+                .await
+                .expect("a rowid table");
+        assert_eq!(order, ["ffff0001", "0000ffff"]);
+    }
+}
+both_backends!(
+    alerts_across_migrations,
+    alerts_written_before_the_arrival_order_migration_read_back_after_it
+);
