@@ -268,9 +268,15 @@ async fn a_restart_after_a_long_downtime_fires_one_reminder(backend: Backend) {
     let app = app.restart().await;
     // Down for five hours: twenty intervals missed, one reminder, the next 15 minutes from now.
     clock.advance(Duration::hours(5));
-    assert_eq!(tick(&app).await, 1);
-    assert_eq!(tick(&app).await, 0, "no flood after downtime");
-    assert_eq!(reminders(&app, id, "update").await.len(), 1);
+    // The restarted app's job loop ticks once when it starts and may be the one that fires it: count
+    // the reminders, not the test's ticks.
+    tick(&app).await;
+    tick(&app).await;
+    assert_eq!(
+        reminders(&app, id, "update").await.len(),
+        1,
+        "one reminder, no flood after downtime"
+    );
     clock.advance(Duration::minutes(14));
     assert_eq!(tick(&app).await, 0);
     clock.advance(Duration::minutes(1));
