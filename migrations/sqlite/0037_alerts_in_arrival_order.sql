@@ -1,7 +1,7 @@
 -- Storms of new alerts (issue 12): keyed by fingerprint (`WITHOUT ROWID`, migration 0030), every new
 -- alert went into a random place of a table of wide rows, so each one dirtied a page of its own, written
--- to the WAL at its ingest commit and again at its dispatch mark, and once more by each checkpoint: about
--- 48 KB written per new alert. Rows now go in arrival order (a rowid table): a storm's new alerts share
+-- to the WAL at its ingest commit and again at its dispatch mark, and once more by each checkpoint: 27-28 KB
+-- reached the disk per new alert (BENCHMARKS.md, storms, fourth pass). Rows now go in arrival order (a rowid table): a storm's new alerts share
 -- the table's last pages, at ingest and at dispatch; only the narrow fingerprint index is written at
 -- random places.
 CREATE TABLE alerts_in_arrival_order (
