@@ -346,7 +346,7 @@ pub struct DiscordConfig {
     /// War-room channel prefix.
     pub channel_prefix: String,
     /// How long (ms) a command may work before its interaction answer is deferred and followed up
-    /// (Discord allows 3 s in all).
+    /// (Discord allows 3 s in all); 0 defers every answer.
     pub answer_within_ms: u64,
 }
 

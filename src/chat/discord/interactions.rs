@@ -180,7 +180,7 @@ struct Extras {
     outside_room: bool,
 }
 
-/// Runs `line` for `ctx`: answered inline when done within `discord.answer_within_ms`, else deferred;
+/// Runs `line` for `ctx`: answered inline when done within `discord.answer_within_ms` (0: never), else deferred;
 /// the deferred answer's follow-up is written in the command's own unit of work, with what it did.
 async fn run(
     engine: &Engine,
@@ -190,18 +190,6 @@ async fn run(
     extras: Extras,
 ) -> Result<Value, EngineError> {
     let deferral = Deferral::new();
-    let worker = engine.clone();
-    let (pending, inline_extras) = (deferral.clone(), extras.clone());
-    let mut task = tokio::spawn(async move {
-        let reply = worker.run_command_deferrable(&line, &ctx, &pending).await?;
-        let facts = worker.answer_facts(&reply).await?;
-        Ok::<Value, EngineError>(answer(&worker, &reply, &inline_extras, &facts))
-    });
-    let within =
-        Duration::from_millis(engine.config().discord.answer_within_ms).min(ANSWER_WITHIN_MAX);
-    if let Ok(joined) = tokio::time::timeout(within, &mut task).await {
-        return joined.map_err(|e| EngineError::Conflict(format!("the command failed: {e}")))?;
-    }
     let id = i.id.clone();
     let app = i
         .application_id
@@ -217,17 +205,39 @@ async fn run(
         idempotency_key: Some(format!("{DISCORD}:followup:{id}")),
     };
     let render_engine = engine.clone();
-    let follow_up = FollowUp {
+    let render_extras = extras.clone();
+    let mut follow_up = Some(FollowUp {
         entry: entry(Value::Null),
         render: Box::new(move |reply, facts| {
-            answer(&render_engine, reply, &extras, facts)["data"].clone()
+            answer(&render_engine, reply, &render_extras, facts)["data"].clone()
         }),
-    };
-    if !deferral.defer(follow_up).await {
-        // The command committed just as the wait ran out: its answer is ready to give inline.
-        return task
-            .await
-            .map_err(|e| EngineError::Conflict(format!("the command failed: {e}")))?;
+    });
+    let within =
+        Duration::from_millis(engine.config().discord.answer_within_ms).min(ANSWER_WITHIN_MAX);
+    if within.is_zero() {
+        // No time to answer inline: the answer always follows, deferred before the command runs.
+        if let Some(follow_up) = follow_up.take() {
+            deferral.defer(follow_up).await;
+        }
+    }
+    let worker = engine.clone();
+    let pending = deferral.clone();
+    let mut task = tokio::spawn(async move {
+        let reply = worker.run_command_deferrable(&line, &ctx, &pending).await?;
+        let facts = worker.answer_facts(&reply).await?;
+        Ok::<Value, EngineError>(answer(&worker, &reply, &extras, &facts))
+    });
+    if let Some(follow_up) = follow_up {
+        if let Ok(joined) = tokio::time::timeout(within, &mut task).await {
+            return joined
+                .map_err(|e| EngineError::Conflict(format!("the command failed: {e}")))?;
+        }
+        if !deferral.defer(follow_up).await {
+            // The command committed just as the wait ran out: its answer is ready to give inline.
+            return task
+                .await
+                .map_err(|e| EngineError::Conflict(format!("the command failed: {e}")))?;
+        }
     }
     let (engine, failed, interaction) = (engine.clone(), entry(Value::Null), id.clone());
     tokio::spawn(async move {
